@@ -1,0 +1,74 @@
+// Client authentication: bearer keys from TENET_API_KEYS, compared in constant time; optional bring-your-own-key.
+import { createMiddleware } from 'hono/factory';
+import type { ClientKey } from '../src/core/config.ts';
+import { TenetError } from '../src/core/errors.ts';
+
+export interface ClientAuthOptions {
+  keys: readonly ClientKey[];
+  /** Pass the client's bearer to the upstream; Tenet's own key then goes in `x-tenet-api-key`. */
+  byok: boolean;
+}
+
+export interface ClientAuthVariables {
+  /** The accepted key's name (never the key), or `anonymous` on an open proxy. */
+  clientKeyId: string;
+  /** The key to send upstream instead of Tenet's own (BYOK mode). */
+  upstreamKey: string | undefined;
+}
+
+const encoder = new TextEncoder();
+
+async function digest(text: string): Promise<Uint8Array> {
+  return new Uint8Array(await crypto.subtle.digest('SHA-256', encoder.encode(text)));
+}
+
+/** Equal-length digests compared without an early exit, so timing says nothing about the key. */
+function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= (a[i] ?? 0) ^ (b[i] ?? 0);
+  return diff === 0;
+}
+
+function bearerOf(header: string | undefined): string | undefined {
+  if (!header) return undefined;
+  const match = /^Bearer\s+(.+)$/i.exec(header.trim());
+  return match?.[1]?.trim() || undefined;
+}
+
+export function clientAuth(options: ClientAuthOptions) {
+  const digests = Promise.all(options.keys.map(async (k) => ({ id: k.id, digest: await digest(k.key) })));
+  const where = options.byok ? 'the x-tenet-api-key header' : 'an Authorization header (Bearer)';
+
+  return createMiddleware<{ Variables: ClientAuthVariables }>(async (c, next) => {
+    const bearer = bearerOf(c.req.header('authorization'));
+    const presented = options.byok ? c.req.header('x-tenet-api-key')?.trim() : bearer;
+    if (options.byok && !bearer) {
+      throw new TenetError(
+        'missing_api_key',
+        'Bring-your-own-key mode: send your upstream API key as the Authorization bearer.',
+      );
+    }
+    c.set('upstreamKey', options.byok ? bearer : undefined);
+
+    const known = await digests;
+    if (known.length === 0) {
+      c.set('clientKeyId', 'anonymous');
+      return next();
+    }
+    if (!presented) {
+      throw new TenetError(
+        'missing_api_key',
+        `You didn't provide an API key. Send your Tenet key in ${where}.`,
+      );
+    }
+    const candidate = await digest(presented);
+    let matched: string | undefined;
+    // Compare against every key, always, so the time taken does not depend on which one matched.
+    for (const k of known) if (sameDigest(candidate, k.digest) && matched === undefined) matched = k.id;
+    if (matched === undefined) {
+      throw new TenetError('invalid_api_key', 'Incorrect API key provided.');
+    }
+    c.set('clientKeyId', matched);
+    return next();
+  });
+}

@@ -1,0 +1,104 @@
+// The upstream model over HTTP: forwards requests with Tenet's (or the client's) key, with deadlines.
+import { TenetError } from '../core/errors.ts';
+
+export interface UpstreamOptions {
+  baseUrl: string;
+  apiKey: string | undefined;
+  timeoutMs: number;
+  /** The test seam and the runtime's own fetch (Workers, Node's undici). */
+  fetch?: typeof fetch;
+}
+
+export interface UpstreamRequest {
+  method: string;
+  /** Path below the base URL, e.g. `/chat/completions`, with its query string. */
+  path: string;
+  headers: Headers;
+  body?: ArrayBuffer | string | null;
+  /** Overrides the configured key (bring-your-own-key mode). */
+  apiKey?: string | undefined;
+  /** Aborted when the client goes away. */
+  signal?: AbortSignal | undefined;
+}
+
+/** An upstream answer whose headers have arrived; the deadline keeps running until the body is read. */
+export interface UpstreamReply {
+  response: Response;
+  /** Reads the whole body as text within the deadline. */
+  text(): Promise<string>;
+  /** Hands the body over for streaming: the header deadline stops, the caller owns idle timing. */
+  stream(): ReadableStream<Uint8Array>;
+  /** Stops the call (client gone, stream stalled). */
+  abort(reason?: unknown): void;
+}
+
+export interface Upstream {
+  send(request: UpstreamRequest): Promise<UpstreamReply>;
+}
+
+/** Turns a failed fetch into the error the client should see: a timeout (504) or an unreachable upstream (502). */
+function failure(err: unknown, timedOut: boolean): TenetError {
+  if (err instanceof TenetError) return err;
+  if (timedOut) return new TenetError('upstream_timeout', 'The upstream model did not answer in time.');
+  return new TenetError('upstream_unreachable', 'The upstream model could not be reached.', { cause: err });
+}
+
+export function createUpstream(options: UpstreamOptions): Upstream {
+  const fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
+  const base = options.baseUrl;
+  return {
+    async send(request) {
+      const controller = new AbortController();
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        controller.abort();
+      }, options.timeoutMs);
+      const onClientAbort = () => controller.abort();
+      request.signal?.addEventListener('abort', onClientAbort, { once: true });
+      const settle = () => {
+        clearTimeout(timer);
+        request.signal?.removeEventListener('abort', onClientAbort);
+      };
+
+      const headers = new Headers(request.headers);
+      const key = request.apiKey ?? options.apiKey;
+      if (key) headers.set('authorization', `Bearer ${key}`);
+      else headers.delete('authorization');
+
+      let response: Response;
+      try {
+        response = await fetchImpl(base + request.path, {
+          method: request.method,
+          headers,
+          body: request.body ?? null,
+          signal: controller.signal,
+          redirect: 'manual',
+        });
+      } catch (err) {
+        settle();
+        throw failure(err, timedOut);
+      }
+      return {
+        response,
+        async text() {
+          try {
+            return await response.text();
+          } catch (err) {
+            throw failure(err, timedOut);
+          } finally {
+            settle();
+          }
+        },
+        stream() {
+          settle();
+          return response.body ?? new ReadableStream({ start: (c) => c.close() });
+        },
+        abort(reason) {
+          settle();
+          controller.abort(reason);
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,61 @@
+// `tenet dev` (what `npm start` runs): validates the settings, then runs the Worker under wrangler dev.
+import { spawn } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { parseEnv } from 'node:util';
+import { configWarnings, parseConfig } from '../core/config.ts';
+
+const devVarsFile = '.dev.vars';
+const processVarsFile = join('.wrangler', 'tenet', 'process.env');
+
+/** Settings from .dev.vars, overridden by TENET_* variables of the calling shell (so CI and tests can set them). */
+function collectSettings(): { fromFile: Record<string, string>; fromProcess: Record<string, string> } {
+  const fromFile = existsSync(devVarsFile)
+    ? (parseEnv(readFileSync(devVarsFile, 'utf8')) as Record<string, string>)
+    : {};
+  const fromProcess: Record<string, string> = {};
+  for (const [k, v] of Object.entries(process.env))
+    if (k.startsWith('TENET_') && v !== undefined) fromProcess[k] = v;
+  return { fromFile, fromProcess };
+}
+
+function hasFlag(args: string[], flag: string): boolean {
+  return args.some((a) => a === flag || a.startsWith(`${flag}=`));
+}
+
+export async function runWranglerDev(args: string[]): Promise<number> {
+  const { fromFile, fromProcess } = collectSettings();
+  const config = parseConfig({ ...fromFile, ...fromProcess });
+  for (const w of configWarnings(config)) console.warn(`tenet: warning: ${w}`);
+
+  // wrangler dev reads .dev.vars itself; variables of the shell reach the Worker only through an env file.
+  const envFiles: string[] = [];
+  if (existsSync(devVarsFile)) envFiles.push('--env-file', devVarsFile);
+  if (Object.keys(fromProcess).length > 0) {
+    mkdirSync(join('.wrangler', 'tenet'), { recursive: true });
+    const text = Object.entries(fromProcess)
+      .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
+      .join('\n');
+    writeFileSync(processVarsFile, `${text}\n`, { mode: 0o600 });
+    chmodSync(processVarsFile, 0o600);
+    envFiles.push('--env-file', processVarsFile);
+  }
+
+  const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
+  const defaults = [
+    ...(hasFlag(args, '--ip') ? [] : ['--ip', '127.0.0.1']),
+    ...(hasFlag(args, '--port') ? [] : ['--port', String(process.env['PORT'] || 8787)]),
+    '--show-interactive-dev-session=false',
+  ];
+  const child = spawn(process.execPath, [wrangler, 'dev', ...defaults, ...envFiles, ...args], {
+    stdio: 'inherit',
+    env: { ...process.env, WRANGLER_SEND_METRICS: process.env['WRANGLER_SEND_METRICS'] ?? 'false' },
+  });
+  const forward = (signal: NodeJS.Signals) => child.kill(signal);
+  process.on('SIGINT', forward);
+  process.on('SIGTERM', forward);
+  return await new Promise<number>((resolve) => {
+    child.on('exit', (code, signal) => resolve(code ?? (signal ? 0 : 1)));
+  });
+}

@@ -1,0 +1,68 @@
+// The `tenet` command: dispatches to its subcommands and turns their failures into exit codes.
+import { ConfigError, settings } from '../core/config.ts';
+
+const usage = `tenet — a principle-based response critic in front of your LLM
+
+Usage:
+  tenet serve [--env-file FILE]   run the proxy on Node (default http://127.0.0.1:8787)
+  tenet dev [wrangler dev args]   run the proxy under wrangler dev (Workers runtime, local D1)
+  tenet help                      this text
+
+Settings (environment variables):
+${Object.entries(settings)
+  .map(([k, v]) => `  ${k.padEnd(30)} ${v}`)
+  .join('\n')}
+`;
+
+function loadEnvFiles(args: string[]): string[] {
+  const rest: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    if (arg === '--env-file' || arg.startsWith('--env-file=')) {
+      const file = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
+      if (!file) throw new ConfigError(['--env-file needs a file name']);
+      process.loadEnvFile(file);
+    } else {
+      rest.push(arg);
+    }
+  }
+  return rest;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [command, ...args] = argv;
+  try {
+    switch (command) {
+      case 'serve': {
+        loadEnvFiles(args);
+        const { startNodeServer } = await import('../entry/node.ts');
+        const server = await startNodeServer(process.env);
+        const stop = () => {
+          server.close().then(() => process.exit(0));
+        };
+        process.once('SIGINT', stop);
+        process.once('SIGTERM', stop);
+        return await new Promise<number>(() => {});
+      }
+      case 'dev': {
+        const { runWranglerDev } = await import('./dev.ts');
+        return await runWranglerDev(args);
+      }
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        process.stdout.write(usage);
+        return 0;
+      default:
+        process.stderr.write(`tenet: unknown command "${command}"\n\n${usage}`);
+        return 2;
+    }
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      process.stderr.write(`tenet: cannot start, ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,285 @@
+// Tenet's settings: parsed and validated once from the environment, with errors that name the setting.
+import { z } from 'zod';
+
+/** A client key Tenet accepts; `id` is what logs and headers may show, never the key itself. */
+export interface ClientKey {
+  id: string;
+  key: string;
+}
+
+export interface Config {
+  upstreamUrl: string;
+  upstreamKey: string | undefined;
+  criticUrl: string;
+  criticKey: string | undefined;
+  criticModel: string | undefined;
+  apiKeys: ClientKey[];
+  byok: boolean;
+  adminToken: string | undefined;
+  constitution: string;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  streamIdleTimeoutMs: number;
+}
+
+/** Node-only settings: where to listen and where the SQLite log lives. */
+export interface NodeConfig extends Config {
+  port: number;
+  host: string;
+  db: string;
+}
+
+/** Every setting Tenet reads, with what it means (shown in errors, `tenet serve --help` and the README). */
+export const settings = {
+  TENET_UPSTREAM_URL: 'OpenAI-compatible base URL of the model apps talk to',
+  TENET_UPSTREAM_KEY: 'API key for the upstream (secret)',
+  TENET_CRITIC_URL: "the critic's base URL (default: the upstream's)",
+  TENET_CRITIC_KEY: "the critic's API key (secret; default: the upstream's)",
+  TENET_CRITIC_MODEL: 'the critic model',
+  TENET_API_KEYS: 'client keys Tenet accepts, comma-separated, each `key` or `name:key`; empty = open',
+  TENET_BYOK: "bring your own key: pass the client's bearer to the upstream (true|false)",
+  TENET_ADMIN_TOKEN: 'token for /admin and the log API (secret)',
+  TENET_CONSTITUTION: "the default constitution's name",
+  TENET_MAX_BODY_BYTES: 'largest request body accepted, in bytes',
+  TENET_UPSTREAM_TIMEOUT_MS: 'how long to wait for the upstream to answer (ms)',
+  TENET_STREAM_IDLE_TIMEOUT_MS: 'longest silence allowed inside an upstream stream (ms)',
+  PORT: 'Node only: listen port',
+  TENET_HOST: 'Node only: listen address',
+  TENET_DB: 'Node only: SQLite file of the log',
+} as const;
+
+export type SettingName = keyof typeof settings;
+
+/** The settings whose values are secrets: never echoed in errors or logs. */
+const secretSettings = new Set<string>([
+  'TENET_UPSTREAM_KEY',
+  'TENET_CRITIC_KEY',
+  'TENET_API_KEYS',
+  'TENET_ADMIN_TOKEN',
+]);
+
+export class ConfigError extends Error {
+  readonly problems: string[];
+  constructor(problems: string[]) {
+    super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+    this.problems = problems;
+  }
+}
+
+const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
+
+const baseUrl = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .trim()
+    .refine((v) => {
+      try {
+        const u = new URL(v);
+        return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+      } catch {
+        return false;
+      }
+    }, 'must be an http(s) URL without credentials, e.g. https://api.openai.com/v1')
+    .transform((v) => v.replace(/\/+$/, '')),
+);
+
+const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());
+
+const integer = (min: number, max: number, fallback: number) =>
+  z.preprocess(
+    blankToUndefined,
+    z
+      .string()
+      .trim()
+      .regex(/^\d+$/, 'must be a whole number')
+      .transform(Number)
+      .pipe(z.number().int().min(min, `must be at least ${min}`).max(max, `must be at most ${max}`))
+      .default(fallback),
+  );
+
+const boolean = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .trim()
+    .toLowerCase()
+    .refine((v) => ['true', 'false', '1', '0', 'yes', 'no'].includes(v), 'must be true or false')
+    .transform((v) => v === 'true' || v === '1' || v === 'yes')
+    .default(false),
+);
+
+const keyIdPattern = /^[A-Za-z0-9._-]{1,64}$/;
+
+const apiKeys = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .default('')
+    .transform((raw, ctx): ClientKey[] => {
+      const keys: ClientKey[] = [];
+      const entries = raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean);
+      entries.forEach((entry, i) => {
+        const colon = entry.indexOf(':');
+        const id = colon > 0 ? entry.slice(0, colon) : `key${i + 1}`;
+        const key = colon > 0 ? entry.slice(colon + 1) : entry;
+        if (colon > 0 && !keyIdPattern.test(id)) {
+          ctx.addIssue({
+            code: 'custom',
+            message: `entry ${i + 1}: the name before ':' must be 1-64 letters, digits, '.', '_' or '-'`,
+          });
+        } else if (key.length < 8) {
+          ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: a key must be at least 8 characters` });
+        } else if (keys.some((k) => k.id === id)) {
+          ctx.addIssue({ code: 'custom', message: `entry ${i + 1}: the name "${id}" is used twice` });
+        } else {
+          keys.push({ id, key });
+        }
+      });
+      return keys;
+    }),
+);
+
+const constitutionName = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .trim()
+    .regex(/^[a-z0-9][a-z0-9-]*$/, 'must be a constitution name: lower-case letters, digits and dashes')
+    .default('default'),
+);
+
+const baseShape = {
+  TENET_UPSTREAM_URL: baseUrl.default('https://api.openai.com/v1'),
+  TENET_UPSTREAM_KEY: optionalText,
+  TENET_CRITIC_URL: baseUrl.optional(),
+  TENET_CRITIC_KEY: optionalText,
+  TENET_CRITIC_MODEL: optionalText,
+  TENET_API_KEYS: apiKeys,
+  TENET_BYOK: boolean,
+  TENET_ADMIN_TOKEN: z.preprocess(
+    blankToUndefined,
+    z.string().min(16, 'must be at least 16 characters').optional(),
+  ),
+  TENET_CONSTITUTION: constitutionName,
+  TENET_MAX_BODY_BYTES: integer(1024, 1024 ** 3, 20 * 1024 * 1024),
+  TENET_UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000, 600_000),
+  TENET_STREAM_IDLE_TIMEOUT_MS: integer(100, 3_600_000, 300_000),
+};
+
+const nodeShape = {
+  ...baseShape,
+  PORT: integer(0, 65_535, 8787),
+  TENET_HOST: z.preprocess(blankToUndefined, z.string().trim().default('127.0.0.1')),
+  TENET_DB: z.preprocess(blankToUndefined, z.string().trim().default('.tenet/tenet.db')),
+};
+
+type Env = Record<string, unknown>;
+
+function problemsOf(error: z.ZodError, env: Env): string[] {
+  return error.issues.map((issue) => {
+    const name = String(issue.path[0] ?? '');
+    const value = env[name];
+    const got =
+      secretSettings.has(name) || typeof value !== 'string' ? '' : ` (got ${JSON.stringify(value)})`;
+    return `${name}: ${issue.message}${got}`;
+  });
+}
+
+/** A TENET_* variable Tenet does not know is a typo until proven otherwise: it would silently be ignored. */
+function unknownSettings(env: Env): string[] {
+  const known = Object.keys(settings);
+  return Object.keys(env)
+    .filter((k) => k.startsWith('TENET_') && typeof env[k] === 'string' && !known.includes(k))
+    .map((k) => {
+      const near = known.find((n) => editDistance(n, k) <= 3);
+      return `${k}: unknown setting${near ? ` (did you mean ${near}?)` : ''}`;
+    });
+}
+
+function editDistance(a: string, b: string): number {
+  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) {
+      cur[j] = Math.min(
+        (prev[j] ?? 0) + 1,
+        (cur[j - 1] ?? 0) + 1,
+        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
+      );
+    }
+    prev = cur;
+  }
+  return prev[b.length] ?? 0;
+}
+
+function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
+  return {
+    upstreamUrl: v.TENET_UPSTREAM_URL,
+    upstreamKey: v.TENET_UPSTREAM_KEY,
+    criticUrl: v.TENET_CRITIC_URL ?? v.TENET_UPSTREAM_URL,
+    criticKey: v.TENET_CRITIC_KEY ?? v.TENET_UPSTREAM_KEY,
+    criticModel: v.TENET_CRITIC_MODEL,
+    apiKeys: v.TENET_API_KEYS,
+    byok: v.TENET_BYOK,
+    adminToken: v.TENET_ADMIN_TOKEN,
+    constitution: v.TENET_CONSTITUTION,
+    maxBodyBytes: v.TENET_MAX_BODY_BYTES,
+    upstreamTimeoutMs: v.TENET_UPSTREAM_TIMEOUT_MS,
+    streamIdleTimeoutMs: v.TENET_STREAM_IDLE_TIMEOUT_MS,
+  };
+}
+
+/** Parses the settings shared by both runtimes; throws a ConfigError listing every problem. */
+export function parseConfig(env: Env): Config {
+  const result = z.object(baseShape).safeParse(env);
+  const problems = [...(result.success ? [] : problemsOf(result.error, env)), ...unknownSettings(env)];
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  return toConfig(result.data);
+}
+
+/** Parses the settings of the Node runtime (the shared ones plus PORT, TENET_HOST, TENET_DB). */
+export function parseNodeConfig(env: Env): NodeConfig {
+  const result = z.object(nodeShape).safeParse(env);
+  const problems = [...(result.success ? [] : problemsOf(result.error, env)), ...unknownSettings(env)];
+  if (!result.success || problems.length > 0) throw new ConfigError(problems);
+  return {
+    ...toConfig(result.data),
+    port: result.data.PORT,
+    host: result.data.TENET_HOST,
+    db: result.data.TENET_DB,
+  };
+}
+
+/** Every secret value in the config, so log lines and error messages can be scrubbed of them. */
+export function secretsOf(config: Config): string[] {
+  return [
+    config.upstreamKey,
+    config.criticKey,
+    config.adminToken,
+    ...config.apiKeys.map((k) => k.key),
+  ].filter((s): s is string => typeof s === 'string' && s.length > 0);
+}
+
+/** What an operator should hear at start: settings that work but are probably not what they want. */
+export function configWarnings(config: Config): string[] {
+  const warnings: string[] = [];
+  if (config.apiKeys.length === 0) {
+    warnings.push(
+      'TENET_API_KEYS is empty: the proxy is OPEN, anyone who can reach it can use it' +
+        (config.byok ? ' (with their own upstream key)' : ' on your upstream key') +
+        '. Set TENET_API_KEYS before exposing it.',
+    );
+  }
+  if (!config.upstreamKey && !config.byok) {
+    warnings.push(
+      `TENET_UPSTREAM_KEY is not set: requests go to ${config.upstreamUrl} without a key (fine for a local Ollama or vLLM).`,
+    );
+  }
+  if (!config.adminToken) warnings.push('TENET_ADMIN_TOKEN is not set: /admin is closed.');
+  return warnings;
+}

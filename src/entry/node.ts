@@ -1,0 +1,44 @@
+// The Node entry: validates settings at start, serves the app with @hono/node-server, shuts down cleanly.
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { configWarnings, parseNodeConfig } from '../core/config.ts';
+import { createApp } from '../http/app.ts';
+import { buildDeps } from './build-deps.ts';
+
+export interface NodeServer {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts Tenet on Node from `env` (normally process.env). Throws a ConfigError naming any bad setting. */
+export async function startNodeServer(env: Record<string, string | undefined>): Promise<NodeServer> {
+  const config = parseNodeConfig(env);
+  const deps = buildDeps(config, { runtime: 'node' });
+  for (const warning of configWarnings(config)) deps.logger.warn(warning);
+  const app = createApp(deps);
+
+  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+    const s = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, () => resolve(s));
+    s.once('error', reject);
+  });
+  // Long generations stream for minutes: never cut a request off on our side.
+  if ('requestTimeout' in server) server.requestTimeout = 0;
+  if ('keepAliveTimeout' in server) server.keepAliveTimeout = 65_000;
+  const address = server.address() as AddressInfo;
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${host}:${address.port}`;
+  deps.logger.info('tenet listening', {
+    url,
+    upstream: config.upstreamUrl,
+    constitution: config.constitution,
+  });
+
+  return {
+    url,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if ('closeAllConnections' in server) server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+}

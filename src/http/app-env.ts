@@ -1,0 +1,20 @@
+// The typed context every route and middleware shares: the app's dependencies and per-request variables.
+import type { ClientAuthVariables } from '../../middleware/client-auth.ts';
+import type { Upstream } from '../adapters/upstream.ts';
+import type { Config } from '../core/config.ts';
+import type { Logger } from '../core/logger.ts';
+import type { Redactor } from '../core/redact.ts';
+
+/** What createApp needs from the runtime: everything that talks to the world comes in here. */
+export interface AppDeps {
+  config: Config;
+  upstream: Upstream;
+  logger: Logger;
+  redact: Redactor;
+  /** Shown on /health. */
+  runtime: 'workers' | 'node';
+}
+
+export interface AppEnv {
+  Variables: ClientAuthVariables & { deps: AppDeps; requestId: string };
+}

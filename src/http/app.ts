@@ -1,0 +1,91 @@
+// createApp(deps): the Hono app both runtimes serve — routes, auth, limits, and the one error mapping.
+import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
+import { HTTPException } from 'hono/http-exception';
+import { requestId } from 'hono/request-id';
+import { clientAuth } from '../../middleware/client-auth.ts';
+import { TenetError } from '../core/errors.ts';
+import type { AppDeps, AppEnv } from './app-env.ts';
+import { chatCompletions } from './chat-completions.ts';
+import { passthrough } from './passthrough.ts';
+
+export type { AppDeps } from './app-env.ts';
+
+const requestIdHeader = 'x-tenet-request-id';
+
+function newRequestId(): string {
+  return `req_${crypto.randomUUID().replaceAll('-', '')}`;
+}
+
+/** Maps any thrown value to an OpenAI-shaped error: TenetErrors as they are, everything else as a 500. */
+function toTenetError(err: unknown): TenetError {
+  if (err instanceof TenetError) return err;
+  if (err instanceof HTTPException) {
+    const code =
+      err.status === 413 ? 'request_too_large' : err.status === 404 ? 'not_found' : 'invalid_request';
+    return new TenetError(code, err.message || 'The request could not be processed.', { status: err.status });
+  }
+  return new TenetError('internal_error', 'The server had an error while processing your request.', {
+    cause: err,
+  });
+}
+
+export function createApp(deps: AppDeps): Hono<AppEnv> {
+  const app = new Hono<AppEnv>();
+
+  app.use(requestId({ headerName: requestIdHeader, limitLength: 128, generator: newRequestId }));
+  app.use(async (c, next) => {
+    c.set('deps', deps);
+    await next();
+  });
+
+  app.get('/health', (c) =>
+    c.json({
+      status: 'ok',
+      runtime: deps.runtime,
+      constitution: deps.config.constitution,
+      byok: deps.config.byok,
+    }),
+  );
+
+  app.use('/v1/*', clientAuth({ keys: deps.config.apiKeys, byok: deps.config.byok }));
+  app.use(
+    '/v1/*',
+    bodyLimit({
+      maxSize: deps.config.maxBodyBytes,
+      onError: () => {
+        throw new TenetError(
+          'request_too_large',
+          `The request body is larger than the limit of ${deps.config.maxBodyBytes} bytes (TENET_MAX_BODY_BYTES).`,
+        );
+      },
+    }),
+  );
+
+  app.post('/v1/chat/completions', chatCompletions);
+  app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], '/v1/chat/completions', () => {
+    throw new TenetError('method_not_allowed', 'Use POST for /v1/chat/completions.');
+  });
+  app.all('/v1/*', passthrough);
+
+  app.notFound((c) => {
+    const err = new TenetError(
+      'not_found',
+      `Unknown request URL: ${c.req.method} ${new URL(c.req.url).pathname}. Please check the URL for typos.`,
+    );
+    return c.json(err.toBody(), 404);
+  });
+
+  app.onError((thrown, c) => {
+    const err = toTenetError(thrown);
+    if (err.status >= 500) {
+      const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
+      deps.logger.error(err.message, { request_id: c.var.requestId, code: err.code, cause });
+    }
+    const body = err.toBody();
+    body.error.message = deps.redact(body.error.message);
+    return c.json(body, err.status as 500, err.headers);
+  });
+
+  return app;
+}

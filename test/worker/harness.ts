@@ -1,0 +1,55 @@
+// Drives the real Worker entry inside workerd against a fresh scripted-upstream scenario per test.
+import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
+import { inject } from 'vitest';
+import worker from '../../src/entry/worker.ts';
+import { createScenario, type Scenario } from '../upstream/client.ts';
+
+export const upstreamKey = 'sk-upstream-secret-0123456789abcdef';
+export const clientKey = 'tenet-client-key-0123456789';
+
+export interface Harness {
+  scenario: Scenario;
+  /** Calls Tenet's Worker with a path like `/v1/chat/completions`. */
+  fetch(path: string, init?: RequestInit): Promise<Response>;
+  /** Posts JSON to /v1/chat/completions with the client key. */
+  chat(body: unknown, headers?: Record<string, string>): Promise<Response>;
+}
+
+/** A Worker env pointing at a new scenario; `settings` override or add TENET_* vars. */
+export async function harness(settings: Record<string, string> = {}): Promise<Harness> {
+  const scenario = await createScenario(inject('upstreamUrl'));
+  const workerEnv = {
+    ...env,
+    TENET_UPSTREAM_URL: scenario.baseURL,
+    TENET_UPSTREAM_KEY: upstreamKey,
+    TENET_API_KEYS: `app:${clientKey}`,
+    ...settings,
+  };
+  const call = async (path: string, init?: RequestInit) => {
+    const ctx = createExecutionContext();
+    const response = await worker.fetch(new Request(`http://tenet.test${path}`, init), workerEnv, ctx);
+    await waitOnExecutionContext(ctx);
+    return response;
+  };
+  return {
+    scenario,
+    fetch: call,
+    chat: (body, headers = {}) =>
+      call('/v1/chat/completions', {
+        method: 'POST',
+        headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json', ...headers },
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+      }),
+  };
+}
+
+export const hello = { model: 'gpt-test', messages: [{ role: 'user', content: 'Hello' }] };
+
+/** Reads an SSE body to the end and returns its `data:` payloads. */
+export async function readSse(response: Response): Promise<string[]> {
+  const text = await response.text();
+  return text
+    .split('\n\n')
+    .filter((block) => block.startsWith('data: '))
+    .map((block) => block.slice(6));
+}
