@@ -1,13 +1,14 @@
 // `tenet dev` (what `npm start` runs): validates the settings, then runs the Worker under wrangler dev.
 import { spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { parseEnv } from 'node:util';
 import { configWarnings, parseConfig } from '../core/config.ts';
 
 const devVarsFile = '.dev.vars';
-const processVarsFile = join('.wrangler', 'tenet', 'process.env');
+// One file per run, so two `tenet dev` in one checkout (tests, the benchmark) never share one.
+const processVarsFile = join('.wrangler', 'tenet', `process-${process.pid}.env`);
 
 /** Settings from .dev.vars, overridden by TENET_* variables of the calling shell (so CI and tests can set them). */
 function collectSettings(): { fromFile: Record<string, string>; fromProcess: Record<string, string> } {
@@ -38,7 +39,7 @@ export async function runWranglerDev(args: string[]): Promise<number> {
       .map(([k, v]) => `${k}=${JSON.stringify(v)}`)
       .join('\n');
     writeFileSync(processVarsFile, `${text}\n`, { mode: 0o600 });
-    chmodSync(processVarsFile, 0o600);
+    process.on('exit', () => rmSync(processVarsFile, { force: true }));
     envFiles.push('--env-file', processVarsFile);
   }
 

@@ -1,0 +1,114 @@
+// Starts the real Tenet server as a child process, on Node (`tenet serve`) or workerd (`tenet dev`).
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+export type Runtime = 'node' | 'workers';
+
+export interface TenetProcess {
+  url: string;
+  pid: number;
+  /** Everything the process printed so far (stdout and stderr). */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+const root = new URL('..', import.meta.url).pathname;
+
+/** A free TCP port on 127.0.0.1 (wrangler dev needs one up front). */
+export async function freePort(): Promise<number> {
+  return await new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+async function waitForHealth(
+  url: string,
+  child: ChildProcess,
+  log: () => string,
+  timeoutMs: number,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null) throw new Error(`tenet exited with ${child.exitCode}:\n${log()}`);
+    try {
+      const res = await fetch(`${url}/health`);
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  throw new Error(`tenet did not become healthy within ${timeoutMs} ms:\n${log()}`);
+}
+
+/** Starts Tenet with `settings` as its environment and waits until /health answers. */
+export async function startTenet(runtime: Runtime, settings: Record<string, string>): Promise<TenetProcess> {
+  const port = await freePort();
+  const args =
+    runtime === 'node'
+      ? ['bin/tenet.mjs', 'serve']
+      : [
+          'bin/tenet.mjs',
+          'dev',
+          '--port',
+          String(port),
+          '--persist-to',
+          mkdtempSync(join(tmpdir(), 'tenet-d1-')),
+        ];
+  const env: Record<string, string> = {
+    PATH: process.env['PATH'] ?? '',
+    HOME: process.env['HOME'] ?? '',
+    WRANGLER_SEND_METRICS: 'false',
+    PORT: String(port),
+    ...settings,
+  };
+  // detached: its own process group, so stop() takes wrangler's workerd child down with it.
+  const child = spawn(process.execPath, args, {
+    cwd: root,
+    env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log = '';
+  child.stdout?.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  child.stderr?.on('data', (d: Buffer) => {
+    log += d.toString();
+  });
+  const url = `http://127.0.0.1:${port}`;
+  const stop = async () => {
+    if (child.exitCode !== null || child.pid === undefined) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    try {
+      process.kill(-child.pid, 'SIGTERM');
+    } catch {
+      return;
+    }
+    const killed = setTimeout(() => {
+      try {
+        process.kill(-(child.pid ?? 0), 'SIGKILL');
+      } catch {
+        // already gone
+      }
+    }, 5000);
+    await exited;
+    clearTimeout(killed);
+  };
+  try {
+    await waitForHealth(url, child, () => log, runtime === 'node' ? 20_000 : 60_000);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  return { url, pid: child.pid ?? 0, output: () => log, stop };
+}
