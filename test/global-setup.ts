@@ -1,5 +1,6 @@
-// Starts the scripted upstream once per test project (Node side) and hands its URL to the tests.
+// Once per test project (Node side): bundles the constitutions for the Worker, starts the scripted upstream.
 import type { TestProject } from 'vitest/node';
+import { bundleConstitutions } from '../src/cli/bundle.ts';
 import { startUpstream } from './upstream/server.ts';
 
 declare module 'vitest' {
@@ -9,6 +10,7 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject) {
+  if ((await bundleConstitutions()) !== 0) throw new Error('the shipped constitutions do not bundle');
   const upstream = await startUpstream();
   project.provide('upstreamUrl', upstream.url);
   return () => upstream.close();

@@ -1,4 +1,5 @@
 // The `tenet` command: dispatches to its subcommands and turns their failures into exit codes.
+import { ConstitutionLoadError } from '../adapters/constitution-files.ts';
 import { ConfigError, settings } from '../core/config.ts';
 
 const usage = `tenet — a principle-based response critic in front of your LLM
@@ -6,6 +7,9 @@ const usage = `tenet — a principle-based response critic in front of your LLM
 Usage:
   tenet serve [--env-file FILE]   run the proxy on Node (default http://127.0.0.1:8787)
   tenet dev [wrangler dev args]   run the proxy under wrangler dev (Workers runtime, local D1)
+  tenet lint [files…]             check constitution files (default: constitutions/*.yaml)
+  tenet bundle [dir]              resolve the constitutions into the Worker's bundle
+  tenet schema [file]             write the constitution JSON Schema for editors
   tenet help                      this text
 
 Settings (environment variables):
@@ -44,6 +48,18 @@ export async function main(argv: string[]): Promise<number> {
         process.once('SIGTERM', stop);
         return await new Promise<number>(() => {});
       }
+      case 'bundle': {
+        const { bundleConstitutions } = await import('./bundle.ts');
+        return await bundleConstitutions(args[0]);
+      }
+      case 'schema': {
+        const { writeConstitutionSchema } = await import('./schema.ts');
+        return writeConstitutionSchema(args[0]);
+      }
+      case 'lint': {
+        const { lintCommand } = await import('./lint.ts');
+        return await lintCommand(args);
+      }
       case 'dev': {
         const { runWranglerDev } = await import('./dev.ts');
         return await runWranglerDev(args);
@@ -59,7 +75,7 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError) {
+    if (err instanceof ConfigError || err instanceof ConstitutionLoadError) {
       process.stderr.write(`tenet: cannot start, ${err.message}\n`);
       return 1;
     }

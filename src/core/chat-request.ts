@@ -1,6 +1,7 @@
 // The chat completion request: validated with zod, yet loose, so every field a client sends is kept.
 import { z } from 'zod';
 import { TenetError } from './errors.ts';
+import { formatPath } from './json-path.ts';
 
 const nullish = <T extends z.ZodType>(t: T) => t.nullish();
 
@@ -57,16 +58,6 @@ export const chatRequestSchema = z.looseObject({
 
 export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
-/** Turns a zod path into the `param` OpenAI reports, e.g. `messages[0].content`. */
-export function paramOf(path: readonly PropertyKey[]): string | null {
-  let out = '';
-  for (const part of path) {
-    if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
-  }
-  return out === '' ? null : out;
-}
-
 /** Parses the raw body of a chat completion request; throws a 400 TenetError naming the bad param. */
 export function parseChatRequest(text: string): ChatRequest {
   let json: unknown;
@@ -84,7 +75,7 @@ export function parseChatRequest(text: string): ChatRequest {
   const result = chatRequestSchema.safeParse(json);
   if (result.success) return result.data;
   const issue = result.error.issues[0];
-  const param = issue ? paramOf(issue.path) : null;
+  const param = issue && issue.path.length > 0 ? formatPath(issue.path) : null;
   const detail = issue?.message ?? 'is invalid';
   throw new TenetError('invalid_request', `Invalid request: ${param ?? 'body'} ${detail}.`, { param });
 }

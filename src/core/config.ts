@@ -17,9 +17,12 @@ export interface Config {
   byok: boolean;
   adminToken: string | undefined;
   constitution: string;
+  /** Client key name → its default constitution. */
+  keyConstitutions: Record<string, string>;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   streamIdleTimeoutMs: number;
+  streamKeepAliveMs: number;
 }
 
 /** Node-only settings: where to listen and where the SQLite log lives. */
@@ -27,6 +30,7 @@ export interface NodeConfig extends Config {
   port: number;
   host: string;
   db: string;
+  constitutionsDir: string;
 }
 
 /** Every setting Tenet reads, with what it means (shown in errors, `tenet serve --help` and the README). */
@@ -40,12 +44,16 @@ export const settings = {
   TENET_BYOK: "bring your own key: pass the client's bearer to the upstream (true|false)",
   TENET_ADMIN_TOKEN: 'token for /admin and the log API (secret)',
   TENET_CONSTITUTION: "the default constitution's name",
+  TENET_KEY_CONSTITUTIONS: 'per client key default constitution, comma-separated `keyname:constitution`',
   TENET_MAX_BODY_BYTES: 'largest request body accepted, in bytes',
   TENET_UPSTREAM_TIMEOUT_MS: 'how long to wait for the upstream to answer (ms)',
   TENET_STREAM_IDLE_TIMEOUT_MS: 'longest silence allowed inside an upstream stream (ms)',
+  TENET_STREAM_KEEPALIVE_MS:
+    'while a buffered stream is judged: SSE keep-alive interval, and how long verdict headers may wait (ms)',
   PORT: 'Node only: listen port',
   TENET_HOST: 'Node only: listen address',
   TENET_DB: 'Node only: SQLite file of the log',
+  TENET_CONSTITUTIONS_DIR: 'Node only: folder of constitution files, reloaded on change',
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -153,6 +161,32 @@ const constitutionName = z.preprocess(
     .default('default'),
 );
 
+const keyConstitutions = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const out: Record<string, string> = {};
+      raw
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+        .forEach((entry, i) => {
+          const [key, name, ...rest] = entry.split(':').map((s) => s.trim());
+          if (!key || !name || rest.length > 0 || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+            ctx.addIssue({
+              code: 'custom',
+              message: `entry ${i + 1}: must be keyname:constitution (got "${entry}")`,
+            });
+          } else {
+            out[key] = name;
+          }
+        });
+      return out;
+    }),
+);
+
 const baseShape = {
   TENET_UPSTREAM_URL: baseUrl.default('https://api.openai.com/v1'),
   TENET_UPSTREAM_KEY: optionalText,
@@ -166,9 +200,11 @@ const baseShape = {
     z.string().min(16, 'must be at least 16 characters').optional(),
   ),
   TENET_CONSTITUTION: constitutionName,
+  TENET_KEY_CONSTITUTIONS: keyConstitutions,
   TENET_MAX_BODY_BYTES: integer(1024, 1024 ** 3, 20 * 1024 * 1024),
   TENET_UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000, 600_000),
   TENET_STREAM_IDLE_TIMEOUT_MS: integer(100, 3_600_000, 300_000),
+  TENET_STREAM_KEEPALIVE_MS: integer(50, 600_000, 5_000),
 };
 
 const nodeShape = {
@@ -176,6 +212,7 @@ const nodeShape = {
   PORT: integer(0, 65_535, 8787),
   TENET_HOST: z.preprocess(blankToUndefined, z.string().trim().default('127.0.0.1')),
   TENET_DB: z.preprocess(blankToUndefined, z.string().trim().default('.tenet/tenet.db')),
+  TENET_CONSTITUTIONS_DIR: z.preprocess(blankToUndefined, z.string().trim().default('constitutions')),
 };
 
 type Env = Record<string, unknown>;
@@ -217,6 +254,14 @@ function editDistance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
+/** Rules between settings: a key's default constitution must name a configured key. */
+function crossProblems(v: z.infer<z.ZodObject<typeof baseShape>>): string[] {
+  const names = new Set(v.TENET_API_KEYS.map((k) => k.id));
+  return Object.keys(v.TENET_KEY_CONSTITUTIONS)
+    .filter((key) => !names.has(key))
+    .map((key) => `TENET_KEY_CONSTITUTIONS: no client key named "${key}" in TENET_API_KEYS`);
+}
+
 function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
   return {
     upstreamUrl: v.TENET_UPSTREAM_URL,
@@ -228,16 +273,21 @@ function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
     byok: v.TENET_BYOK,
     adminToken: v.TENET_ADMIN_TOKEN,
     constitution: v.TENET_CONSTITUTION,
+    keyConstitutions: v.TENET_KEY_CONSTITUTIONS,
     maxBodyBytes: v.TENET_MAX_BODY_BYTES,
     upstreamTimeoutMs: v.TENET_UPSTREAM_TIMEOUT_MS,
     streamIdleTimeoutMs: v.TENET_STREAM_IDLE_TIMEOUT_MS,
+    streamKeepAliveMs: v.TENET_STREAM_KEEPALIVE_MS,
   };
 }
 
 /** Parses the settings shared by both runtimes; throws a ConfigError listing every problem. */
 export function parseConfig(env: Env): Config {
   const result = z.object(baseShape).safeParse(env);
-  const problems = [...(result.success ? [] : problemsOf(result.error, env)), ...unknownSettings(env)];
+  const problems = [
+    ...(result.success ? crossProblems(result.data) : problemsOf(result.error, env)),
+    ...unknownSettings(env),
+  ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return toConfig(result.data);
 }
@@ -245,13 +295,17 @@ export function parseConfig(env: Env): Config {
 /** Parses the settings of the Node runtime (the shared ones plus PORT, TENET_HOST, TENET_DB). */
 export function parseNodeConfig(env: Env): NodeConfig {
   const result = z.object(nodeShape).safeParse(env);
-  const problems = [...(result.success ? [] : problemsOf(result.error, env)), ...unknownSettings(env)];
+  const problems = [
+    ...(result.success ? crossProblems(result.data) : problemsOf(result.error, env)),
+    ...unknownSettings(env),
+  ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
   return {
     ...toConfig(result.data),
     port: result.data.PORT,
     host: result.data.TENET_HOST,
     db: result.data.TENET_DB,
+    constitutionsDir: result.data.TENET_CONSTITUTIONS_DIR,
   };
 }
 

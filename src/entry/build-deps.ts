@@ -2,24 +2,55 @@
 import { createUpstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
 import { secretsOf } from '../core/config.ts';
-import { createLogger, type LogSink } from '../core/logger.ts';
-import { createRedactor } from '../core/redact.ts';
+import type { ConstitutionSource } from '../core/constitution/set.ts';
+import { createLogger, type Logger, type LogSink } from '../core/logger.ts';
+import { createRedactor, type Redactor } from '../core/redact.ts';
 import type { AppDeps } from '../http/app.ts';
+
+/** The redactor and the logger of a config: every log line is scrubbed of its secrets. */
+export function loggingFor(config: Config, sink?: LogSink): { redact: Redactor; logger: Logger } {
+  const redact = createRedactor(secretsOf(config));
+  return { redact, logger: createLogger(redact, sink ? { sink } : {}) };
+}
 
 export interface BuildOptions {
   runtime: AppDeps['runtime'];
+  constitutions: ConstitutionSource;
+  logging: { redact: Redactor; logger: Logger };
   fetch?: typeof fetch;
-  logSink?: LogSink;
 }
 
 export function buildDeps(config: Config, options: BuildOptions): AppDeps {
-  const redact = createRedactor(secretsOf(config));
-  const logger = createLogger(redact, options.logSink ? { sink: options.logSink } : {});
   const upstream = createUpstream({
     baseUrl: config.upstreamUrl,
     apiKey: config.upstreamKey,
     timeoutMs: config.upstreamTimeoutMs,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
-  return { config, upstream, logger, redact, runtime: options.runtime };
+  return {
+    config,
+    upstream,
+    constitutions: options.constitutions,
+    ...options.logging,
+    runtime: options.runtime,
+  };
+}
+
+/** Start-up problems between settings and constitutions: a default that names no loaded constitution. */
+export function constitutionSettingProblems(config: Config, source: ConstitutionSource): string[] {
+  const available = source.names().join(', ') || 'none';
+  const problems: string[] = [];
+  if (!source.get(config.constitution)) {
+    problems.push(
+      `TENET_CONSTITUTION: no constitution named "${config.constitution}" (available: ${available})`,
+    );
+  }
+  for (const [key, name] of Object.entries(config.keyConstitutions)) {
+    if (!source.get(name)) {
+      problems.push(
+        `TENET_KEY_CONSTITUTIONS: key "${key}" names "${name}", which is not a constitution (available: ${available})`,
+      );
+    }
+  }
+  return problems;
 }

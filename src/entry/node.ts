@@ -1,9 +1,10 @@
-// The Node entry: validates settings at start, serves the app with @hono/node-server, shuts down cleanly.
+// The Node entry: validates settings and constitutions at start, serves the app, reloads constitutions on change.
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { configWarnings, parseNodeConfig } from '../core/config.ts';
+import { watchConstitutions } from '../adapters/constitution-files.ts';
+import { ConfigError, configWarnings, parseNodeConfig } from '../core/config.ts';
 import { createApp } from '../http/app.ts';
-import { buildDeps } from './build-deps.ts';
+import { buildDeps, constitutionSettingProblems, loggingFor } from './build-deps.ts';
 
 export interface NodeServer {
   url: string;
@@ -13,7 +14,14 @@ export interface NodeServer {
 /** Starts Tenet on Node from `env` (normally process.env). Throws a ConfigError naming any bad setting. */
 export async function startNodeServer(env: Record<string, string | undefined>): Promise<NodeServer> {
   const config = parseNodeConfig(env);
-  const deps = buildDeps(config, { runtime: 'node' });
+  const logging = loggingFor(config);
+  const constitutions = await watchConstitutions(config.constitutionsDir, logging.logger);
+  const problems = constitutionSettingProblems(config, constitutions);
+  if (problems.length > 0) {
+    constitutions.close();
+    throw new ConfigError(problems);
+  }
+  const deps = buildDeps(config, { runtime: 'node', constitutions, logging });
   for (const warning of configWarnings(config)) deps.logger.warn(warning);
   const app = createApp(deps);
 
@@ -30,13 +38,18 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
   deps.logger.info('tenet listening', {
     url,
     upstream: config.upstreamUrl,
-    constitution: config.constitution,
+    constitutions: constitutions
+      .names()
+      .map((n) => `${n}@${constitutions.get(n)?.hash}`)
+      .join(' '),
+    default_constitution: config.constitution,
   });
 
   return {
     url,
     close: () =>
       new Promise<void>((resolve) => {
+        constitutions.close();
         if ('closeAllConnections' in server) server.closeAllConnections();
         server.close(() => resolve());
       }),

@@ -1,8 +1,11 @@
-// The Cloudflare Workers entry: reads settings from the Worker's vars and secrets, serves the app.
+// The Cloudflare Workers entry: settings from the Worker's vars and secrets, constitutions bundled at build.
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
+import type { Constitution } from '../core/constitution/schema.ts';
+import { staticConstitutionSource } from '../core/constitution/set.ts';
 import { TenetError } from '../core/errors.ts';
 import { createApp } from '../http/app.ts';
-import { buildDeps } from './build-deps.ts';
+import { buildDeps, constitutionSettingProblems, loggingFor } from './build-deps.ts';
+import { bundledConstitutions } from './constitutions.bundle.ts';
 
 export interface Env {
   DB?: D1Database;
@@ -11,35 +14,48 @@ export interface Env {
 
 type App = ReturnType<typeof createApp>;
 
-// A Worker has no start-up hook: the config is validated once per env (isolate) and the result kept.
-const apps = new WeakMap<object, App | ConfigError>();
-
-function appFor(env: Env): App | ConfigError {
-  let app = apps.get(env);
-  if (!app) {
-    try {
-      const config = parseConfig(env);
-      const deps = buildDeps(config, { runtime: 'workers' });
-      for (const w of configWarnings(config)) deps.logger.warn(w);
-      app = createApp(deps);
-    } catch (err) {
-      if (!(err instanceof ConfigError)) throw err;
-      console.error(`Tenet cannot start: ${err.message}`);
-      app = err;
-    }
-    apps.set(env, app);
-  }
-  return app;
+export interface TenetWorker {
+  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
 }
 
-export default {
-  fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response> {
-    const app = appFor(env);
-    if (app instanceof ConfigError) {
-      const err = new TenetError('config_invalid', `Tenet is misconfigured: ${app.problems.join('; ')}`);
-      const id = `req_${crypto.randomUUID().replaceAll('-', '')}`;
-      return Response.json(err.toBody(), { status: 500, headers: { 'x-tenet-request-id': id } });
+/** A Worker fetch handler serving `constitutions` (the default export serves the bundled ones). */
+export function createWorker(constitutions: readonly Constitution[]): TenetWorker {
+  const source = staticConstitutionSource(new Map(constitutions.map((c) => [c.name, c])));
+  // A Worker has no start-up hook: the config is validated once per env (isolate) and the result kept.
+  const apps = new WeakMap<object, App | ConfigError>();
+
+  const appFor = (env: Env): App | ConfigError => {
+    let app = apps.get(env);
+    if (!app) {
+      try {
+        const config = parseConfig(env);
+        const problems = constitutionSettingProblems(config, source);
+        if (problems.length > 0) throw new ConfigError(problems);
+        const logging = loggingFor(config);
+        const deps = buildDeps(config, { runtime: 'workers', constitutions: source, logging });
+        for (const w of configWarnings(config)) deps.logger.warn(w);
+        app = createApp(deps);
+      } catch (err) {
+        if (!(err instanceof ConfigError)) throw err;
+        console.error(`Tenet cannot start: ${err.message}`);
+        app = err;
+      }
+      apps.set(env, app);
     }
-    return app.fetch(request, env, ctx);
-  },
-} satisfies ExportedHandler<Env>;
+    return app;
+  };
+
+  return {
+    fetch(request, env, ctx) {
+      const app = appFor(env);
+      if (app instanceof ConfigError) {
+        const err = new TenetError('config_invalid', `Tenet is misconfigured: ${app.problems.join('; ')}`);
+        const id = `req_${crypto.randomUUID().replaceAll('-', '')}`;
+        return Response.json(err.toBody(), { status: 500, headers: { 'x-tenet-request-id': id } });
+      }
+      return app.fetch(request, env, ctx);
+    },
+  };
+}
+
+export default createWorker(bundledConstitutions) satisfies ExportedHandler<Env>;

@@ -1,7 +1,9 @@
 // The typed context every route and middleware shares: the app's dependencies and per-request variables.
 import type { ClientAuthVariables } from '../../middleware/client-auth.ts';
+import type { SelectConstitutionVariables } from '../../middleware/select-constitution.ts';
 import type { Upstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
+import type { ConstitutionSource } from '../core/constitution/set.ts';
 import type { Logger } from '../core/logger.ts';
 import type { Redactor } from '../core/redact.ts';
 
@@ -9,6 +11,7 @@ import type { Redactor } from '../core/redact.ts';
 export interface AppDeps {
   config: Config;
   upstream: Upstream;
+  constitutions: ConstitutionSource;
   logger: Logger;
   redact: Redactor;
   /** Shown on /health. */
@@ -16,5 +19,5 @@ export interface AppDeps {
 }
 
 export interface AppEnv {
-  Variables: ClientAuthVariables & { deps: AppDeps; requestId: string };
+  Variables: ClientAuthVariables & SelectConstitutionVariables & { deps: AppDeps; requestId: string };
 }

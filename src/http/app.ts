@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
 import { clientAuth } from '../../middleware/client-auth.ts';
+import { selectConstitution } from '../../middleware/select-constitution.ts';
 import { TenetError } from '../core/errors.ts';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import { chatCompletions } from './chat-completions.ts';
@@ -62,7 +63,15 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     }),
   );
 
-  app.post('/v1/chat/completions', chatCompletions);
+  app.post(
+    '/v1/chat/completions',
+    selectConstitution({
+      source: deps.constitutions,
+      keyDefaults: deps.config.keyConstitutions,
+      fallback: deps.config.constitution,
+    }),
+    chatCompletions,
+  );
   app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], '/v1/chat/completions', () => {
     throw new TenetError('method_not_allowed', 'Use POST for /v1/chat/completions.');
   });

@@ -119,9 +119,12 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK through Tenet on %s', (r
     expect(schemaErrors.error(body)).toEqual([]);
   });
 
-  it('raises an APIError when the upstream stream breaks mid-way', async () => {
+  it('raises an APIError when a pass-through stream breaks mid-way, after the chunks that arrived', async () => {
     await scenario.script([{ stream: chunks('one two three four'), dropAfter: 2 }]);
-    const stream = await client.chat.completions.create({ model: 'gpt-test', messages, stream: true });
+    const stream = await client.chat.completions.create(
+      { model: 'gpt-test', messages, stream: true },
+      { headers: { 'x-tenet-constitution': 'passthrough' } },
+    );
     const seen: string[] = [];
     const err = await (async () => {
       for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? '');
@@ -135,6 +138,18 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK through Tenet on %s', (r
     const wrong = new OpenAI({ baseURL: `${tenet.url}/v1`, apiKey: 'not-the-key-000000', maxRetries: 0 });
     const err = await wrong.models.list().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OpenAI.AuthenticationError);
+  });
+
+  it('raises an APIError with status 502 when a buffered (judged) stream breaks', async () => {
+    await scenario.script([{ stream: chunks('one two three four'), dropAfter: 2 }]);
+    const err = await client.chat.completions
+      .create({ model: 'gpt-test', messages, stream: true })
+      .then(async (stream) => {
+        for await (const _ of stream);
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
   });
 
   it('lists models through the pass-through', async () => {

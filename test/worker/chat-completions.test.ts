@@ -66,12 +66,15 @@ describe('non-streaming chat completions', () => {
   });
 });
 
+// The passthrough constitution judges no output, so streams go through as they come.
+const open = { 'x-tenet-constitution': 'passthrough' };
+
 describe('streaming chat completions', () => {
   it('relays every chunk and ends with [DONE], usage chunk included when asked', async () => {
     const t = await harness();
     const sent = chunks('The quick brown fox', { includeUsage: true });
     await t.scenario.script([{ stream: sent }]);
-    const res = await t.chat({ ...hello, stream: true, stream_options: { include_usage: true } });
+    const res = await t.chat({ ...hello, stream: true, stream_options: { include_usage: true } }, open);
     expect(res.status).toBe(200);
     expect(res.headers.get('content-type')).toContain('text/event-stream');
     expect(res.headers.get('x-tenet-request-id')).toMatch(/^req_/);
@@ -87,7 +90,7 @@ describe('streaming chat completions', () => {
     const t = await harness();
     // The upstream sends two chunks, then goes silent without ending: only a pass-through can deliver them.
     await t.scenario.script([{ stream: chunks('one two three four'), stallAfter: 2 }]);
-    const res = await t.chat({ ...hello, stream: true });
+    const res = await t.chat({ ...hello, stream: true }, open);
     const reader = res.body!.getReader();
     const decoder = new TextDecoder();
     let text = '';
@@ -103,7 +106,7 @@ describe('streaming chat completions', () => {
   it('ends a stream the upstream drops mid-way with an error event, never a silent truncation', async () => {
     const t = await harness();
     await t.scenario.script([{ stream: chunks('one two three four five'), dropAfter: 3 }]);
-    const res = await t.chat({ ...hello, stream: true });
+    const res = await t.chat({ ...hello, stream: true }, open);
     const data = await readSse(res);
     const last = JSON.parse(data.at(-1) ?? '{}') as { error?: { code: string; type: string } };
     expect(last.error?.code).toBe('upstream_stream_broken');
@@ -114,14 +117,14 @@ describe('streaming chat completions', () => {
   it('reports a stream that closes without [DONE] as broken', async () => {
     const t = await harness();
     await t.scenario.script([{ stream: chunks('short answer'), done: false }]);
-    const data = await readSse(await t.chat({ ...hello, stream: true }));
+    const data = await readSse(await t.chat({ ...hello, stream: true }, open));
     expect(JSON.parse(data.at(-1) ?? '{}').error.code).toBe('upstream_stream_broken');
   });
 
   it('ends a stream that stalls longer than TENET_STREAM_IDLE_TIMEOUT_MS with a timeout error event', async () => {
     const t = await harness({ TENET_STREAM_IDLE_TIMEOUT_MS: '300' });
     await t.scenario.script([{ stream: chunks('one two three'), stallAfter: 2 }]);
-    const data = await readSse(await t.chat({ ...hello, stream: true }));
+    const data = await readSse(await t.chat({ ...hello, stream: true }, open));
     expect(data).toHaveLength(3);
     expect(JSON.parse(data.at(-1) ?? '{}').error.code).toBe('upstream_timeout');
   });
@@ -132,7 +135,7 @@ describe('streaming chat completions', () => {
     const broken = `data: ${JSON.stringify(first)}\n\n: keep-alive\n\ndata: ${JSON.stringify(rest[0]).slice(0, 10)}`;
     const tail = `${JSON.stringify(rest[0]).slice(10)}\n\n`;
     await t.scenario.script([{ stream: [broken, tail, ...rest.slice(1)] }]);
-    const text = await (await t.chat({ ...hello, stream: true })).text();
+    const text = await (await t.chat({ ...hello, stream: true }, open)).text();
     expect(text).toContain(': keep-alive\n\n');
     expect(text).toContain(`data: ${JSON.stringify(rest[0])}\n\n`);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);

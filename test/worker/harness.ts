@@ -1,7 +1,8 @@
 // Drives the real Worker entry inside workerd against a fresh scripted-upstream scenario per test.
 import { createExecutionContext, env, waitOnExecutionContext } from 'cloudflare:test';
 import { inject } from 'vitest';
-import worker from '../../src/entry/worker.ts';
+import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
+import worker, { createWorker } from '../../src/entry/worker.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 
 export const upstreamKey = 'sk-upstream-secret-0123456789abcdef';
@@ -15,8 +16,27 @@ export interface Harness {
   chat(body: unknown, headers?: Record<string, string>): Promise<Response>;
 }
 
+export interface HarnessOptions {
+  /** TENET_* vars overriding or adding to the defaults. */
+  settings?: Record<string, string>;
+  /** Constitution files (name → YAML) to serve instead of the bundled ones. */
+  constitutions?: Record<string, string>;
+}
+
 /** A Worker env pointing at a new scenario; `settings` override or add TENET_* vars. */
-export async function harness(settings: Record<string, string> = {}): Promise<Harness> {
+export async function harness(options: HarnessOptions | Record<string, string> = {}): Promise<Harness> {
+  const { settings = {}, constitutions } = (
+    'settings' in options || 'constitutions' in options ? options : { settings: options }
+  ) as HarnessOptions;
+  let handler = worker;
+  if (constitutions) {
+    const set = await buildConstitutionSet(
+      Object.entries(constitutions).map(([name, text]) => ({ file: `${name}.yaml`, text })),
+    );
+    const errors = set.problems.filter((p) => p.level === 'error');
+    if (errors.length > 0) throw new Error(`test constitutions are broken: ${JSON.stringify(errors)}`);
+    handler = createWorker([...set.constitutions.values()]);
+  }
   const scenario = await createScenario(inject('upstreamUrl'));
   const workerEnv = {
     ...env,
@@ -27,7 +47,7 @@ export async function harness(settings: Record<string, string> = {}): Promise<Ha
   };
   const call = async (path: string, init?: RequestInit) => {
     const ctx = createExecutionContext();
-    const response = await worker.fetch(new Request(`http://tenet.test${path}`, init), workerEnv, ctx);
+    const response = await handler.fetch(new Request(`http://tenet.test${path}`, init), workerEnv, ctx);
     await waitOnExecutionContext(ctx);
     return response;
   };

@@ -1,0 +1,109 @@
+// Warnings for likely mistakes in a valid constitution file: things that parse but probably don't do what was meant.
+import { runCheck } from './checks.ts';
+import type { LoadedFile, Problem } from './load.ts';
+
+const normalise = (s: string) =>
+  s
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}]+/gu, ' ')
+    .trim();
+
+/** The warnings of one file (its errors come from loading); empty for a file that did not load. */
+export function lintConstitutionFile(f: LoadedFile): Problem[] {
+  const spec = f.spec;
+  if (!spec) return [];
+  const out: Problem[] = [];
+  const warn = (path: PropertyKey[], pathText: string, message: string) =>
+    out.push({ file: f.file, ...f.locate(path), path: pathText, message, level: 'warning' });
+
+  const critiques = new Map<string, number>();
+  (spec.principles ?? []).forEach((p, i) => {
+    const at = `principles[${i}]`;
+    const action = p.action ?? 'revise';
+    if (action === 'revise' && !p.revision) {
+      warn(
+        ['principles', i],
+        at,
+        `"${p.id}" has action revise but no revision: say how to fix a violating answer`,
+      );
+    }
+    if (!p.check && !p.critique) {
+      warn(
+        ['principles', i],
+        at,
+        `"${p.id}" has neither a check nor a critique, so nothing can ever find it violated`,
+      );
+    }
+    if (p.critique) {
+      const key = normalise(p.critique);
+      const first = critiques.get(key);
+      if (first !== undefined) {
+        warn(['principles', i, 'critique'], `${at}.critique`, `the same critique as principles[${first}]`);
+      } else {
+        critiques.set(key, i);
+      }
+    }
+    const check = p.check;
+    if (check) {
+      if (check.flags !== undefined && check.pattern === undefined) {
+        warn(
+          ['principles', i, 'check', 'flags'],
+          `${at}.check.flags`,
+          'flags only apply to a pattern, and there is none',
+        );
+      }
+      if ((check.whole_words !== undefined || check.case_sensitive !== undefined) && !check.keywords) {
+        warn(
+          ['principles', i, 'check'],
+          `${at}.check`,
+          'whole_words and case_sensitive only apply to keywords, and there are none',
+        );
+      }
+      if (
+        check.pattern !== undefined &&
+        runCheck({ pattern: check.pattern, ...(check.flags ? { flags: check.flags } : {}) }, '')
+      ) {
+        warn(
+          ['principles', i, 'check', 'pattern'],
+          `${at}.check.pattern`,
+          'the pattern matches an empty text, so it fires on every answer',
+        );
+      }
+    }
+    const examples = p.examples ?? [];
+    if (!examples.some((e) => e.violates) || !examples.some((e) => !e.violates)) {
+      warn(
+        ['principles', i],
+        at,
+        `"${p.id}" should have at least one violating and one non-violating example`,
+      );
+    }
+    const stage = p.applies_to ?? 'output';
+    examples.forEach((e, j) => {
+      const path = ['principles', i, 'examples', j];
+      const pathText = `${at}.examples[${j}]`;
+      if (stage === 'output' && e.response === undefined) {
+        warn(path, pathText, 'an example of an output principle needs a response to judge');
+        return;
+      }
+      if (!check) return;
+      const text = stage === 'input' ? e.user : (e.response ?? '');
+      const hit = runCheck(check, text);
+      if (hit && !e.violates) {
+        warn(
+          path,
+          pathText,
+          `marked violates: false, but the check fires on it (${hit.reason}: "${hit.evidence.slice(0, 60)}")`,
+        );
+      }
+      if (!hit && e.violates && !p.critique) {
+        warn(
+          path,
+          pathText,
+          'marked violates: true, but the check does not fire on it and there is no critique to catch it',
+        );
+      }
+    });
+  });
+  return out;
+}

@@ -1,0 +1,220 @@
+// The constitution file format: the zod schema is the single source of truth (types, validation, JSON Schema).
+import { z } from 'zod';
+
+const kebab = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
+
+export const severities = ['minor', 'major', 'critical'] as const;
+export const actions = ['revise', 'block', 'flag'] as const;
+export const stages = ['input', 'output'] as const;
+export const detectors = ['email', 'phone', 'credit_card', 'api_key'] as const;
+
+export type Severity = (typeof severities)[number];
+export type Action = (typeof actions)[number];
+export type Stage = (typeof stages)[number];
+export type Detector = (typeof detectors)[number];
+
+const text = (what: string) => z.string().trim().min(1, `must not be empty (${what})`);
+
+export const checkSchema = z
+  .strictObject({
+    pattern: z.string().min(1).optional().meta({
+      description: 'A regular expression (JavaScript syntax). The principle is violated when it matches.',
+    }),
+    flags: z
+      .string()
+      .regex(/^[imsu]*$/, 'may only contain the flags i, m, s and u')
+      .optional()
+      .meta({
+        description: 'Flags for `pattern`: i (ignore case), m (multi-line), s (dot matches newline), u.',
+      }),
+    keywords: z
+      .array(z.string().trim().min(1, 'must not be empty'))
+      .min(1, 'must list at least one keyword')
+      .optional()
+      .meta({ description: 'Words or phrases; the principle is violated when one appears.' }),
+    whole_words: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Match keywords only as whole words (default true).' }),
+    case_sensitive: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Match keywords case-sensitively (default false).' }),
+    detect: z
+      .array(z.enum(detectors))
+      .min(1, 'must list at least one detector')
+      .optional()
+      .meta({ description: `Built-in detectors of personal data and secrets: ${detectors.join(', ')}.` }),
+    min_length: z
+      .number()
+      .int()
+      .min(0)
+      .optional()
+      .meta({ description: 'Violated when the text is shorter.' }),
+    max_length: z.number().int().min(1).optional().meta({ description: 'Violated when the text is longer.' }),
+  })
+  .meta({
+    description:
+      'A deterministic check, decided without a critic call. It fires when any part of it does: the pattern ' +
+      'matches, a keyword appears, a detector finds something, or the length is out of range.',
+  });
+
+export const exampleSchema = z.strictObject({
+  user: z.string().meta({ description: "The user's message." }),
+  response: z.string().optional().meta({ description: "The assistant's answer (for output principles)." }),
+  violates: z.boolean().meta({ description: 'Whether this example breaks the principle.' }),
+  note: z.string().optional().meta({ description: 'Why it does or does not.' }),
+});
+
+export const principleSchema = z
+  .strictObject({
+    id: z
+      .string()
+      .regex(kebab, 'must be kebab-case: lower-case letters and digits joined by dashes, e.g. no-sycophancy')
+      .meta({ description: 'Unique id, kebab-case. Shown in headers and logs.' }),
+    title: text('title').optional().meta({ description: 'A short human-readable name.' }),
+    applies_to: z
+      .enum(stages)
+      .optional()
+      .meta({ description: "What is judged: the user's input or the model's output (default output)." }),
+    severity: z.enum(severities).optional().meta({ description: 'How bad a violation is (default major).' }),
+    action: z.enum(actions).optional().meta({
+      description: 'What a violation does: revise the answer, block it, or only flag it (default revise).',
+    }),
+    critique: text('critique')
+      .optional()
+      .meta({ description: 'The question the critic answers about the text.' }),
+    revision: text('revision')
+      .optional()
+      .meta({ description: 'How to fix a violating answer (for action revise).' }),
+    check: checkSchema.optional(),
+    examples: z.array(exampleSchema).optional().meta({ description: 'Examples that double as tests.' }),
+    enabled: z
+      .boolean()
+      .optional()
+      .meta({ description: 'Set false to switch the principle off (default true).' }),
+  })
+  .meta({ description: 'One principle of the constitution.' });
+
+export const overrideSchema = z
+  .strictObject({
+    enabled: z.boolean().optional(),
+    severity: z.enum(severities).optional(),
+    action: z.enum(actions).optional(),
+  })
+  .meta({ description: 'Changes to a principle inherited through `extends`.' });
+
+export const constitutionFileSchema = z
+  .strictObject({
+    $schema: z.string().optional(),
+    name: z
+      .string()
+      .regex(kebab, 'must be kebab-case: lower-case letters and digits joined by dashes, e.g. support-bot')
+      .meta({ description: 'The constitution name; must match the file name.' }),
+    description: z.string().optional(),
+    extends: z
+      .array(z.string().regex(kebab, 'must be a constitution name (kebab-case)'))
+      .optional()
+      .meta({ description: 'Constitutions whose principles this one includes.' }),
+    critic: z
+      .strictObject({
+        model: text('model')
+          .optional()
+          .meta({ description: 'The critic model (default TENET_CRITIC_MODEL).' }),
+        max_revisions: z
+          .number()
+          .int()
+          .min(0)
+          .max(5)
+          .optional()
+          .meta({ description: 'Revision rounds, 0-5 (default 2).' }),
+        on_error: z.enum(['fail_closed', 'fail_open']).optional().meta({
+          description:
+            'When the critic fails: refuse (fail_closed, default) or return the draft (fail_open).',
+        }),
+        on_exhausted: z
+          .enum(['block', 'best_round'])
+          .optional()
+          .meta({ description: 'When revisions run out: refuse (block, default) or return the best round.' }),
+      })
+      .optional(),
+    stream: z.enum(['buffer', 'audit']).optional().meta({
+      description:
+        'Streaming: judge before sending (buffer, default) or stream untouched and judge after (audit).',
+    }),
+    on_block: z
+      .strictObject({
+        mode: z
+          .enum(['message', 'error'])
+          .optional()
+          .meta({ description: 'Answer with the refusal message (default) or with an HTTP error.' }),
+        message: text('message').optional(),
+        status: z
+          .number()
+          .int()
+          .min(400)
+          .max(599)
+          .optional()
+          .meta({ description: 'HTTP status in error mode (default 400).' }),
+      })
+      .optional(),
+    logging: z
+      .strictObject({
+        content: z.enum(['full', 'redacted', 'none']).optional().meta({
+          description: 'How texts are logged: in full, with personal data masked (default), or not at all.',
+        }),
+      })
+      .optional(),
+    overrides: z.record(z.string(), overrideSchema).optional(),
+    principles: z.array(principleSchema).optional(),
+  })
+  .meta({ title: 'Tenet constitution', description: 'Principles every answer is held to.' });
+
+export type CheckSpec = z.infer<typeof checkSchema>;
+export type ExampleSpec = z.infer<typeof exampleSchema>;
+export type PrincipleSpec = z.infer<typeof principleSchema>;
+export type ConstitutionFile = z.infer<typeof constitutionFileSchema>;
+
+/** A principle with every default applied: what the proxy enforces. */
+export interface Principle {
+  id: string;
+  title: string;
+  applies_to: Stage;
+  severity: Severity;
+  action: Action;
+  critique?: string | undefined;
+  revision?: string | undefined;
+  check?: CheckSpec | undefined;
+  examples: ExampleSpec[];
+  enabled: boolean;
+  /** Which constitution defined it (differs from the resolved one for inherited principles). */
+  from: string;
+}
+
+/** A constitution after `extends` and defaults: the version the proxy runs. */
+export interface Constitution {
+  name: string;
+  description: string;
+  /** Content hash of everything below: the version, shown as `name@hash`. */
+  hash: string;
+  critic: {
+    model?: string | undefined;
+    max_revisions: number;
+    on_error: 'fail_closed' | 'fail_open';
+    on_exhausted: 'block' | 'best_round';
+  };
+  stream: 'buffer' | 'audit';
+  on_block: { mode: 'message' | 'error'; message: string; status: number };
+  logging: { content: 'full' | 'redacted' | 'none' };
+  principles: Principle[];
+}
+
+export const defaultRefusal = "Sorry, I can't help with that.";
+
+/** The JSON Schema editors use (yaml-language-server), generated from the zod schema. */
+export function constitutionJsonSchema(): Record<string, unknown> {
+  return z.toJSONSchema(constitutionFileSchema, { target: 'draft-7', io: 'input' }) as Record<
+    string,
+    unknown
+  >;
+}

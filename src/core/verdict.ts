@@ -1,0 +1,77 @@
+// Violations and verdicts: what a round found, and what the answer becomes because of it.
+import { runCheck } from './constitution/checks.ts';
+import type { Action, Constitution, Principle, Severity, Stage } from './constitution/schema.ts';
+
+export type Verdict = 'pass' | 'revised' | 'flagged' | 'blocked';
+
+export interface Violation {
+  principle: string;
+  severity: Severity;
+  action: Action;
+  source: 'rule' | 'critic';
+  /** Verbatim from the judged text. */
+  evidence: string;
+  critique: string;
+}
+
+export const severityWeight: Record<Severity, number> = { minor: 1, major: 3, critical: 9 };
+
+/** The principles of a constitution that judge `stage`. */
+export function principlesFor(constitution: Constitution, stage: Stage): Principle[] {
+  return constitution.principles.filter((p) => p.enabled && p.applies_to === stage);
+}
+
+/** Runs every deterministic check of `principles` on `text`; each fired check is a violation. */
+export function checkRules(principles: readonly Principle[], text: string): Violation[] {
+  const out: Violation[] = [];
+  for (const p of principles) {
+    if (!p.check) continue;
+    const hit = runCheck(p.check, text);
+    if (hit) {
+      out.push({
+        principle: p.id,
+        severity: p.severity,
+        action: p.action,
+        source: 'rule',
+        evidence: hit.evidence,
+        critique: `The text ${hit.reason}.`,
+      });
+    }
+  }
+  return out;
+}
+
+/**
+ * What violations that could not be revised away do to the answer: any `block` (or a `revise`
+ * whose rounds ran out, unless the constitution returns its best round) refuses; `flag` only keeps it.
+ */
+export function finalVerdict(
+  violations: readonly Violation[],
+  constitution: Constitution,
+  revised: boolean,
+): Verdict {
+  if (violations.length === 0) return revised ? 'revised' : 'pass';
+  if (violations.some((v) => v.action === 'block')) return 'blocked';
+  if (violations.some((v) => v.action === 'revise') && constitution.critic.on_exhausted === 'block')
+    return 'blocked';
+  return 'flagged';
+}
+
+/** The text a user wrote last: what input principles judge. */
+export function lastUserText(messages: ReadonlyArray<{ role: string; content?: unknown }>): string {
+  for (let i = messages.length - 1; i >= 0; i--) {
+    const m = messages[i];
+    if (m?.role === 'user') return contentText(m.content);
+  }
+  return '';
+}
+
+/** The text of a message content: a string, or the text parts of a content array. */
+export function contentText(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  return content
+    .map((part) => (part && typeof part === 'object' && typeof part.text === 'string' ? part.text : ''))
+    .filter(Boolean)
+    .join('\n');
+}
