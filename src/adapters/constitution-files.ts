@@ -75,15 +75,22 @@ export async function watchConstitutions(dir: string, logger: Logger): Promise<W
     names = [...current.keys()].sort();
   };
 
+  // One reload at a time, in order; a reload that throws is reported and never stops the next one.
+  const reload = () => {
+    pending = pending.then(load).catch((err: unknown) => {
+      errors = [`${dir}: reload failed: ${err instanceof Error ? err.message : String(err)}`];
+      logger.error('constitution reload failed; serving the last good versions', { dir });
+    });
+    return pending;
+  };
+
   let timer: ReturnType<typeof setTimeout> | undefined;
   let watcher: FSWatcher | undefined;
   try {
     watcher = watch(dir, () => {
       clearTimeout(timer);
       // Editors write a file in several steps: wait for the burst to end.
-      timer = setTimeout(() => {
-        pending = pending.then(load);
-      }, 75);
+      timer = setTimeout(reload, 75);
     });
   } catch {
     logger.warn('cannot watch the constitutions folder: edits need a restart', { dir });
@@ -93,10 +100,7 @@ export async function watchConstitutions(dir: string, logger: Logger): Promise<W
     get: (name) => current.get(name),
     names: () => names,
     errors: () => errors,
-    reload: () => {
-      pending = pending.then(load);
-      return pending;
-    },
+    reload,
     close: () => {
       clearTimeout(timer);
       watcher?.close();

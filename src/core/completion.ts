@@ -80,11 +80,13 @@ export class ChunkAssembler {
       if (typeof delta['refusal'] === 'string')
         choice.message.refusal = (choice.message.refusal ?? '') + delta['refusal'];
       if (Array.isArray(delta['tool_calls'])) {
-        const calls = (choice.message.tool_calls ??= []);
+        choice.message.tool_calls ??= [];
+        const calls = choice.message.tool_calls;
         for (const t of delta['tool_calls']) {
           if (!isObject(t)) continue;
           const at = typeof t['index'] === 'number' ? t['index'] : calls.length;
-          const call = (calls[at] ??= { id: '', type: 'function', function: { name: '', arguments: '' } });
+          calls[at] ??= { id: '', type: 'function', function: { name: '', arguments: '' } };
+          const call = calls[at];
           if (typeof t['id'] === 'string') call.id = t['id'];
           if (typeof t['type'] === 'string') call.type = t['type'];
           const fn = t['function'];

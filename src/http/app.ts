@@ -40,14 +40,18 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     await next();
   });
 
-  app.get('/health', (c) =>
-    c.json({
-      status: 'ok',
+  app.get('/health', (c) => {
+    const { constitutions } = deps;
+    const errors = constitutions.errors();
+    return c.json({
+      status: errors.length > 0 ? 'degraded' : 'ok',
       runtime: deps.runtime,
-      constitution: deps.config.constitution,
       byok: deps.config.byok,
-    }),
-  );
+      default_constitution: deps.config.constitution,
+      constitutions: constitutions.names().map((name) => `${name}@${constitutions.get(name)?.hash}`),
+      constitution_errors: errors,
+    });
+  });
 
   app.use('/v1/*', clientAuth({ keys: deps.config.apiKeys, byok: deps.config.byok }));
   app.use(

@@ -232,13 +232,12 @@ export function loadConstitutionFile(file: string, text: string): LoadedFile {
     return { line, column: col };
   };
 
-  for (const e of [...doc.errors, ...doc.warnings]) {
+  // Unresolved tags are reported once, by the visitor below, in the form the author wrote them.
+  for (const e of [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]) {
     const message =
       e.code === 'DUPLICATE_KEY'
         ? 'this key appears twice in the same mapping'
-        : e.code === 'TAG_RESOLVE_FAILED'
-          ? `${e.message.replace(/^Unresolved tag/, 'unknown tag')}: only plain YAML values are allowed`
-          : e.message.charAt(0).toLowerCase() + e.message.slice(1);
+        : e.message.charAt(0).toLowerCase() + e.message.slice(1);
     add(at(e.pos[0]), '', `YAML: ${message}`);
   }
   visit(doc, {
@@ -252,7 +251,12 @@ export function loadConstitutionFile(file: string, text: string): LoadedFile {
     Node(_, node) {
       if (node.anchor) add(at(node.range?.[0] ?? 0), '', `YAML anchors (&${node.anchor}) are not allowed`);
       if (node.tag && !allowedTags.has(node.tag)) {
-        add(at(node.range?.[0] ?? 0), '', `YAML tag ${node.tag} is not allowed: only plain YAML values`);
+        const tag = node.tag.replace(/^tag:yaml\.org,2002:/, '!!');
+        add(
+          at(node.range?.[0] ?? 0),
+          '',
+          `YAML tag ${tag} is not allowed: only plain values (text, numbers, true/false, lists, mappings)`,
+        );
       }
     },
   });

@@ -94,14 +94,12 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
         return;
       }
       for (const p of got.principles) {
-        const other = origin.get(p.id);
-        if (other !== undefined) {
-          error(
-            f,
-            ['extends', i],
-            `extends[${i}]`,
-            `principle "${p.id}" comes from both "${other}" and "${parent}"`,
-          );
+        const other = principles.find((q) => q.id === p.id);
+        // The same principle reached along two paths (a diamond through a shared parent) is included once.
+        if (other && other.from === p.from) continue;
+        if (other) {
+          const why = `principle "${p.id}" comes from both "${origin.get(p.id)}" and "${parent}"`;
+          error(f, ['extends', i], `extends[${i}]`, why);
           ok = false;
           continue;
         }
