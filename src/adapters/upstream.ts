@@ -26,6 +26,8 @@ export interface UpstreamReply {
   response: Response;
   /** Reads the whole body as text within the deadline. */
   text(): Promise<string>;
+  /** Reads the whole body as bytes within the deadline. */
+  bytes(): Promise<ArrayBuffer>;
   /** Hands the body over for streaming: the header deadline stops, the caller owns idle timing. */
   stream(): ReadableStream<Uint8Array>;
   /** Stops the call (client gone, stream stalled). */
@@ -61,7 +63,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         request.signal?.removeEventListener('abort', onClientAbort);
       };
 
-      const headers = new Headers(request.headers);
+      const headers = request.headers; // built for this call by the caller: ours to change
       const key = request.apiKey ?? options.apiKey;
       if (key) headers.set('authorization', `Bearer ${key}`);
       else headers.delete('authorization');
@@ -79,17 +81,21 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         settle();
         throw failure(err, timedOut);
       }
+      const readAll = async (): Promise<ArrayBuffer> => {
+        try {
+          return await response.arrayBuffer();
+        } catch (err) {
+          throw failure(err, timedOut);
+        } finally {
+          settle();
+        }
+      };
       return {
         response,
         async text() {
-          try {
-            return await response.text();
-          } catch (err) {
-            throw failure(err, timedOut);
-          } finally {
-            settle();
-          }
+          return new TextDecoder().decode(await readAll());
         },
+        bytes: () => readAll(),
         stream() {
           settle();
           return response.body ?? new ReadableStream({ start: (c) => c.close() });

@@ -1,39 +1,65 @@
 // Server-sent events: splitting a byte stream into whole events, and writing the events Tenet sends.
 import type { OpenAIErrorBody } from './errors.ts';
 
-/** Where the first event boundary (a blank line) ends in `text` at or after `from`, or -1. */
-function boundaryEnd(text: string, from: number): number {
-  for (let i = text.indexOf('\n', from); i !== -1; i = text.indexOf('\n', i + 1)) {
-    if (text[i + 1] === '\n') return i + 2;
-    if (text[i + 1] === '\r' && text[i + 2] === '\n') return i + 3;
+const LF = 10;
+const CR = 13;
+
+/** Where the last event boundary (a blank line) in `bytes` ends, or -1. Works on bytes: no decoding. */
+function lastBoundaryEnd(bytes: Uint8Array): number {
+  for (let i = bytes.length - 1; i >= 1; i--) {
+    if (bytes[i] !== LF) continue;
+    if (bytes[i - 1] === LF) return i + 1;
+    if (bytes[i - 1] === CR && bytes[i - 2] === LF) return i + 1;
   }
   return -1;
 }
 
 /**
- * Accumulates decoded text and hands out whole events only, so a stream cut mid-event never
- * forwards half an event. `push` returns the complete events' text (possibly several, '' if none).
+ * Accumulates bytes and hands out whole events only, so a stream cut mid-event never forwards half
+ * an event. `push` returns the complete events' bytes (the input itself when it ends on a boundary).
  */
 export class SseFramer {
-  #pending = '';
+  #pending: Uint8Array | undefined;
 
-  push(text: string): string {
-    const buf = this.#pending + text;
-    let end = -1;
-    // Find the last boundary: scan forward from each found boundary.
-    for (let next = boundaryEnd(buf, 0); next !== -1; next = boundaryEnd(buf, next)) end = next;
+  push(chunk: Uint8Array): Uint8Array | undefined {
+    let buf = chunk;
+    if (this.#pending) {
+      buf = new Uint8Array(this.#pending.length + chunk.length);
+      buf.set(this.#pending);
+      buf.set(chunk, this.#pending.length);
+      this.#pending = undefined;
+    }
+    const end = lastBoundaryEnd(buf);
     if (end === -1) {
       this.#pending = buf;
-      return '';
+      return undefined;
     }
-    this.#pending = buf.slice(end);
-    return buf.slice(0, end);
+    if (end < buf.length) this.#pending = buf.slice(end);
+    return end === buf.length ? buf : buf.subarray(0, end);
   }
 
-  /** Text received after the last complete event (non-empty means the stream stopped mid-event). */
-  get pending(): string {
-    return this.#pending;
+  /** Bytes received after the last complete event (non-zero means the stream stopped mid-event). */
+  get pendingBytes(): number {
+    return this.#pending?.length ?? 0;
   }
+}
+
+const done = [91, 68, 79, 78, 69, 93]; // [DONE]
+const dataField = [100, 97, 116, 97, 58]; // data:
+
+/** True when `events` holds a `data: [DONE]` line (not merely the text [DONE] inside some content). */
+export function containsDone(events: Uint8Array): boolean {
+  for (let at = events.indexOf(91); at !== -1; at = events.indexOf(91, at + 1)) {
+    if (!done.every((b, k) => events[at + k] === b)) continue;
+    let start = at - 1;
+    if (events[start] === 32) start--; // the optional space after `data:`
+    const field = start - dataField.length + 1;
+    const atLineStart = field === 0 || events[field - 1] === LF || events[field - 1] === CR;
+    const next = events[at + done.length];
+    if (atLineStart && dataField.every((b, k) => events[field + k] === b) && (next === LF || next === CR))
+      return true;
+  }
+  return false;
 }
 
 /** The `data:` payloads of complete SSE events, in order (comments and other fields skipped). */
@@ -48,11 +74,6 @@ export function sseData(events: string): string[] {
     if (data.length > 0) out.push(data.join('\n'));
   }
   return out;
-}
-
-/** True when the events' text contains the terminating `data: [DONE]` event. */
-export function containsDone(events: string): boolean {
-  return events.includes('[DONE]') && sseData(events).includes('[DONE]');
 }
 
 export const sseDone = 'data: [DONE]\n\n';

@@ -132,8 +132,10 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     // Buffer: the whole answer is judged before a byte of it goes out.
     const judged = (async (): Promise<JudgedStream> => {
       let raw = '';
+      const decoder = new TextDecoder();
       const assembler = new ChunkAssembler();
-      for await (const chunk of events) {
+      for await (const bytes of events) {
+        const chunk = decoder.decode(bytes, { stream: true });
         raw += chunk;
         for (const data of sseData(chunk)) {
           if (data === '[DONE]') continue;
@@ -158,8 +160,9 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     return deferredSse(c, judged, config.streamKeepAliveMs, () => reply.abort());
   }
 
-  const body = await reply.text();
-  const completion = parseCompletion(body);
+  // The bytes go back as they came (no re-encoding); the text is parsed to check and judge them.
+  const body = await reply.bytes();
+  const completion = parseCompletion(new TextDecoder().decode(body));
   headers['content-type'] = 'application/json';
   if (!judgesOutput) {
     const outcome = combine({ verdict: 'pass', violations: [], revisions: 0 });
@@ -178,9 +181,13 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
 }
 
 /** Passes events through while feeding their chunks to `assembler` (audit mode judges after the fact). */
-async function* tap(events: AsyncGenerator<string>, assembler: ChunkAssembler): AsyncGenerator<string> {
+async function* tap(
+  events: AsyncGenerator<Uint8Array>,
+  assembler: ChunkAssembler,
+): AsyncGenerator<Uint8Array> {
+  const decoder = new TextDecoder();
   for await (const chunk of events) {
-    for (const data of sseData(chunk)) {
+    for (const data of sseData(decoder.decode(chunk, { stream: true }))) {
       if (data === '[DONE]') continue;
       try {
         assembler.add(JSON.parse(data));

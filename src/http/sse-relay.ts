@@ -9,9 +9,11 @@ const encoder = new TextEncoder();
  * Yields the upstream's complete SSE events as text, as they arrive. Throws a TenetError when the
  * upstream drops, stalls past `idleTimeoutMs`, or closes without `data: [DONE]`: never a silent end.
  */
-export async function* upstreamEvents(reply: UpstreamReply, idleTimeoutMs: number): AsyncGenerator<string> {
+export async function* upstreamEvents(
+  reply: UpstreamReply,
+  idleTimeoutMs: number,
+): AsyncGenerator<Uint8Array> {
   const reader = reply.stream().getReader();
-  const decoder = new TextDecoder();
   const framer = new SseFramer();
   let sawDone = false;
   let finished = false;
@@ -46,9 +48,17 @@ export async function* upstreamEvents(reply: UpstreamReply, idleTimeoutMs: numbe
         clearTimeout(timer);
       }
       if (result.done) {
-        const rest = framer.push(decoder.decode());
-        if (rest !== '') yield rest;
-        if (!sawDone && !containsDone(rest)) {
+        // A last event without its blank line still counts if the stream ends right after it.
+        // A final `data: [DONE]` missing its blank line still ends the stream properly; any other
+        // unfinished event is dropped (never forward half an event).
+        if (framer.pendingBytes > 0 && !sawDone) {
+          const rest = framer.push(new Uint8Array([10, 10]));
+          if (rest && containsDone(rest)) {
+            sawDone = true;
+            yield rest;
+          }
+        }
+        if (!sawDone) {
           throw new TenetError(
             'upstream_stream_broken',
             'The upstream model ended the stream before finishing the answer.',
@@ -57,8 +67,8 @@ export async function* upstreamEvents(reply: UpstreamReply, idleTimeoutMs: numbe
         finished = true;
         return;
       }
-      const events = framer.push(decoder.decode(result.value, { stream: true }));
-      if (events !== '') {
+      const events = framer.push(result.value);
+      if (events) {
         if (!sawDone && containsDone(events)) sawDone = true;
         yield events;
       }
@@ -79,7 +89,7 @@ export type RelayOutcome = { kind: 'done' } | { kind: 'client_gone' } | { kind: 
  * stream ends with an error event the official SDKs raise as an APIError.
  */
 export function relaySse(
-  events: AsyncGenerator<string>,
+  events: AsyncGenerator<Uint8Array>,
   options: { abort: () => void; onEnd?: (outcome: RelayOutcome) => void },
 ): ReadableStream<Uint8Array> {
   let ended = false;
@@ -96,7 +106,7 @@ export function relaySse(
           controller.close();
           end({ kind: 'done' });
         } else {
-          controller.enqueue(encoder.encode(next.value));
+          controller.enqueue(next.value);
         }
       } catch (err) {
         const error =
