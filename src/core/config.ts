@@ -23,6 +23,9 @@ export interface Config {
   upstreamTimeoutMs: number;
   streamIdleTimeoutMs: number;
   streamKeepAliveMs: number;
+  criticTimeoutMs: number;
+  /** How long a verdict is reused for the same text (0 = never). */
+  verdictCacheTtlSeconds: number;
 }
 
 /** Node-only settings: where to listen and where the SQLite log lives. */
@@ -48,6 +51,9 @@ export const settings = {
   TENET_MAX_BODY_BYTES: 'largest request body accepted, in bytes',
   TENET_UPSTREAM_TIMEOUT_MS: 'how long to wait for the upstream to answer (ms)',
   TENET_STREAM_IDLE_TIMEOUT_MS: 'longest silence allowed inside an upstream stream (ms)',
+  TENET_CRITIC_TIMEOUT_MS: 'how long one critic or revision call may take (ms)',
+  TENET_VERDICT_CACHE_TTL_S:
+    'how long a verdict for the same constitution version and text is reused (s; 0 = off)',
   TENET_STREAM_KEEPALIVE_MS:
     'while a buffered stream is judged: SSE keep-alive interval, and how long verdict headers may wait (ms)',
   PORT: 'Node only: listen port',
@@ -205,6 +211,8 @@ const baseShape = {
   TENET_UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000, 600_000),
   TENET_STREAM_IDLE_TIMEOUT_MS: integer(100, 3_600_000, 300_000),
   TENET_STREAM_KEEPALIVE_MS: integer(50, 600_000, 5_000),
+  TENET_CRITIC_TIMEOUT_MS: integer(100, 600_000, 60_000),
+  TENET_VERDICT_CACHE_TTL_S: integer(0, 30 * 86_400, 3_600),
 };
 
 const nodeShape = {
@@ -278,6 +286,8 @@ function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
     upstreamTimeoutMs: v.TENET_UPSTREAM_TIMEOUT_MS,
     streamIdleTimeoutMs: v.TENET_STREAM_IDLE_TIMEOUT_MS,
     streamKeepAliveMs: v.TENET_STREAM_KEEPALIVE_MS,
+    criticTimeoutMs: v.TENET_CRITIC_TIMEOUT_MS,
+    verdictCacheTtlSeconds: v.TENET_VERDICT_CACHE_TTL_S,
   };
 }
 
@@ -335,5 +345,10 @@ export function configWarnings(config: Config): string[] {
     );
   }
   if (!config.adminToken) warnings.push('TENET_ADMIN_TOKEN is not set: /admin is closed.');
+  if (!config.criticModel) {
+    warnings.push(
+      'TENET_CRITIC_MODEL is not set: answers are judged by the model that wrote them, unless a constitution names critic.model.',
+    );
+  }
   return warnings;
 }

@@ -1,9 +1,11 @@
 // Builds the app's dependencies from a parsed config: the same wiring for both runtimes.
+import { createModelClient } from '../adapters/model-client.ts';
 import { createUpstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
 import { secretsOf } from '../core/config.ts';
 import type { ConstitutionSource } from '../core/constitution/set.ts';
 import { createLogger, type Logger, type LogSink } from '../core/logger.ts';
+import type { VerdictCache } from '../core/loop.ts';
 import { createRedactor, type Redactor } from '../core/redact.ts';
 import type { AppDeps } from '../http/app.ts';
 
@@ -17,6 +19,8 @@ export interface BuildOptions {
   runtime: AppDeps['runtime'];
   constitutions: ConstitutionSource;
   logging: { redact: Redactor; logger: Logger };
+  /** The runtime's verdict cache (undefined: none, or TENET_VERDICT_CACHE_TTL_S=0). */
+  verdictCache?: VerdictCache | undefined;
   fetch?: typeof fetch;
 }
 
@@ -27,9 +31,23 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     timeoutMs: config.upstreamTimeoutMs,
     ...(options.fetch ? { fetch: options.fetch } : {}),
   });
+  const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   return {
     config,
     upstream,
+    critic: createModelClient({
+      baseURL: config.criticUrl,
+      apiKey: config.criticKey,
+      timeoutMs: config.criticTimeoutMs,
+      ...fetchOption,
+    }),
+    reviser: createModelClient({
+      baseURL: config.upstreamUrl,
+      apiKey: config.upstreamKey,
+      timeoutMs: config.criticTimeoutMs,
+      ...fetchOption,
+    }),
+    verdictCache: config.verdictCacheTtlSeconds > 0 ? options.verdictCache : undefined,
     constitutions: options.constitutions,
     ...options.logging,
     runtime: options.runtime,

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { watchConstitutions } from '../adapters/constitution-files.ts';
+import { createMemoryVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseNodeConfig } from '../core/config.ts';
 import { createApp } from '../http/app.ts';
 import { buildDeps, constitutionSettingProblems, loggingFor } from './build-deps.ts';
@@ -21,7 +22,8 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     constitutions.close();
     throw new ConfigError(problems);
   }
-  const deps = buildDeps(config, { runtime: 'node', constitutions, logging });
+  const verdictCache = createMemoryVerdictCache({ max: 10_000, ttlMs: config.verdictCacheTtlSeconds * 1000 });
+  const deps = buildDeps(config, { runtime: 'node', constitutions, logging, verdictCache });
   for (const warning of configWarnings(config)) deps.logger.warn(warning);
   const app = createApp(deps);
 

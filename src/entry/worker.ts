@@ -1,4 +1,6 @@
 // The Cloudflare Workers entry: settings from the Worker's vars and secrets, constitutions bundled at build.
+
+import { createWorkersVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { staticConstitutionSource } from '../core/constitution/set.ts';
@@ -32,7 +34,8 @@ export function createWorker(constitutions: readonly Constitution[]): TenetWorke
         const problems = constitutionSettingProblems(config, source);
         if (problems.length > 0) throw new ConfigError(problems);
         const logging = loggingFor(config);
-        const deps = buildDeps(config, { runtime: 'workers', constitutions: source, logging });
+        const verdictCache = createWorkersVerdictCache(caches.default, config.verdictCacheTtlSeconds);
+        const deps = buildDeps(config, { runtime: 'workers', constitutions: source, logging, verdictCache });
         for (const w of configWarnings(config)) deps.logger.warn(w);
         app = createApp(deps);
       } catch (err) {

@@ -1,10 +1,12 @@
 // The typed context every route and middleware shares: the app's dependencies and per-request variables.
 import type { ClientAuthVariables } from '../../middleware/client-auth.ts';
 import type { SelectConstitutionVariables } from '../../middleware/select-constitution.ts';
+import type { ModelClient } from '../adapters/model-client.ts';
 import type { Upstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
 import type { ConstitutionSource } from '../core/constitution/set.ts';
 import type { Logger } from '../core/logger.ts';
+import type { VerdictCache } from '../core/loop.ts';
 import type { Redactor } from '../core/redact.ts';
 
 /** What createApp needs from the runtime: everything that talks to the world comes in here. */
@@ -12,6 +14,11 @@ export interface AppDeps {
   config: Config;
   upstream: Upstream;
   constitutions: ConstitutionSource;
+  /** The critic model's endpoint (TENET_CRITIC_URL / KEY). */
+  critic: ModelClient;
+  /** The client's model for revisions (the upstream). */
+  reviser: ModelClient;
+  verdictCache: VerdictCache | undefined;
   logger: Logger;
   redact: Redactor;
   /** Shown on /health. */

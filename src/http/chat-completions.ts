@@ -1,15 +1,17 @@
-// POST /v1/chat/completions: checks the input, gets the answer upstream, holds it to the constitution, returns it.
+// POST /v1/chat/completions: judges the input, gets the draft upstream, holds it to the constitution, returns it.
 import type { Context } from 'hono';
 import { parseChatRequest } from '../core/chat-request.ts';
 import { ChunkAssembler, type Completion, completionToSse, refusalCompletion } from '../core/completion.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
-import { type ChoiceViolation, enforceOutput, worse } from '../core/enforce.ts';
+import { type ChoiceViolation, type Enforcement, enforceOutput, worse } from '../core/enforce.ts';
 import { TenetError } from '../core/errors.ts';
+import { judgeInput, type StageResult } from '../core/loop.ts';
 import { sseData } from '../core/sse.ts';
-import { checkRules, finalVerdict, lastUserText, principlesFor, type Verdict } from '../core/verdict.ts';
+import { lastUserText, principlesFor, type Verdict } from '../core/verdict.ts';
 import type { AppEnv } from './app-env.ts';
 import { deferredSse, type JudgedStream, sseHeaders } from './deferred-sse.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
+import { conversationOf, loopDepsFor } from './loop-deps.ts';
 import { relaySse, upstreamEvents } from './sse-relay.ts';
 import { upstreamFailure } from './upstream-failure.ts';
 
@@ -17,6 +19,8 @@ interface Outcome {
   verdict: Verdict;
   violations: ChoiceViolation[];
   revisions: number;
+  criticTokens: number;
+  criticError?: string | undefined;
 }
 
 /** The x-tenet-* headers of DESIGN.md for an outcome. */
@@ -26,6 +30,8 @@ export function verdictHeaders(constitution: Constitution, outcome: Outcome): Re
     'x-tenet-violations': [...new Set(outcome.violations.map((v) => v.principle))].join(','),
     'x-tenet-revisions': String(outcome.revisions),
     'x-tenet-constitution': `${constitution.name}@${constitution.hash}`,
+    'x-tenet-critic-tokens': String(outcome.criticTokens),
+    ...(outcome.criticError ? { 'x-tenet-critic-error': outcome.criticError } : {}),
   };
 }
 
@@ -53,26 +59,38 @@ function blockedError(constitution: Constitution, outcome: Outcome): TenetError 
   });
 }
 
+const inputViolations = (result: StageResult): ChoiceViolation[] =>
+  result.violations.map((v) => ({ ...v, choice: -1, round: 0 }));
+
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const { upstream, config, redact, logger } = c.var.deps;
   const constitution = c.var.constitution;
+  const requestId = c.var.requestId;
   const text = await c.req.text();
   const request = parseChatRequest(text);
   const stream = request.stream === true;
   const includeUsage = request.stream_options?.include_usage === true;
+  const conversation = conversationOf(request);
+  const signal = c.req.raw.signal;
 
-  // Input principles: a blocked input never reaches the upstream, and costs no model call.
-  const inputViolations: ChoiceViolation[] = checkRules(
-    principlesFor(constitution, 'input'),
-    lastUserText(request.messages),
-  ).map((v) => ({ ...v, choice: -1 }));
-  const inputVerdict = finalVerdict(inputViolations, constitution, false);
-  if (inputVerdict === 'blocked') {
-    const outcome: Outcome = { verdict: 'blocked', violations: inputViolations, revisions: 0 };
-    const blocked = blockedError(constitution, outcome);
+  // Input principles are judged before the draft: a blocked input never reaches the upstream.
+  const input = await judgeInput(
+    { constitution, conversation: conversation.slice(0, -1), text: lastUserText(request.messages) },
+    loopDepsFor(c, request, signal),
+  );
+  const fromInput: Outcome = {
+    verdict: input.verdict,
+    violations: inputViolations(input),
+    revisions: 0,
+    criticTokens: input.criticTokens,
+    criticError: input.criticFault?.code,
+  };
+  if (input.verdict === 'blocked') {
+    logVerdict(c, fromInput, input.reason);
+    const blocked = blockedError(constitution, fromInput);
     if (blocked) throw blocked;
     const refusal = refusalCompletion(request.model, constitution.on_block.message, request.n ?? 1);
-    const headers = verdictHeaders(constitution, outcome);
+    const headers = verdictHeaders(constitution, fromInput);
     if (stream) return c.body(completionToSse(refusal, { includeUsage }), 200, { ...sseHeaders, ...headers });
     return c.json(refusal, 200, headers);
   }
@@ -84,52 +102,51 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     headers: toUpstreamHeaders(c.req.raw.headers),
     body: text,
     apiKey: c.var.upstreamKey,
-    signal: c.req.raw.signal,
+    signal,
   });
   if (!reply.response.ok) throw await upstreamFailure(reply, redact);
 
   const headers = Object.fromEntries(toClientHeaders(reply.response.headers));
   const judgesOutput = principlesFor(constitution, 'output').length > 0;
-  const combine = (out: Outcome): Outcome => ({
-    verdict: worse(inputVerdict, out.verdict),
-    violations: [...inputViolations, ...out.violations],
-    revisions: out.revisions,
+  const combine = (e: Enforcement | undefined): Outcome => ({
+    verdict: worse(fromInput.verdict, e?.verdict ?? 'pass'),
+    violations: [...fromInput.violations, ...(e?.violations ?? [])],
+    revisions: e?.revisions ?? 0,
+    criticTokens: fromInput.criticTokens + (e?.criticTokens ?? 0),
+    criticError:
+      fromInput.criticError ?? e?.choices.find((ch) => ch.result?.criticFault)?.result?.criticFault?.code,
   });
+  const enforce = (completion: Completion, mode: 'enforce' | 'audit', abort: AbortSignal | undefined) =>
+    enforceOutput(completion, constitution, { conversation, deps: loopDepsFor(c, request, abort), mode });
   const isSse = (reply.response.headers.get('content-type') ?? '').includes('text/event-stream');
 
   if (stream && isSse) {
     const events = upstreamEvents(reply, config.streamIdleTimeoutMs);
-    const requestId = c.var.requestId;
     if (!judgesOutput || constitution.stream === 'audit') {
       // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them.
       const audit = judgesOutput ? new ChunkAssembler() : undefined;
-      const tapped = audit ? tap(events, audit) : events;
-      const body = relaySse(tapped, {
+      const body = relaySse(audit ? tap(events, audit) : events, {
         abort: () => reply.abort(),
-        onEnd: (outcome) => {
-          if (outcome.kind === 'broken') {
-            logger.warn('upstream stream broken', { request_id: requestId, code: outcome.error.code });
-          }
-          if (audit && outcome.kind === 'done') {
-            enforceOutput(audit.result(), constitution).then((e) => {
-              if (e.verdict !== 'pass') {
-                logger.info('audit verdict', {
-                  request_id: requestId,
-                  verdict: e.verdict,
-                  violations: e.violations.map((v) => v.principle).join(','),
-                });
-              }
-            });
-          }
+        onEnd: (end) => {
+          if (end.kind === 'broken')
+            logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
+          if (!audit) return logVerdict(c, combine(undefined), input.reason);
+          if (end.kind !== 'done') return;
+          // Audit: judged after the fact, outside the request (the client already has the answer).
+          const judged = enforce(audit.result(), 'audit', undefined).then(
+            (e) => logVerdict(c, combine(e), 'audit'),
+            (err: unknown) => logger.error('audit failed', { request_id: requestId, error: String(err) }),
+          );
+          waitUntil(c, judged);
         },
       });
-      const auditHeaders = judgesOutput
+      const streamHeaders = judgesOutput
         ? { 'x-tenet-mode': 'audit', 'x-tenet-constitution': `${constitution.name}@${constitution.hash}` }
-        : verdictHeaders(constitution, combine({ verdict: 'pass', violations: [], revisions: 0 }));
-      return c.body(body, 200, { ...headers, ...sseHeaders, ...auditHeaders });
+        : verdictHeaders(constitution, combine(undefined));
+      return c.body(body, 200, { ...headers, ...sseHeaders, ...streamHeaders });
     }
 
-    // Buffer: the whole answer is judged before a byte of it goes out.
+    // Buffer: the whole answer is judged (and revised) before a byte of it goes out.
     const judged = (async (): Promise<JudgedStream> => {
       let raw = '';
       const decoder = new TextDecoder();
@@ -149,8 +166,9 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
           }
         }
       }
-      const enforcement = await enforceOutput(assembler.result(), constitution);
+      const enforcement = await enforce(assembler.result(), 'enforce', signal);
       const outcome = combine(enforcement);
+      logVerdict(c, outcome, reasonOf(enforcement));
       const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
       if (blocked) throw blocked;
       // Unchanged: the upstream's own bytes go out. Changed: the final answer, streamed as proper chunks.
@@ -160,24 +178,53 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     return deferredSse(c, judged, config.streamKeepAliveMs, () => reply.abort());
   }
 
-  // The bytes go back as they came (no re-encoding); the text is parsed to check and judge them.
+  // The bytes go back as they came (no re-encoding) when nothing changes; the text is parsed to check them.
   const body = await reply.bytes();
   const completion = parseCompletion(new TextDecoder().decode(body));
   headers['content-type'] = 'application/json';
   if (!judgesOutput) {
-    const outcome = combine({ verdict: 'pass', violations: [], revisions: 0 });
+    logVerdict(c, combine(undefined), input.reason);
     return c.body(body, reply.response.status as 200, {
       ...headers,
-      ...verdictHeaders(constitution, outcome),
+      ...verdictHeaders(constitution, combine(undefined)),
     });
   }
-  const enforcement = await enforceOutput(completion, constitution);
+  const enforcement = await enforce(completion, 'enforce', signal);
   const outcome = combine(enforcement);
+  logVerdict(c, outcome, reasonOf(enforcement));
   const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
   if (blocked) throw blocked;
   const outHeaders = { ...headers, ...verdictHeaders(constitution, outcome) };
   if (!enforcement.changed) return c.body(body, reply.response.status as 200, outHeaders);
   return c.body(JSON.stringify(enforcement.completion), 200, outHeaders);
+}
+
+function reasonOf(e: Enforcement): string {
+  return e.choices.map((ch) => ch.result?.reason ?? 'not critiqued: no text (tool calls only)').join('; ');
+}
+
+/** One line per judged request (the full record goes to the log store): what was decided and why. */
+function logVerdict(c: Context<AppEnv>, outcome: Outcome, reason: string): void {
+  if (outcome.verdict === 'pass' && outcome.criticTokens === 0) return;
+  c.var.deps.logger.info('verdict', {
+    request_id: c.var.requestId,
+    constitution: `${c.var.constitution.name}@${c.var.constitution.hash}`,
+    verdict: outcome.verdict,
+    violations: [...new Set(outcome.violations.map((v) => v.principle))].join(','),
+    revisions: outcome.revisions,
+    critic_tokens: outcome.criticTokens,
+    critic_error: outcome.criticError,
+    reason,
+  });
+}
+
+/** Keeps work alive after the response (Workers' waitUntil; Node simply lets the promise run). */
+function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No execution context (Node): the promise runs on its own.
+  }
 }
 
 /** Passes events through while feeding their chunks to `assembler` (audit mode judges after the fact). */

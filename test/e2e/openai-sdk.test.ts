@@ -21,6 +21,8 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK through Tenet on %s', (r
       TENET_UPSTREAM_URL: scenario.baseURL,
       TENET_UPSTREAM_KEY: upstreamKey,
       TENET_API_KEYS: `e2e:${clientKey}`,
+      // The drop-in proxy itself: no principles (the loop has its own end-to-end tests).
+      TENET_CONSTITUTION: 'passthrough',
     });
     client = new OpenAI({ baseURL: `${tenet.url}/v1`, apiKey: clientKey, maxRetries: 0 });
   });
@@ -121,10 +123,7 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK through Tenet on %s', (r
 
   it('raises an APIError when a pass-through stream breaks mid-way, after the chunks that arrived', async () => {
     await scenario.script([{ stream: chunks('one two three four'), dropAfter: 2 }]);
-    const stream = await client.chat.completions.create(
-      { model: 'gpt-test', messages, stream: true },
-      { headers: { 'x-tenet-constitution': 'passthrough' } },
-    );
+    const stream = await client.chat.completions.create({ model: 'gpt-test', messages, stream: true });
     const seen: string[] = [];
     const err = await (async () => {
       for await (const chunk of stream) seen.push(chunk.choices[0]?.delta.content ?? '');
@@ -143,7 +142,7 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK through Tenet on %s', (r
   it('raises an APIError with status 502 when a buffered (judged) stream breaks', async () => {
     await scenario.script([{ stream: chunks('one two three four'), dropAfter: 2 }]);
     const err = await client.chat.completions
-      .create({ model: 'gpt-test', messages, stream: true })
+      .create({ model: 'gpt-test', messages, stream: true }, { headers: { 'x-tenet-constitution': 'default' } })
       .then(async (stream) => {
         for await (const _ of stream);
       })

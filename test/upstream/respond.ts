@@ -129,6 +129,17 @@ export function sendDefault(res: ServerResponse, rec: RecordedRequest): void {
   }
 }
 
+/** The reply with each placeholder replaced by what its pattern captured from the request body. */
+function substitute(spec: ReplySpec, captures: Record<string, string>, body: string): ReplySpec {
+  let text = JSON.stringify(spec);
+  for (const [placeholder, pattern] of Object.entries(captures)) {
+    const value = new RegExp(pattern).exec(body)?.[1];
+    // Both sides JSON-escaped: the placeholder sits inside JSON strings of the reply.
+    if (value !== undefined) text = text.split(placeholder).join(JSON.stringify(value).slice(1, -1));
+  }
+  return JSON.parse(text) as ReplySpec;
+}
+
 export async function sendReply(
   req: IncomingMessage,
   res: ServerResponse,
@@ -136,6 +147,7 @@ export async function sendReply(
   rec: RecordedRequest,
 ) {
   if (spec.delayMs !== undefined && spec.delayMs > 0 && !(await wait(spec.delayMs, res))) return;
+  if (spec.captures) spec = substitute(spec, spec.captures, rec.body);
   if ('drop' in spec) {
     req.socket.destroy();
   } else if ('stall' in spec) {

@@ -25,6 +25,12 @@ interface ReplyBase {
   times?: number | 'always';
   /** Wait before sending headers. */
   delayMs?: number;
+  /**
+   * Placeholder → regular expression with one group, run on the raw request body; every occurrence of
+   * the placeholder in the reply is replaced by what the group captured (e.g. a critic echoing a nonce:
+   * `{ '{{nonce}}': 'TENET-([0-9a-f]+)' }`). A placeholder whose pattern finds nothing stays as it is.
+   */
+  captures?: Record<string, string>;
 }
 
 export interface JsonReply extends ReplyBase {

@@ -179,15 +179,18 @@ describe('deterministic output principles', () => {
   it('refuse a revise-principle violation when revisions run out, or keep the best round when told to', async () => {
     const t = await withRules();
     const long = 'word '.repeat(60);
-    await t.scenario.script([{ json: completion(long), times: 2 }]);
+    const longer = 'word '.repeat(70);
+    // The draft and both revisions (max_revisions 2) stay too long: the rule decides every round.
+    await t.scenario.script([{ json: completion(long) }, { json: completion(longer), times: 2 }]);
     const strict = await t.chat(hello);
     expect(strict.headers.get('x-tenet-verdict')).toBe('blocked');
+    expect(strict.headers.get('x-tenet-revisions')).toBe('2');
+    expect(await t.scenario.requests()).toHaveLength(3);
+
+    await t.scenario.script([{ json: completion(long) }, { json: completion(longer), times: 2 }]);
     const lenient = await t.chat(hello, { 'x-tenet-constitution': 'lenient' });
     expect(lenient.headers.get('x-tenet-verdict')).toBe('flagged');
-    expect(
-      ((await lenient.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message
-        .content,
-    ).toBe(long);
+    expect(((await lenient.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe(long);
   });
 
   it('combine a flagged input with a blocked output into one verdict and both ids', async () => {

@@ -43,6 +43,8 @@ export async function harness(options: HarnessOptions | Record<string, string> =
     TENET_UPSTREAM_URL: scenario.baseURL,
     TENET_UPSTREAM_KEY: upstreamKey,
     TENET_API_KEYS: `app:${clientKey}`,
+    // Proxy behaviour is tested without principles; constitution tests choose their own.
+    TENET_CONSTITUTION: 'passthrough',
     ...settings,
   };
   const call = async (path: string, init?: RequestInit) => {

@@ -1,0 +1,91 @@
+// Model calls through the official openai SDK: the critic (structured output) and revisions (the client's model).
+import OpenAI from 'openai';
+import type { ChatMessage } from '../core/critique.ts';
+import type { ModelReply } from '../core/loop.ts';
+
+export interface ModelClientOptions {
+  baseURL: string;
+  apiKey: string | undefined;
+  timeoutMs: number;
+  /** The test seam and the runtime's fetch. */
+  fetch?: typeof fetch;
+}
+
+export interface ChatOptions {
+  model: string;
+  /** Structured output; servers without `json_schema` support get JSON mode and the answer is validated anyway. */
+  responseFormat?: {
+    type: 'json_schema';
+    json_schema: { name: string; strict: boolean; schema: Record<string, unknown> };
+  };
+  temperature?: number;
+  maxTokens?: number;
+  /** Bring-your-own-key: the client's key for this call. */
+  apiKey?: string | undefined;
+  signal?: AbortSignal | undefined;
+}
+
+export interface ModelClient {
+  chat(messages: ChatMessage[], options: ChatOptions): Promise<ModelReply>;
+}
+
+/** True for a 400 that says the server does not understand `response_format: json_schema`. */
+function rejectsJsonSchema(err: unknown): boolean {
+  return (
+    err instanceof OpenAI.BadRequestError &&
+    /response_format|json_schema|structured output/i.test(`${err.message} ${String(err.param ?? '')}`)
+  );
+}
+
+export function createModelClient(options: ModelClientOptions): ModelClient {
+  const make = (apiKey: string | undefined) =>
+    new OpenAI({
+      baseURL: options.baseURL,
+      // Local servers (Ollama, vLLM) take any key; the SDK insists on one.
+      apiKey: apiKey ?? 'none',
+      timeout: options.timeoutMs,
+      // The loop retries a failed critic call itself, with a fresh nonce.
+      maxRetries: 0,
+      ...(options.fetch ? { fetch: options.fetch } : {}),
+    });
+  const shared = make(options.apiKey);
+  let jsonSchemaSupported = true;
+
+  return {
+    async chat(messages, chat) {
+      const client = chat.apiKey ? make(chat.apiKey) : shared;
+      const send = (format: ChatOptions['responseFormat'] | { type: 'json_object' } | undefined) =>
+        client.chat.completions.create(
+          {
+            model: chat.model,
+            messages: messages as OpenAI.Chat.ChatCompletionMessageParam[],
+            ...(chat.temperature !== undefined ? { temperature: chat.temperature } : {}),
+            ...(chat.maxTokens !== undefined ? { max_tokens: chat.maxTokens } : {}),
+            ...(format ? { response_format: format } : {}),
+          },
+          chat.signal ? { signal: chat.signal } : {},
+        );
+      let completion: OpenAI.Chat.ChatCompletion;
+      if (chat.responseFormat && jsonSchemaSupported) {
+        try {
+          completion = await send(chat.responseFormat);
+        } catch (err) {
+          if (!rejectsJsonSchema(err)) throw err;
+          jsonSchemaSupported = false;
+          completion = await send({ type: 'json_object' });
+        }
+      } else {
+        completion = await send(chat.responseFormat ? { type: 'json_object' } : undefined);
+      }
+      const usage = completion.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+      return {
+        content: completion.choices[0]?.message.content ?? '',
+        usage: {
+          prompt_tokens: usage.prompt_tokens,
+          completion_tokens: usage.completion_tokens,
+          total_tokens: usage.total_tokens,
+        },
+      };
+    },
+  };
+}

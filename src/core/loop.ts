@@ -1,0 +1,400 @@
+// The critique → revise → re-check loop: judges a text against a stage's principles and revises it until it passes.
+import type { Usage } from './completion.ts';
+import type { Constitution, Principle, Stage } from './constitution/schema.ts';
+import {
+  type ChatMessage,
+  type CritiqueFault,
+  type CritiqueVerdict,
+  critiqueSystemPrompt,
+  critiqueUserPrompt,
+  verifyCritique,
+} from './critique.ts';
+import { revisionMessages } from './revise.ts';
+import { checkRules, principlesFor, severityWeight, type Verdict, type Violation } from './verdict.ts';
+
+export type { Usage };
+
+export interface ModelReply {
+  content: string;
+  usage: Usage;
+}
+
+/** The model calls the loop makes; adapters implement them (the openai SDK), tests script them over HTTP. */
+export interface LoopDeps {
+  /** One critic call with structured output; throws when the call itself fails (timeout, 5xx, unreachable). */
+  critique(messages: ChatMessage[]): Promise<ModelReply>;
+  /** One revision call to the client's model; throws when the call fails. */
+  revise(messages: ChatMessage[]): Promise<ModelReply>;
+  /** Verdicts already paid for: same constitution version, stage, context and text. */
+  cache?: VerdictCache | undefined;
+  nonce(): string;
+  now(): number;
+}
+
+export interface CachedJudgement {
+  verdicts: CritiqueVerdict[];
+  answersRequest: boolean;
+}
+
+export interface VerdictCache {
+  get(key: string): Promise<CachedJudgement | undefined>;
+  put(key: string, value: CachedJudgement): Promise<void>;
+}
+
+export interface CriticCall {
+  attempt: number;
+  latencyMs: number;
+  tokens: number;
+  cached: boolean;
+  fault?: CritiqueFault;
+}
+
+export interface Round {
+  index: number;
+  kind: 'draft' | 'revision' | 'input';
+  text: string;
+  violations: Violation[];
+  critic: CriticCall[];
+  /** Whether the text still answers the request (the critic's judgement; null when no critic was asked). */
+  answersRequest: boolean | null;
+  /** Set when a revision is not acceptable (it dropped the substance, refused, or broke a block principle). */
+  failedRevision?: string;
+  /** The revision call that produced this round's text. */
+  revision?: { latencyMs: number; usage: Usage };
+  /** The critic saw a shortened text (very long answers). */
+  truncated: boolean;
+  /** Severity-weighted size of the violations that matter (not `flag`): how bad the round is. */
+  weight: number;
+}
+
+export interface StageResult {
+  stage: Stage;
+  verdict: Verdict;
+  /** Why the verdict, in a few words for the record. */
+  reason: string;
+  rounds: Round[];
+  /** The round whose text is final (-1 when the answer is the refusal). */
+  chosen: number;
+  text: string;
+  /** The violations of the chosen round (or of the deciding round when refused). */
+  violations: Violation[];
+  criticFault?: CritiqueFault;
+  criticTokens: number;
+  /** Tokens of the client's model spent on revisions. */
+  revisionUsage: Usage;
+}
+
+export interface JudgeInput {
+  constitution: Constitution;
+  /** The conversation before the judged text (for output: the request's messages). */
+  conversation: readonly ChatMessage[];
+  text: string;
+}
+
+const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+const addUsage = (a: Usage, b: Usage): Usage => ({
+  prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+  completion_tokens: a.completion_tokens + b.completion_tokens,
+  total_tokens: a.total_tokens + b.total_tokens,
+});
+
+async function digest(text: string): Promise<string> {
+  const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+const weightOf = (violations: readonly Violation[]) =>
+  violations.filter((v) => v.action !== 'flag').reduce((sum, v) => sum + severityWeight[v.severity], 0);
+
+interface Judgement {
+  violations: Violation[];
+  answersRequest: boolean | null;
+  calls: CriticCall[];
+  truncated: boolean;
+  fault?: CritiqueFault;
+  tokens: number;
+}
+
+/**
+ * Judges one text: deterministic checks first (a principle they decide costs no critic call), then every
+ * model-judged principle of the stage in one critic call, verified; one retry, then the fault is returned.
+ */
+async function judge(stage: Stage, input: JudgeInput, text: string, deps: LoopDeps): Promise<Judgement> {
+  const principles = principlesFor(input.constitution, stage);
+  const rules = checkRules(principles, text);
+  const decided = new Set(rules.map((v) => v.principle));
+  const asked = principles.filter((p) => p.critique && !decided.has(p.id));
+  if (asked.length === 0)
+    return { violations: rules, answersRequest: null, calls: [], truncated: false, tokens: 0 };
+
+  const system = critiqueSystemPrompt(stage, asked);
+  const key = deps.cache
+    ? `${input.constitution.name}@${input.constitution.hash}:${stage}:${await digest(
+        JSON.stringify([asked.map((p) => p.id), input.conversation.slice(-6), text]),
+      )}`
+    : '';
+  const fromCache = key ? await deps.cache?.get(key) : undefined;
+  if (fromCache) {
+    return {
+      violations: [...rules, ...toViolations(fromCache.verdicts, asked)],
+      answersRequest: fromCache.answersRequest,
+      calls: [{ attempt: 1, latencyMs: 0, tokens: 0, cached: true }],
+      truncated: false,
+      tokens: 0,
+    };
+  }
+
+  const calls: CriticCall[] = [];
+  let tokens = 0;
+  let truncated = false;
+  let fault: CritiqueFault | undefined;
+  for (let attempt = 1; attempt <= 2; attempt++) {
+    const nonce = deps.nonce();
+    const user = critiqueUserPrompt({ stage, principles: asked, context: input.conversation, text, nonce });
+    truncated = user.truncated;
+    const started = deps.now();
+    let reply: ModelReply;
+    try {
+      reply = await deps.critique([
+        { role: 'system', content: system },
+        { role: 'user', content: user.content },
+      ]);
+    } catch (err) {
+      fault = {
+        code: 'critic_unavailable',
+        message: `the critic call failed: ${err instanceof Error ? err.message : String(err)}`,
+      };
+      calls.push({ attempt, latencyMs: deps.now() - started, tokens: 0, cached: false, fault });
+      continue;
+    }
+    tokens += reply.usage.total_tokens;
+    const checked = verifyCritique(reply.content, { nonce, principles: asked.map((p) => p.id), text });
+    const call: CriticCall = {
+      attempt,
+      latencyMs: deps.now() - started,
+      tokens: reply.usage.total_tokens,
+      cached: false,
+    };
+    if (!checked.ok) {
+      fault = checked.fault;
+      calls.push({ ...call, fault });
+      continue;
+    }
+    calls.push(call);
+    const judged = { verdicts: checked.output.verdicts, answersRequest: checked.output.answers_request };
+    if (key) await deps.cache?.put(key, judged);
+    return {
+      violations: [...rules, ...toViolations(judged.verdicts, asked)],
+      answersRequest: judged.answersRequest,
+      calls,
+      truncated,
+      tokens,
+    };
+  }
+  return { violations: rules, answersRequest: null, calls, truncated, tokens, ...(fault ? { fault } : {}) };
+}
+
+function toViolations(verdicts: readonly CritiqueVerdict[], asked: readonly Principle[]): Violation[] {
+  return verdicts
+    .filter((v) => v.violated)
+    .map((v) => {
+      const p = asked.find((q) => q.id === v.principle) as Principle;
+      return {
+        principle: p.id,
+        // The policy owner's severity and action decide; the critic's own severity is only advice.
+        severity: p.severity,
+        action: p.action,
+        source: 'critic' as const,
+        evidence: v.evidence,
+        critique: v.critique,
+      };
+    });
+}
+
+function roundOf(index: number, kind: Round['kind'], text: string, j: Judgement): Round {
+  return {
+    index,
+    kind,
+    text,
+    violations: j.violations,
+    critic: j.calls,
+    answersRequest: j.answersRequest,
+    truncated: j.truncated,
+    weight: weightOf(j.violations),
+  };
+}
+
+/** Judges the user's input before any model call: `block` (and `revise`, which cannot apply to input) refuse; `flag` lets it through. */
+export async function judgeInput(input: JudgeInput, deps: LoopDeps): Promise<StageResult> {
+  const j = await judge('input', input, input.text, deps);
+  const round = roundOf(0, 'input', input.text, j);
+  const base = {
+    stage: 'input' as const,
+    rounds: [round],
+    text: input.text,
+    criticTokens: j.tokens,
+    revisionUsage: zeroUsage(),
+  };
+  if (j.fault) {
+    const open = input.constitution.critic.on_error === 'fail_open';
+    return {
+      ...base,
+      verdict: open ? 'flagged' : 'blocked',
+      reason: open
+        ? 'critic failed; on_error fail_open let the input through'
+        : 'critic failed; on_error fail_closed',
+      chosen: open ? 0 : -1,
+      violations: j.violations,
+      criticFault: j.fault,
+    };
+  }
+  const blocking = j.violations.filter((v) => v.action !== 'flag');
+  if (blocking.length > 0) {
+    return {
+      ...base,
+      verdict: 'blocked',
+      reason: 'the input breaks a principle',
+      chosen: -1,
+      violations: j.violations,
+    };
+  }
+  return {
+    ...base,
+    verdict: j.violations.length > 0 ? 'flagged' : 'pass',
+    reason: j.violations.length > 0 ? 'flag-only violations' : 'no violations',
+    chosen: 0,
+    violations: j.violations,
+  };
+}
+
+/**
+ * Holds an answer to the output principles: judge the draft; while a `revise` principle is broken and
+ * rounds remain, revise (one call fixing every open violation) and judge the revision against all
+ * principles again. Stops at the first clean round; if none is clean, the least-violating round decides.
+ */
+export async function reviseUntilClean(input: JudgeInput, deps: LoopDeps): Promise<StageResult> {
+  const { constitution } = input;
+  const principles = principlesFor(constitution, 'output');
+  const rounds: Round[] = [];
+  let criticTokens = 0;
+  let revisionUsage = zeroUsage();
+  const result = (
+    r: Omit<StageResult, 'stage' | 'rounds' | 'criticTokens' | 'revisionUsage'>,
+  ): StageResult => ({
+    stage: 'output',
+    rounds,
+    criticTokens,
+    revisionUsage,
+    ...r,
+  });
+
+  let text = input.text;
+  let pendingRevision: Round['revision'];
+  // The last acceptable round: what the next revision starts from.
+  let base: Round | undefined;
+  for (let index = 0; ; index++) {
+    const j = await judge('output', input, text, deps);
+    criticTokens += j.tokens;
+    const round = roundOf(index, index === 0 ? 'draft' : 'revision', text, j);
+    if (pendingRevision) round.revision = pendingRevision;
+    rounds.push(round);
+
+    if (j.fault) {
+      const open = constitution.critic.on_error === 'fail_open';
+      return result({
+        verdict: open ? 'flagged' : 'blocked',
+        reason: open
+          ? 'critic failed; on_error fail_open returned the draft'
+          : 'critic failed; on_error fail_closed',
+        chosen: open ? 0 : -1,
+        text: open ? input.text : '',
+        violations: j.violations,
+        criticFault: j.fault,
+      });
+    }
+
+    const blocks = j.violations.filter((v) => v.action === 'block');
+    if (index === 0 && blocks.length > 0) {
+      return result({
+        verdict: 'blocked',
+        reason: 'the draft breaks a block principle',
+        chosen: -1,
+        text: '',
+        violations: j.violations,
+      });
+    }
+    if (index > 0 && j.answersRequest === false)
+      round.failedRevision = 'the revision no longer answers the request';
+    else if (index > 0 && blocks.length > 0) round.failedRevision = 'the revision breaks a block principle';
+
+    const open = j.violations.filter((v) => v.action === 'revise');
+    if (!round.failedRevision && open.length === 0) {
+      const flagged = j.violations.length > 0;
+      return result({
+        verdict: index > 0 ? 'revised' : flagged ? 'flagged' : 'pass',
+        reason:
+          index > 0
+            ? `clean after ${index} revision${index === 1 ? '' : 's'}`
+            : flagged
+              ? 'flag-only violations'
+              : 'no violations',
+        chosen: index,
+        text,
+        violations: j.violations,
+      });
+    }
+    if (!round.failedRevision) base = round;
+    if (index >= constitution.critic.max_revisions) break;
+
+    const from = base ?? (rounds[0] as Round);
+    const started = deps.now();
+    let revised: ModelReply;
+    try {
+      revised = await deps.revise(
+        revisionMessages(
+          input.conversation,
+          from.text,
+          from.violations.filter((v) => v.action === 'revise'),
+          principles,
+        ),
+      );
+    } catch (err) {
+      const fault: CritiqueFault = {
+        code: 'critic_unavailable',
+        message: `the revision call failed: ${err instanceof Error ? err.message : String(err)}`,
+      };
+      const openOnError = constitution.critic.on_error === 'fail_open';
+      return result({
+        verdict: openOnError ? 'flagged' : 'blocked',
+        reason: openOnError
+          ? 'revision failed; on_error fail_open returned the draft'
+          : 'revision failed; on_error fail_closed',
+        chosen: openOnError ? 0 : -1,
+        text: openOnError ? input.text : '',
+        violations: from.violations,
+        criticFault: fault,
+      });
+    }
+    revisionUsage = addUsage(revisionUsage, revised.usage);
+    pendingRevision = { latencyMs: deps.now() - started, usage: revised.usage };
+    text = revised.content;
+  }
+
+  // Every round still violates: the least-violating acceptable round is the candidate, its actions decide.
+  const candidates = rounds.filter((r) => !r.failedRevision);
+  const best = candidates.reduce(
+    (a, b) => (b.weight < a.weight ? b : a),
+    candidates[0] ?? (rounds[0] as Round),
+  );
+  const keep =
+    constitution.critic.on_exhausted === 'best_round' && !best.violations.some((v) => v.action === 'block');
+  return result({
+    verdict: keep ? 'flagged' : 'blocked',
+    reason: keep
+      ? `revisions exhausted; on_exhausted best_round kept round ${best.index}`
+      : `revisions exhausted after ${rounds.length - 1} revision${rounds.length === 2 ? '' : 's'}`,
+    chosen: keep ? best.index : -1,
+    text: keep ? best.text : '',
+    violations: best.violations,
+  });
+}

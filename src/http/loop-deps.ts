@@ -1,0 +1,61 @@
+// The loop's model calls for one request: the critic (TENET_CRITIC_* or the constitution's model), revisions to the client's model.
+import type { Context } from 'hono';
+import type { ChatRequest } from '../core/chat-request.ts';
+import { type ChatMessage, critiqueResponseFormat } from '../core/critique.ts';
+import type { LoopDeps } from '../core/loop.ts';
+import { contentText } from '../core/verdict.ts';
+import type { AppEnv } from './app-env.ts';
+
+const responseFormat = critiqueResponseFormat();
+
+function nonce(): string {
+  const bytes = crypto.getRandomValues(new Uint8Array(12));
+  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+}
+
+/** The request's messages as plain text turns, the way the critic and the reviser read them. */
+export function conversationOf(request: ChatRequest): ChatMessage[] {
+  const out: ChatMessage[] = [];
+  for (const m of request.messages) {
+    let content = contentText(m.content);
+    const calls = (m as { tool_calls?: Array<{ function?: { name?: string } }> }).tool_calls;
+    if (!content && calls?.length)
+      content = `[calls tools: ${calls.map((t) => t.function?.name ?? '?').join(', ')}]`;
+    if (!content) continue;
+    const role =
+      m.role === 'user' || m.role === 'assistant' || m.role === 'system'
+        ? m.role
+        : m.role === 'developer'
+          ? 'system'
+          : 'user';
+    out.push({
+      role,
+      content: m.role === 'tool' || m.role === 'function' ? `[tool result] ${content}` : content,
+    });
+  }
+  return out;
+}
+
+/** Loop dependencies bound to this request (its model, its key in BYOK mode, its abort signal). */
+export function loopDepsFor(
+  c: Context<AppEnv>,
+  request: ChatRequest,
+  signal: AbortSignal | undefined,
+): LoopDeps {
+  const { deps, constitution, upstreamKey } = c.var;
+  const criticModel = constitution.critic.model ?? deps.config.criticModel ?? request.model;
+  return {
+    critique: (messages) =>
+      deps.critic.chat(messages, { model: criticModel, responseFormat, temperature: 0, signal }),
+    revise: (messages) =>
+      deps.reviser.chat(messages, {
+        model: request.model,
+        apiKey: upstreamKey,
+        signal,
+        ...(typeof request.temperature === 'number' ? { temperature: request.temperature } : {}),
+      }),
+    cache: deps.verdictCache,
+    nonce,
+    now: () => Date.now(),
+  };
+}
