@@ -124,8 +124,10 @@ async function judge(stage: Stage, input: JudgeInput, text: string, deps: LoopDe
   const rules = checkRules(principles, text);
   const decided = new Set(rules.map((v) => v.principle));
   const asked = principles.filter((p) => p.critique && !decided.has(p.id));
-  if (asked.length === 0)
+  // A deterministic check that blocks decides the round: no critic verdict could change it.
+  if (asked.length === 0 || rules.some((v) => v.action === 'block')) {
     return { violations: rules, answersRequest: null, calls: [], truncated: false, tokens: 0 };
+  }
 
   const system = critiqueSystemPrompt(stage, asked);
   const key = deps.cache

@@ -142,7 +142,10 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK through Tenet on %s', (r
   it('raises an APIError with status 502 when a buffered (judged) stream breaks', async () => {
     await scenario.script([{ stream: chunks('one two three four'), dropAfter: 2 }]);
     const err = await client.chat.completions
-      .create({ model: 'gpt-test', messages, stream: true }, { headers: { 'x-tenet-constitution': 'default' } })
+      .create(
+        { model: 'gpt-test', messages, stream: true },
+        { headers: { 'x-tenet-constitution': 'default' } },
+      )
       .then(async (stream) => {
         for await (const _ of stream);
       })

@@ -190,7 +190,10 @@ describe('deterministic output principles', () => {
     await t.scenario.script([{ json: completion(long) }, { json: completion(longer), times: 2 }]);
     const lenient = await t.chat(hello, { 'x-tenet-constitution': 'lenient' });
     expect(lenient.headers.get('x-tenet-verdict')).toBe('flagged');
-    expect(((await lenient.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message.content).toBe(long);
+    expect(
+      ((await lenient.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message
+        .content,
+    ).toBe(long);
   });
 
   it('combine a flagged input with a blocked output into one verdict and both ids', async () => {
