@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { testConstitutions } from '../fixtures/constitutions.ts';
+import { loopConstitutions, testConstitutions } from '../fixtures/constitutions.ts';
+import { allClean, criticSays, violating } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import { chunks, completion } from '../upstream/script.ts';
@@ -148,3 +149,42 @@ async function poll<T>(get: () => Promise<T>, done: (value: T) => boolean): Prom
     await new Promise((r) => setTimeout(r, 50));
   }
 }
+
+describe('the loop on the Node server', () => {
+  it('streams a revised answer the openai SDK parses, after a scripted critic found a violation', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tenet-loop-'));
+    for (const [name, text] of Object.entries(loopConstitutions))
+      writeFileSync(join(dir, `${name}.yaml`), text);
+    const scenario = await createScenario(inject('upstreamUrl'));
+    const tenet = await startTenet('node', {
+      TENET_UPSTREAM_URL: scenario.baseURL,
+      TENET_API_KEYS: key,
+      TENET_CONSTITUTIONS_DIR: dir,
+      TENET_CONSTITUTION: 'judged',
+      TENET_CRITIC_MODEL: 'critic-model',
+    });
+    try {
+      await scenario.script([
+        { stream: chunks('Yes, it is clearly visible from the Moon!') },
+        criticSays(violating([{ principle: 'no-sycophancy', violated: true, evidence: 'clearly visible' }])),
+        { json: completion('No, that is a myth.') },
+        criticSays(allClean()),
+      ]);
+      const client = new OpenAI({ baseURL: `${tenet.url}/v1`, apiKey: key, maxRetries: 0 });
+      const { data: stream, response } = await client.chat.completions
+        .create({
+          model: 'gpt-test',
+          messages: [{ role: 'user', content: 'Visible from the Moon, right?' }],
+          stream: true,
+        })
+        .withResponse();
+      let text = '';
+      for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
+      expect(text).toBe('No, that is a myth.');
+      expect(response.headers.get('x-tenet-verdict')).toBe('revised');
+      expect(await scenario.requests()).toHaveLength(4);
+    } finally {
+      await tenet.stop();
+    }
+  });
+});

@@ -20,7 +20,10 @@ export function lintConstitutionFile(f: LoadedFile): Problem[] {
   (spec.principles ?? []).forEach((p, i) => {
     const at = `principles[${i}]`;
     const action = p.action ?? 'revise';
-    if (action === 'revise' && !p.revision) {
+    const stage = p.applies_to ?? 'output';
+    if (stage === 'input' && action === 'revise') {
+      warn(['principles', i], at, `"${p.id}" judges the input, which cannot be revised: a violation blocks it (say block or flag)`);
+    } else if (action === 'revise' && !p.revision) {
       warn(
         ['principles', i],
         at,
@@ -78,7 +81,6 @@ export function lintConstitutionFile(f: LoadedFile): Problem[] {
         `"${p.id}" should have at least one violating and one non-violating example`,
       );
     }
-    const stage = p.applies_to ?? 'output';
     examples.forEach((e, j) => {
       const path = ['principles', i, 'examples', j];
       const pathText = `${at}.examples[${j}]`;
