@@ -51,7 +51,12 @@ export async function runWranglerDev(args: string[]): Promise<number> {
   ];
   const child = spawn(process.execPath, [wrangler, 'dev', ...defaults, ...envFiles, ...args], {
     stdio: 'inherit',
-    env: { ...process.env, WRANGLER_SEND_METRICS: process.env['WRANGLER_SEND_METRICS'] ?? 'false' },
+    // Offline-friendly defaults: no metrics, no Request.cf download (a placeholder is used instead).
+    env: {
+      WRANGLER_SEND_METRICS: 'false',
+      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+      ...process.env,
+    },
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
