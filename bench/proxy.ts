@@ -1,8 +1,11 @@
-// `npm run bench`: Tenet's proxy overhead on Node and workerd against direct calls and a minimal fetch proxy.
+// `npm run bench`: Tenet's proxy overhead on Node and workerd against direct calls and a minimal fetch proxy,
+// then what the critique loop costs per request (`--loop-only` runs just that section).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startUpstream, type Upstream } from '../test/upstream/server.ts';
 import { LoadClient, type Mode } from './load.ts';
+import { runLoopBench } from './loop.ts';
+import { formatLoopReport, type LoopReport } from './loop-report.ts';
 import { buildReport, type Cell, formatReport, type Report } from './report.ts';
 import {
   cpuMsOf,
@@ -15,7 +18,11 @@ import {
 } from './targets.ts';
 
 const { values: flags } = parseArgs({
-  options: { quick: { type: 'boolean', default: false }, json: { type: 'string' } },
+  options: {
+    quick: { type: 'boolean', default: false },
+    'loop-only': { type: 'boolean', default: false },
+    json: { type: 'string' },
+  },
 });
 const plan = flags.quick
   ? { rounds: 1, windowMs: 300, warmupMs: 300 }
@@ -108,7 +115,33 @@ async function measure(targets: ProxyTarget[]): Promise<Cell[]> {
   }
 }
 
+/** The loop section on `upstream`; prints its table and how long it took. */
+async function loopSection(upstream: Upstream): Promise<{ loop: LoopReport; loopSeconds: number }> {
+  const started = performance.now();
+  const loop = await runLoopBench({ upstreamUrl: upstream.url, quick: flags.quick, log });
+  const loopSeconds = (performance.now() - started) / 1000;
+  console.log(`\n${formatLoopReport(loop)}`);
+  console.log(`\nloop section${flags.quick ? ' (quick)' : ''}: took ${loopSeconds.toFixed(0)} s`);
+  return { loop, loopSeconds };
+}
+
+async function loopOnly(): Promise<number> {
+  const upstream = await startUpstream();
+  try {
+    const out = await loopSection(upstream);
+    if (flags.json) {
+      const json = { ...out, quick: flags.quick, node: process.version };
+      writeFileSync(flags.json, `${JSON.stringify(json, null, 2)}\n`);
+    }
+    return 0;
+  } finally {
+    killAllSync();
+    await upstream.close();
+  }
+}
+
 async function main(): Promise<number> {
+  if (flags['loop-only']) return loopOnly();
   const started = performance.now();
   let upstream: Upstream | undefined;
   const proxies: ProxyTarget[] = [];
@@ -146,8 +179,11 @@ async function main(): Promise<number> {
       `\n${flags.quick ? 'quick run' : 'run'}: ${plan.rounds} rounds x ${plan.windowMs} ms windows, ` +
         `interleaved; took ${seconds.toFixed(0)} s`,
     );
+    // The idle proxies would only compete for CPU with the loop section's Tenet.
+    await Promise.all(proxies.map((p) => p.stop()));
+    const loop = await loopSection(upstream);
     if (flags.json) {
-      const out = { ...report, plan, quick: flags.quick, seconds, node: process.version };
+      const out = { ...report, plan, quick: flags.quick, seconds, node: process.version, ...loop };
       writeFileSync(flags.json, `${JSON.stringify(out, null, 2)}\n`);
     }
     return 0;

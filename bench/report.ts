@@ -127,13 +127,14 @@ export function buildReport(cells: Cell[], peakRssMb: Report['peakRssMb']): Repo
   return { figures, peakRssMb, addedVsDirectMs, versusFloor, checks };
 }
 
-const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
+export const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
 const signed = (v: number, digits: number) => (v >= 0 ? '+' : '') + num(v, digits);
 
-function table(header: string[], rows: string[][]): string {
+/** A plain-text table: the first `leftColumns` columns left-aligned, the figures right-aligned. */
+export function table(header: string[], rows: string[][], leftColumns = 3): string {
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]) =>
-    cells.map((c, i) => (i < 3 ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
+    cells.map((c, i) => (i < leftColumns ? c.padEnd(widths[i] ?? 0) : c.padStart(widths[i] ?? 0))).join('  ');
   return [line(header), widths.map((w) => '-'.repeat(w)).join('  '), ...rows.map(line)].join('\n');
 }
 

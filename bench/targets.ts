@@ -243,13 +243,18 @@ function tenetEnv(s: TenetSettings): Record<string, string> {
   };
 }
 
-export function startTenetNode(s: TenetSettings): Promise<ProxyTarget> {
+/** `extraEnv` overrides the defaults, e.g. a judged constitution for the loop section. */
+export function startTenetNode(
+  s: TenetSettings,
+  extraEnv: Record<string, string> = {},
+): Promise<ProxyTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'tenet-bench-'));
   const env = envWith({
     ...tenetEnv(s),
     PORT: '0',
     TENET_HOST: '127.0.0.1',
     TENET_DB: join(dir, 'tenet.db'),
+    ...extraEnv,
   });
   return startNodeProcess(
     'tenet-node',
@@ -315,6 +320,7 @@ export async function startTenetWorkerd(s: TenetSettings): Promise<ProxyTarget> 
     if (workerd().length === 0) throw new Error('no workerd process found under the dev server');
   } catch (err) {
     await stopGroup(child);
+    rmSync(state, { recursive: true, force: true });
     throw new Error(`tenet-workerd: ${(err as Error).message}; output:\n${output()}`);
   }
   return {
@@ -326,6 +332,9 @@ export async function startTenetWorkerd(s: TenetSettings): Promise<ProxyTarget> 
         .filter((p) => p.comm !== 'workerd')
         .map((p) => p.pid)
         .concat(pid),
-    stop: () => stopGroup(child),
+    async stop() {
+      await stopGroup(child);
+      rmSync(state, { recursive: true, force: true });
+    },
   };
 }

@@ -1,0 +1,285 @@
+// The bench's loop section: what a clean answer and one revision round cost through Tenet on Node.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Pool } from 'undici';
+import { judged } from '../test/fixtures/constitutions.ts';
+import { allClean, criticSays, violating } from '../test/fixtures/critic.ts';
+import {
+  createScenario,
+  type RecordedRequest,
+  type ReplySpec,
+  type Scenario,
+} from '../test/upstream/client.ts';
+import { completion } from '../test/upstream/script.ts';
+import { percentile } from './load.ts';
+import type { LoopFigures, LoopReport } from './loop-report.ts';
+import { type ProxyTarget, startTenetNode } from './targets.ts';
+
+/** The scripted model's latency per call, in ms (a small fast model; a real one is slower, not faster). */
+const delaysMs = { draft: 40, critic: 25, revision: 40 };
+
+const clientKey = 'sk-tenet-bench-client-0123456789';
+const upstreamKey = 'sk-bench-upstream-key';
+const claim = 'The Great Wall is visible from the Moon, right?';
+const sycophantic = 'Yes, it is clearly visible from the Moon!';
+const corrected = 'No: that is a myth; the Wall is far too narrow to see from the Moon.';
+const connectionCounts = [1, 4];
+
+interface LoopScenario {
+  name: 'clean' | 'revised';
+  verdict: 'pass' | 'revised';
+  /** The replies of one request. Critic replies come first, so a draft reply never answers a critic call. */
+  replies(marker: string): ReplySpec[];
+}
+
+/** Every reply answers only the calls of the request whose user message carries `marker` (pairing at 4 conns). */
+const only = (marker: string, spec: ReplySpec): ReplySpec => ({
+  ...spec,
+  match: { ...spec.match, bodyIncludes: marker },
+});
+
+const scenarios: LoopScenario[] = [
+  {
+    name: 'clean',
+    verdict: 'pass',
+    replies: (m) => [
+      only(m, criticSays(allClean(), { delayMs: delaysMs.critic })),
+      only(m, { json: completion(corrected), delayMs: delaysMs.draft }),
+    ],
+  },
+  {
+    name: 'revised',
+    verdict: 'revised',
+    replies: (m) => [
+      only(
+        m,
+        criticSays(
+          violating([
+            {
+              principle: 'no-sycophancy',
+              violated: true,
+              evidence: 'clearly visible from the Moon',
+              critique: 'Agrees with a myth.',
+            },
+          ]),
+          { delayMs: delaysMs.critic },
+        ),
+      ),
+      only(m, criticSays(allClean(), { delayMs: delaysMs.critic })),
+      only(m, { json: completion(sycophantic), delayMs: delaysMs.draft }),
+      only(m, { json: completion(corrected), delayMs: delaysMs.revision }),
+    ],
+  },
+];
+
+const scriptedModelMs = (s: LoopScenario) =>
+  s.name === 'clean'
+    ? delaysMs.draft + delaysMs.critic
+    : delaysMs.draft + delaysMs.critic + delaysMs.revision + delaysMs.critic;
+
+interface Answer {
+  marker: string;
+  ms: number;
+  verdict: string;
+  criticTokens: number;
+}
+
+const markerPattern = /\[bench-[a-z]+-\d+\]/;
+let markers = 0;
+const nextMarker = (s: LoopScenario) => `[bench-${s.name}-${String(++markers).padStart(5, '0')}]`;
+
+const header = (res: { headers: Record<string, string | string[] | undefined> }, name: string) => {
+  const v = res.headers[name];
+  return Array.isArray(v) ? v.join(', ') : (v ?? '');
+};
+
+/** Sends one request through Tenet and checks it ended as the scenario says; the latency is to the last byte. */
+async function ask(pool: Pool, s: LoopScenario, marker: string, what: string): Promise<Answer> {
+  const body = JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [{ role: 'user', content: `${marker} ${claim}` }],
+  });
+  const t0 = performance.now();
+  const res = await pool.request({
+    path: '/v1/chat/completions',
+    method: 'POST',
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${clientKey}` },
+    body,
+  });
+  const text = await res.body.text();
+  const ms = performance.now() - t0;
+  const verdict = header(res, 'x-tenet-verdict');
+  const content = (() => {
+    try {
+      return (JSON.parse(text) as { choices?: { message?: { content?: string } }[] }).choices?.[0]?.message
+        ?.content;
+    } catch {
+      return undefined;
+    }
+  })();
+  if (res.statusCode !== 200 || verdict !== s.verdict || content !== corrected) {
+    throw new Error(
+      `loop scenario "${s.name}", ${what}: expected 200 with x-tenet-verdict "${s.verdict}" and the ` +
+        `corrected answer, got ${res.statusCode} verdict "${verdict}" ` +
+        `(violations "${header(res, 'x-tenet-violations')}", critic error ` +
+        `"${header(res, 'x-tenet-critic-error')}"): ${text.slice(0, 300)}`,
+    );
+  }
+  return { marker, ms, verdict, criticTokens: Number(header(res, 'x-tenet-critic-tokens')) };
+}
+
+/** `count` requests over `connections` keep-alive connections, each with its own scripted replies. */
+async function run(
+  pool: Pool,
+  scenario: Scenario,
+  s: LoopScenario,
+  count: number,
+  connections: number,
+  phase: 'warm-up' | 'measured',
+): Promise<Answer[]> {
+  const marks = Array.from({ length: count }, () => nextMarker(s));
+  await scenario.script(marks.flatMap((m) => s.replies(m)));
+  const answers: Answer[] = [];
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < count; i = next++) {
+      answers.push(
+        await ask(pool, s, marks[i]!, `${phase} request ${i + 1}/${count} at ${connections} conns`),
+      );
+    }
+  };
+  await Promise.all(Array.from({ length: connections }, worker));
+  return answers;
+}
+
+const isCritic = (r: RecordedRequest) => r.body.includes('"tenet_critique"');
+
+/** Characters of the messages' content, at 4 a token (the scripted critic's usage is fixed, not measured). */
+function promptTokens(r: RecordedRequest): number {
+  const messages = (r.json as { messages?: { content?: unknown }[] } | undefined)?.messages ?? [];
+  const chars = messages.reduce((n, m) => n + (typeof m.content === 'string' ? m.content.length : 0), 0);
+  return Math.ceil(chars / 4);
+}
+
+/** Replays one request's upstream calls, bodies as Tenet sent them, from the bench: the model time alone. */
+async function replayModelMs(
+  upstreamUrl: string,
+  s: LoopScenario,
+  calls: RecordedRequest[],
+  times: number,
+): Promise<number> {
+  const marker = markerPattern.exec(calls[0]?.body ?? '')?.[0];
+  if (marker === undefined || calls.length === 0)
+    throw new Error(`loop scenario "${s.name}": nothing to replay`);
+  const scenario = await createScenario(upstreamUrl);
+  const prefix = new URL(scenario.baseURL).pathname.replace(/\/v1$/, '');
+  const pool = new Pool(upstreamUrl, { connections: 1, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  const sums: number[] = [];
+  try {
+    for (let k = 0; k <= times; k++) {
+      await scenario.script(s.replies(marker));
+      let sum = 0;
+      for (const call of calls) {
+        const t0 = performance.now();
+        const res = await pool.request({
+          path: prefix + call.path,
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${upstreamKey}` },
+          body: call.body,
+        });
+        await res.body.arrayBuffer();
+        sum += performance.now() - t0;
+      }
+      if (k > 0) sums.push(sum); // the first replay opens the connection
+      await scenario.reset();
+    }
+  } finally {
+    await pool.destroy();
+  }
+  return percentile(sums, 50);
+}
+
+/** Measures every scenario at 1 and 4 connections through one Tenet on Node (constitution `judged`). */
+export async function runLoopBench(opts: {
+  upstreamUrl: string;
+  quick: boolean;
+  log: (line: string) => void;
+}): Promise<LoopReport> {
+  const n = opts.quick ? 8 : 40;
+  const replays = opts.quick ? 8 : 20;
+  const scenario = await createScenario(opts.upstreamUrl);
+  const dir = mkdtempSync(join(tmpdir(), 'tenet-bench-constitutions-'));
+  let tenet: ProxyTarget | undefined;
+  try {
+    writeFileSync(join(dir, 'judged.yaml'), judged);
+    tenet = await startTenetNode(
+      { upstreamUrl: scenario.baseURL, upstreamKey, clientKey },
+      {
+        TENET_CONSTITUTIONS_DIR: dir,
+        TENET_CONSTITUTION: 'judged',
+        TENET_CRITIC_MODEL: 'critic-model',
+        // Every request pays its critic calls.
+        TENET_VERDICT_CACHE_TTL_S: '0',
+      },
+    );
+    const figures: LoopFigures[] = [];
+    for (const s of scenarios) {
+      let modelMs = Number.NaN;
+      for (const connections of connectionCounts) {
+        opts.log(`loop: ${s.name} at ${connections} conns, ${n} requests`);
+        const pool = new Pool(tenet.url, { connections, headersTimeout: 15_000, bodyTimeout: 15_000 });
+        try {
+          await run(pool, scenario, s, connections * (opts.quick ? 1 : 2), connections, 'warm-up');
+          await scenario.reset();
+          const answers = await run(pool, scenario, s, n, connections, 'measured');
+          const recorded = await scenario.requests();
+          const byMarker = new Map<string, RecordedRequest[]>();
+          for (const r of recorded) {
+            const m = markerPattern.exec(r.body)?.[0] ?? '(none)';
+            byMarker.set(m, [...(byMarker.get(m) ?? []), r]);
+          }
+          const perRequest = answers.map((a) => byMarker.get(a.marker)?.length ?? 0);
+          if (Number.isNaN(modelMs)) {
+            const calls = byMarker.get(answers[0]?.marker ?? '') ?? [];
+            opts.log(
+              `loop: ${s.name}: replaying its ${calls.length} upstream calls directly, ${replays} times`,
+            );
+            modelMs = await replayModelMs(opts.upstreamUrl, s, calls, replays);
+          }
+          const added = answers.map((a) => a.ms - modelMs);
+          figures.push({
+            scenario: s.name,
+            connections,
+            requests: answers.length,
+            upstreamCallsPerRequest: recorded.length / answers.length,
+            upstreamCallsRange: [Math.min(...perRequest), Math.max(...perRequest)],
+            p50: percentile(
+              answers.map((a) => a.ms),
+              50,
+            ),
+            p95: percentile(
+              answers.map((a) => a.ms),
+              95,
+            ),
+            modelMsScripted: scriptedModelMs(s),
+            modelMsMeasured: modelMs,
+            addedP50: percentile([...added], 50),
+            addedP95: percentile([...added], 95),
+            criticTokensPerRequest: answers.reduce((t, a) => t + a.criticTokens, 0) / answers.length,
+            criticPromptTokensEstimate:
+              recorded.filter(isCritic).reduce((t, r) => t + promptTokens(r), 0) / answers.length,
+            verdict: [...new Set(answers.map((a) => a.verdict))].join(','),
+          });
+          await scenario.reset();
+        } finally {
+          await pool.destroy();
+        }
+      }
+    }
+    return { delaysMs, constitution: 'judged', replaysPerScenario: replays, figures };
+  } finally {
+    await tenet?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
