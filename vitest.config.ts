@@ -1,14 +1,21 @@
 // Two test projects: the app inside workerd (the Workers runtime), and Node-side tests (CLI, end-to-end).
-import { cloudflareTest } from '@cloudflare/vitest-pool-workers';
+import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
     projects: [
       {
-        plugins: [cloudflareTest({ wrangler: { configPath: './wrangler.toml' } })],
+        plugins: [
+          cloudflareTest(async () => ({
+            wrangler: { configPath: './wrangler.toml' },
+            // The log's migrations, applied to the test D1 by test/worker/setup.ts (as `npm start` applies them).
+            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations('migrations') } },
+          })),
+        ],
         test: {
           name: 'workers',
+          setupFiles: ['test/worker/setup.ts'],
           include: ['test/worker/**/*.test.ts', 'middleware/**/*.test.ts', 'src/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
         },
@@ -17,7 +24,7 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/upstream/**/*.test.ts'],
+          include: ['test/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/upstream/**/*.test.ts', 'test/browser/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 90_000,

@@ -69,6 +69,8 @@ export async function startTenet(runtime: Runtime, settings: Record<string, stri
     HOME: process.env['HOME'] ?? '',
     WRANGLER_SEND_METRICS: 'false',
     PORT: String(port),
+    // Each server its own log file, unless the test names one.
+    TENET_DB: join(mkdtempSync(join(tmpdir(), 'tenet-log-')), 'tenet.db'),
     ...settings,
   };
   // detached: its own process group, so stop() takes wrangler's workerd child down with it.

@@ -1,5 +1,5 @@
 // `tenet dev` (what `npm start` runs): validates the settings, then runs the Worker under wrangler dev.
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
@@ -44,6 +44,24 @@ export async function runWranglerDev(args: string[]): Promise<number> {
   }
 
   const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
+  const env = {
+    // Offline-friendly defaults: no metrics, no Request.cf download (a placeholder is used instead).
+    WRANGLER_SEND_METRICS: 'false',
+    CLOUDFLARE_CF_FETCH_ENABLED: 'false',
+    ...process.env,
+  };
+  // The log's migrations first, on the same local D1 state wrangler dev will use.
+  const persist = args.findIndex((a) => a === '--persist-to' || a.startsWith('--persist-to='));
+  const persistArgs =
+    persist === -1 ? [] : args[persist]?.includes('=') ? [args[persist] as string] : ['--persist-to', args[persist + 1] ?? ''];
+  const migrated = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', ...persistArgs], {
+    stdio: ['ignore', 'inherit', 'inherit'],
+    env,
+  });
+  if (migrated.status !== 0) {
+    console.error('tenet: applying the D1 migrations of the log failed');
+    return migrated.status ?? 1;
+  }
   const defaults = [
     ...(hasFlag(args, '--ip') ? [] : ['--ip', '127.0.0.1']),
     ...(hasFlag(args, '--port') ? [] : ['--port', String(process.env['PORT'] || 8787)]),
@@ -51,12 +69,7 @@ export async function runWranglerDev(args: string[]): Promise<number> {
   ];
   const child = spawn(process.execPath, [wrangler, 'dev', ...defaults, ...envFiles, ...args], {
     stdio: 'inherit',
-    // Offline-friendly defaults: no metrics, no Request.cf download (a placeholder is used instead).
-    env: {
-      WRANGLER_SEND_METRICS: 'false',
-      CLOUDFLARE_CF_FETCH_ENABLED: 'false',
-      ...process.env,
-    },
+    env,
   });
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);

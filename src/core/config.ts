@@ -26,6 +26,8 @@ export interface Config {
   criticTimeoutMs: number;
   /** How long a verdict is reused for the same text (0 = never). */
   verdictCacheTtlSeconds: number;
+  /** Log records older than this are purged (0 = kept forever). */
+  logRetentionDays: number;
 }
 
 /** Node-only settings: where to listen and where the SQLite log lives. */
@@ -52,6 +54,7 @@ export const settings = {
   TENET_UPSTREAM_TIMEOUT_MS: 'how long to wait for the upstream to answer (ms)',
   TENET_STREAM_IDLE_TIMEOUT_MS: 'longest silence allowed inside an upstream stream (ms)',
   TENET_CRITIC_TIMEOUT_MS: 'how long one critic or revision call may take (ms)',
+  TENET_LOG_RETENTION_DAYS: 'log records older than this many days are purged (0 = keep forever)',
   TENET_VERDICT_CACHE_TTL_S:
     'how long a verdict for the same constitution version and text is reused (s; 0 = off)',
   TENET_STREAM_KEEPALIVE_MS:
@@ -213,6 +216,7 @@ const baseShape = {
   TENET_STREAM_KEEPALIVE_MS: integer(50, 600_000, 5_000),
   TENET_CRITIC_TIMEOUT_MS: integer(100, 600_000, 60_000),
   TENET_VERDICT_CACHE_TTL_S: integer(0, 30 * 86_400, 3_600),
+  TENET_LOG_RETENTION_DAYS: integer(0, 36_500, 30),
 };
 
 const nodeShape = {
@@ -288,6 +292,7 @@ function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
     streamKeepAliveMs: v.TENET_STREAM_KEEPALIVE_MS,
     criticTimeoutMs: v.TENET_CRITIC_TIMEOUT_MS,
     verdictCacheTtlSeconds: v.TENET_VERDICT_CACHE_TTL_S,
+    logRetentionDays: v.TENET_LOG_RETENTION_DAYS,
   };
 }
 

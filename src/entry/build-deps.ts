@@ -1,9 +1,11 @@
 // Builds the app's dependencies from a parsed config: the same wiring for both runtimes.
+import { createLogWriter } from '../adapters/log-writer.ts';
 import { createModelClient } from '../adapters/model-client.ts';
 import { createUpstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
 import { secretsOf } from '../core/config.ts';
 import type { ConstitutionSource } from '../core/constitution/set.ts';
+import type { LogStore } from '../core/log-store.ts';
 import { createLogger, type Logger, type LogSink } from '../core/logger.ts';
 import type { VerdictCache } from '../core/loop.ts';
 import { createRedactor, type Redactor } from '../core/redact.ts';
@@ -19,6 +21,7 @@ export interface BuildOptions {
   runtime: AppDeps['runtime'];
   constitutions: ConstitutionSource;
   logging: { redact: Redactor; logger: Logger };
+  logStore: LogStore;
   /** The runtime's verdict cache (undefined: none, or TENET_VERDICT_CACHE_TTL_S=0). */
   verdictCache?: VerdictCache | undefined;
   fetch?: typeof fetch;
@@ -48,6 +51,8 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
       ...fetchOption,
     }),
     verdictCache: config.verdictCacheTtlSeconds > 0 ? options.verdictCache : undefined,
+    logStore: options.logStore,
+    logWriter: createLogWriter(options.logStore, { logger: options.logging.logger }),
     constitutions: options.constitutions,
     ...options.logging,
     runtime: options.runtime,

@@ -2,6 +2,7 @@
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { watchConstitutions } from '../adapters/constitution-files.ts';
+import { createSqliteStore } from '../adapters/sqlite-store.ts';
 import { createMemoryVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseNodeConfig } from '../core/config.ts';
 import { createApp } from '../http/app.ts';
@@ -23,7 +24,9 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     throw new ConfigError(problems);
   }
   const verdictCache = createMemoryVerdictCache({ max: 10_000, ttlMs: config.verdictCacheTtlSeconds * 1000 });
-  const deps = buildDeps(config, { runtime: 'node', constitutions, logging, verdictCache });
+  const logStore = createSqliteStore(config.db);
+  const deps = buildDeps(config, { runtime: 'node', constitutions, logging, verdictCache, logStore });
+  const purge = retention(config.logRetentionDays, deps);
   for (const warning of configWarnings(config)) deps.logger.warn(warning);
   const app = createApp(deps);
 
@@ -52,8 +55,29 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     close: () =>
       new Promise<void>((resolve) => {
         constitutions.close();
+        clearInterval(purge);
         if ('closeAllConnections' in server) server.closeAllConnections();
-        server.close(() => resolve());
+        server.close(() => {
+          // Records still queued are written before the store closes.
+          deps.logWriter.flush().finally(() => {
+            logStore.close();
+            resolve();
+          });
+        });
       }),
   };
+}
+
+/** Purges records past the retention age now and every hour (0 days: keep everything). */
+function retention(days: number, deps: ReturnType<typeof buildDeps>): ReturnType<typeof setInterval> | undefined {
+  if (days <= 0) return undefined;
+  const run = () =>
+    deps.logStore.purge(Date.now() - days * 86_400_000).then(
+      (n) => n > 0 && deps.logger.info('log retention purged requests', { requests: n, days }),
+      (err: unknown) => deps.logger.error('log retention failed', { error: String(err) }),
+    );
+  void run();
+  const timer = setInterval(run, 3_600_000);
+  timer.unref();
+  return timer;
 }

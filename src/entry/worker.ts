@@ -1,5 +1,6 @@
 // The Cloudflare Workers entry: settings from the Worker's vars and secrets, constitutions bundled at build.
 
+import { createD1Store } from '../adapters/d1-store.ts';
 import { createWorkersVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
@@ -18,6 +19,8 @@ type App = ReturnType<typeof createApp>;
 
 export interface TenetWorker {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
+  /** The cron trigger: purges log records past TENET_LOG_RETENTION_DAYS. */
+  scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void>;
 }
 
 /** A Worker fetch handler serving `constitutions` (the default export serves the bundled ones). */
@@ -32,10 +35,12 @@ export function createWorker(constitutions: readonly Constitution[]): TenetWorke
       try {
         const config = parseConfig(env);
         const problems = constitutionSettingProblems(config, source);
+        if (!env.DB) problems.push('DB: the D1 binding of the log is missing (see wrangler.toml)');
         if (problems.length > 0) throw new ConfigError(problems);
         const logging = loggingFor(config);
         const verdictCache = createWorkersVerdictCache(caches.default, config.verdictCacheTtlSeconds);
-        const deps = buildDeps(config, { runtime: 'workers', constitutions: source, logging, verdictCache });
+        const logStore = createD1Store(env.DB as D1Database);
+        const deps = buildDeps(config, { runtime: 'workers', constitutions: source, logging, verdictCache, logStore });
         for (const w of configWarnings(config)) deps.logger.warn(w);
         app = createApp(deps);
       } catch (err) {
@@ -57,6 +62,12 @@ export function createWorker(constitutions: readonly Constitution[]): TenetWorke
         return Response.json(err.toBody(), { status: 500, headers: { 'x-tenet-request-id': id } });
       }
       return app.fetch(request, env, ctx);
+    },
+    async scheduled(_controller, env) {
+      const days = Number(env['TENET_LOG_RETENTION_DAYS'] ?? 30);
+      if (!env.DB || !(days > 0)) return;
+      const purged = await createD1Store(env.DB).purge(Date.now() - days * 86_400_000);
+      if (purged > 0) console.log(JSON.stringify({ level: 'info', msg: 'log retention purged requests', requests: purged, days }));
     },
   };
 }

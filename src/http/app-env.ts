@@ -1,10 +1,12 @@
 // The typed context every route and middleware shares: the app's dependencies and per-request variables.
 import type { ClientAuthVariables } from '../../middleware/client-auth.ts';
 import type { SelectConstitutionVariables } from '../../middleware/select-constitution.ts';
+import type { LogWriter } from '../adapters/log-writer.ts';
 import type { ModelClient } from '../adapters/model-client.ts';
 import type { Upstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
 import type { ConstitutionSource } from '../core/constitution/set.ts';
+import type { LogStore } from '../core/log-store.ts';
 import type { Logger } from '../core/logger.ts';
 import type { VerdictCache } from '../core/loop.ts';
 import type { Redactor } from '../core/redact.ts';
@@ -19,6 +21,10 @@ export interface AppDeps {
   /** The client's model for revisions (the upstream). */
   reviser: ModelClient;
   verdictCache: VerdictCache | undefined;
+  /** The violation log (reads: admin API, dashboard). Writes go through `logWriter`. */
+  logStore: LogStore;
+  /** Writes records after the response, batched and retried; its counts show on /health. */
+  logWriter: LogWriter;
   logger: Logger;
   redact: Redactor;
   /** Shown on /health. */

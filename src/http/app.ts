@@ -50,6 +50,8 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       default_constitution: deps.config.constitution,
       constitutions: constitutions.names().map((name) => `${name}@${constitutions.get(name)?.hash}`),
       constitution_errors: errors,
+      // Records written, waiting, given up after retries (lost), and retries so far.
+      log: deps.logWriter.stats(),
     });
   });
 

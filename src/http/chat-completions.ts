@@ -1,5 +1,6 @@
 // POST /v1/chat/completions: judges the input, gets the draft upstream, holds it to the constitution, returns it.
 import type { Context } from 'hono';
+import { buildRecord } from '../core/build-record.ts';
 import { parseChatRequest } from '../core/chat-request.ts';
 import { ChunkAssembler, type Completion, completionToSse, refusalCompletion } from '../core/completion.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
@@ -72,6 +73,8 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const includeUsage = request.stream_options?.include_usage === true;
   const conversation = conversationOf(request);
   const signal = c.req.raw.signal;
+  const started = Date.now();
+  let draftCall: { latencyMs: number; usage: Completion['usage'] | null } | null = null;
 
   // Input principles are judged before the draft: a blocked input never reaches the upstream.
   const input = await judgeInput(
@@ -85,17 +88,42 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     criticTokens: input.criticTokens,
     criticError: input.criticFault?.code,
   };
+  /** Logs the verdict and queues the request's record (written after the response). */
+  const finish = (outcome: Outcome, parts: { enforcement?: Enforcement; draft?: Completion; final?: Completion; reason: string }) => {
+    logVerdict(c, outcome, parts.reason);
+    const record = buildRecord({
+      id: requestId,
+      time: started,
+      keyId: c.var.clientKeyId,
+      constitution,
+      model: request.model,
+      criticModel: outcome.criticTokens > 0 ? (constitution.critic.model ?? config.criticModel ?? request.model) : null,
+      stream,
+      latencyMs: Date.now() - started,
+      verdict: outcome.verdict,
+      prompt: lastUserText(request.messages),
+      input,
+      draft: parts.draft,
+      draftCall: draftCall ? { latencyMs: draftCall.latencyMs, usage: draftCall.usage ?? null } : null,
+      enforcement: parts.enforcement,
+      final: parts.final,
+      redact,
+    });
+    waitUntil(c, c.var.deps.logWriter.record(record));
+  };
+
   if (input.verdict === 'blocked') {
-    logVerdict(c, fromInput, input.reason);
+    const refusal = refusalCompletion(request.model, constitution.on_block.message, request.n ?? 1);
+    finish(fromInput, { final: refusal, reason: input.reason });
     const blocked = blockedError(constitution, fromInput);
     if (blocked) throw blocked;
-    const refusal = refusalCompletion(request.model, constitution.on_block.message, request.n ?? 1);
     const headers = verdictHeaders(constitution, fromInput);
     if (stream) return c.body(completionToSse(refusal, { includeUsage }), 200, { ...sseHeaders, ...headers });
     return c.json(refusal, 200, headers);
   }
 
   // The client's bytes are forwarded as sent: every field, known or not, reaches the upstream intact.
+  const sent = Date.now();
   const reply = await upstream.send({
     method: 'POST',
     path: '/chat/completions',
@@ -123,18 +151,20 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   if (stream && isSse) {
     const events = upstreamEvents(reply, config.streamIdleTimeoutMs);
     if (!judgesOutput || constitution.stream === 'audit') {
-      // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them.
-      const audit = judgesOutput ? new ChunkAssembler() : undefined;
-      const body = relaySse(audit ? tap(events, audit) : events, {
+      // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them, assembling
+      // a copy for the record (and, in audit mode, for the critic after the fact).
+      const copy = new ChunkAssembler();
+      const body = relaySse(tap(events, copy), {
         abort: () => reply.abort(),
         onEnd: (end) => {
-          if (end.kind === 'broken')
-            logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
-          if (!audit) return logVerdict(c, combine(undefined), input.reason);
+          if (end.kind === 'broken') logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
           if (end.kind !== 'done') return;
+          const draft = copy.result();
+          draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
+          if (!judgesOutput) return finish(combine(undefined), { draft, final: draft, reason: input.reason });
           // Audit: judged after the fact, outside the request (the client already has the answer).
-          const judged = enforce(audit.result(), 'audit', undefined).then(
-            (e) => logVerdict(c, combine(e), 'audit'),
+          const judged = enforce(draft, 'audit', undefined).then(
+            (e) => finish(combine(e), { enforcement: e, draft, final: draft, reason: `audit: ${reasonOf(e)}` }),
             (err: unknown) => logger.error('audit failed', { request_id: requestId, error: String(err) }),
           );
           waitUntil(c, judged);
@@ -166,9 +196,11 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
           }
         }
       }
-      const enforcement = await enforce(assembler.result(), 'enforce', signal);
+      const draft = assembler.result();
+      draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
+      const enforcement = await enforce(draft, 'enforce', signal);
       const outcome = combine(enforcement);
-      logVerdict(c, outcome, reasonOf(enforcement));
+      finish(outcome, { enforcement, draft, final: enforcement.completion, reason: reasonOf(enforcement) });
       const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
       if (blocked) throw blocked;
       // Unchanged: the upstream's own bytes go out. Changed: the final answer, streamed as proper chunks.
@@ -181,9 +213,10 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   // The bytes go back as they came (no re-encoding) when nothing changes; the text is parsed to check them.
   const body = await reply.bytes();
   const completion = parseCompletion(new TextDecoder().decode(body));
+  draftCall = { latencyMs: Date.now() - sent, usage: completion.usage ?? null };
   headers['content-type'] = 'application/json';
   if (!judgesOutput) {
-    logVerdict(c, combine(undefined), input.reason);
+    finish(combine(undefined), { draft: completion, final: completion, reason: input.reason });
     return c.body(body, reply.response.status as 200, {
       ...headers,
       ...verdictHeaders(constitution, combine(undefined)),
@@ -191,7 +224,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   }
   const enforcement = await enforce(completion, 'enforce', signal);
   const outcome = combine(enforcement);
-  logVerdict(c, outcome, reasonOf(enforcement));
+  finish(outcome, { enforcement, draft: completion, final: enforcement.completion, reason: reasonOf(enforcement) });
   const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
   if (blocked) throw blocked;
   const outHeaders = { ...headers, ...verdictHeaders(constitution, outcome) };

@@ -488,9 +488,13 @@ describe('streaming through the loop, parsed by the openai SDK', () => {
     const runner = sdkFor(t).chat.completions.stream(ask(claim) as never);
     const final = await runner.finalChatCompletion();
     expect(final.choices[0]?.message.content).toBe(sycophantic);
-    // The audit ran after the response (waitUntil): the critic was asked, nothing was revised.
-    const { critic, model } = await calls(t);
-    expect(critic).toHaveLength(1);
-    expect(model).toHaveLength(1);
+    // The audit runs after the response (waitUntil): wait for its critic call; nothing is revised.
+    let seen = await calls(t);
+    for (let i = 0; i < 100 && seen.critic.length === 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      seen = await calls(t);
+    }
+    expect(seen.critic).toHaveLength(1);
+    expect(seen.model).toHaveLength(1);
   });
 });

@@ -1,0 +1,360 @@
+// The log store over SQL: one implementation for both backends (D1, SQLite), through a tiny driver interface.
+import type { RequestRecord } from '../core/log-record.ts';
+import type {
+  ConstitutionUse,
+  LogFilter,
+  LogStore,
+  Page,
+  PageQuery,
+  RequestRow,
+  Stats,
+  StatsQuery,
+  ViolationRow,
+} from '../core/log-store.ts';
+
+export type SqlValue = string | number | null;
+
+/** What a backend provides: queries and an atomic batch of statements. */
+export interface SqlDb {
+  all<T = Record<string, SqlValue>>(sql: string, params?: SqlValue[]): Promise<T[]>;
+  /** Runs the statements atomically (all or none). */
+  batch(statements: Array<{ sql: string; params: SqlValue[] }>): Promise<void>;
+}
+
+const requestColumns =
+  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt';
+
+type Row = Record<string, SqlValue>;
+const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
+const num = (v: SqlValue | undefined) => Number(v ?? 0);
+
+function toRequestRow(r: Row): RequestRow {
+  return {
+    id: String(r['id']),
+    time: num(r['time']),
+    keyId: String(r['key_id']),
+    constitution: String(r['constitution']),
+    constitutionHash: String(r['constitution_hash']),
+    model: String(r['model']),
+    criticModel: str(r['critic_model']),
+    verdict: String(r['verdict']) as RequestRow['verdict'],
+    stream: num(r['stream']) === 1,
+    rounds: num(r['rounds']),
+    revisions: num(r['revisions']),
+    violationCount: num(r['violation_count']),
+    latencyMs: num(r['latency_ms']),
+    modelTokens: num(r['model_tokens']),
+    criticTokens: num(r['critic_tokens']),
+    criticError: str(r['critic_error']),
+    reason: String(r['reason']),
+    prompt: str(r['prompt']),
+  };
+}
+
+function toViolationRow(r: Row): ViolationRow {
+  return {
+    id: String(r['id']),
+    requestId: String(r['request_id']),
+    time: num(r['time']),
+    constitution: String(r['constitution']),
+    constitutionHash: String(r['constitution_hash']),
+    model: String(r['model']),
+    verdict: String(r['verdict']) as ViolationRow['verdict'],
+    stage: String(r['stage']) as ViolationRow['stage'],
+    choice: num(r['choice']),
+    round: num(r['round']),
+    principle: String(r['principle']),
+    severity: String(r['severity']) as ViolationRow['severity'],
+    action: String(r['action']) as ViolationRow['action'],
+    source: String(r['source']) as ViolationRow['source'],
+    evidence: str(r['evidence']),
+    critique: String(r['critique']),
+    review:
+      r['label'] === null || r['label'] === undefined
+        ? null
+        : { label: String(r['label']) as 'confirmed' | 'false_positive', note: String(r['note'] ?? ''), time: num(r['review_time']) },
+  };
+}
+
+/** Escapes LIKE wildcards so a search for "50%" means the text "50%". */
+const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+/** WHERE clauses of a filter for one table (`t` = its alias). */
+function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: string; params: SqlValue[] } {
+  const parts: string[] = [];
+  const params: SqlValue[] = [];
+  const add = (sql: string, ...values: SqlValue[]) => {
+    parts.push(sql);
+    params.push(...values);
+  };
+  if (filter.constitution) add('t.constitution = ?', filter.constitution);
+  if (filter.version) add('t.constitution_hash = ?', filter.version.replace(/^.*@/, ''));
+  if (filter.verdict) add('t.verdict = ?', filter.verdict);
+  if (filter.model) add('t.model = ?', filter.model);
+  if (filter.from !== undefined) add('t.time >= ?', filter.from);
+  if (filter.to !== undefined) add('t.time < ?', filter.to);
+  if (kind === 'violations') {
+    if (filter.principle) add('t.principle = ?', filter.principle);
+    if (filter.severity) add('t.severity = ?', filter.severity);
+    if (filter.q) add("(t.evidence LIKE ? ESCAPE '\\' OR t.critique LIKE ? ESCAPE '\\')", like(filter.q), like(filter.q));
+    if (filter.review === 'unreviewed') add('r.label IS NULL');
+    else if (filter.review) add('r.label = ?', filter.review);
+  } else {
+    if (filter.principle) add('EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.principle = ?)', filter.principle);
+    if (filter.severity) add('EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.severity = ?)', filter.severity);
+    if (filter.q) {
+      const q = like(filter.q);
+      add("(t.prompt LIKE ? ESCAPE '\\' OR t.draft LIKE ? ESCAPE '\\' OR t.final LIKE ? ESCAPE '\\')", q, q, q);
+    }
+  }
+  return { sql: parts.length > 0 ? parts.join(' AND ') : '1 = 1', params };
+}
+
+/** Cursor = the last row's (time, id), newest first: stable under concurrent writes. */
+function encodeCursor(time: number, id: string): string {
+  return btoa(JSON.stringify([time, id])).replace(/=+$/, '');
+}
+
+function decodeCursor(cursor: string | undefined): [number, string] | undefined {
+  if (!cursor) return undefined;
+  try {
+    const [time, id] = JSON.parse(atob(cursor)) as [unknown, unknown];
+    if (typeof time === 'number' && typeof id === 'string') return [time, id];
+  } catch {
+    // fall through
+  }
+  throw new RangeError('invalid cursor');
+}
+
+function percentile(sorted: number[], p: number): number | null {
+  if (sorted.length === 0) return null;
+  const at = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[at] ?? null;
+}
+
+export function createSqlStore(db: SqlDb): LogStore {
+  const page = async <T>(
+    kind: 'requests' | 'violations',
+    query: PageQuery,
+    select: string,
+    map: (r: Row) => T & { time: number; id: string },
+  ): Promise<Page<T>> => {
+    const limit = Math.min(500, Math.max(1, query.limit ?? 50));
+    const w = where(query, kind);
+    const after = decodeCursor(query.cursor);
+    const cursorSql = after ? ' AND (t.time < ? OR (t.time = ? AND t.id < ?))' : '';
+    const params = [...w.params, ...(after ? [after[0], after[0], after[1]] : []), limit + 1];
+    const rows = await db.all<Row>(`${select} WHERE ${w.sql}${cursorSql} ORDER BY t.time DESC, t.id DESC LIMIT ?`, params);
+    const items = rows.slice(0, limit).map(map);
+    const last = items.at(-1);
+    return { items, next: rows.length > limit && last ? encodeCursor(last.time, last.id) : null };
+  };
+
+  const violationSelect =
+    'SELECT t.*, r.label AS label, r.note AS note, r.time AS review_time FROM violations t LEFT JOIN reviews r ON r.violation_id = t.id';
+
+  return {
+    async write(records) {
+      if (records.length === 0) return;
+      const statements: Array<{ sql: string; params: SqlValue[] }> = [];
+      for (const rec of records) {
+        statements.push({
+          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(20)}?)`,
+          params: [
+            rec.id,
+            rec.time,
+            rec.keyId,
+            rec.constitution,
+            rec.constitutionHash,
+            rec.model,
+            rec.criticModel,
+            rec.verdict,
+            rec.stream ? 1 : 0,
+            rec.rounds,
+            rec.revisions,
+            rec.violations.length,
+            Math.round(rec.latencyMs),
+            rec.modelTokens,
+            rec.criticTokens,
+            rec.criticError,
+            rec.reason,
+            rec.prompt,
+            rec.draft,
+            rec.final,
+            JSON.stringify(rec),
+          ],
+        });
+        for (const v of rec.violations) {
+          statements.push({
+            sql: 'INSERT OR IGNORE INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            params: [
+              v.id,
+              rec.id,
+              rec.time,
+              rec.constitution,
+              rec.constitutionHash,
+              rec.model,
+              rec.verdict,
+              v.stage,
+              v.choice,
+              v.round,
+              v.principle,
+              v.severity,
+              v.action,
+              v.source,
+              v.evidence,
+              v.critique,
+            ],
+          });
+        }
+      }
+      await db.batch(statements);
+    },
+
+    listRequests: (query) => page('requests', query, `SELECT ${requestColumns.replace(/(^|, )/g, '$1t.')} FROM requests t`, toRequestRow),
+
+    listViolations: (query) => page('violations', query, violationSelect, toViolationRow),
+
+    async getRequest(id) {
+      const [row] = await db.all<Row>(`SELECT ${requestColumns}, detail FROM requests WHERE id = ?`, [id]);
+      if (!row) return undefined;
+      const violations = await db.all<Row>(`${violationSelect} WHERE t.request_id = ? ORDER BY t.choice, t.round, t.id`, [id]);
+      return {
+        row: toRequestRow(row),
+        record: JSON.parse(String(row['detail'])) as RequestRecord,
+        violations: violations.map(toViolationRow),
+      };
+    },
+
+    async review(violationId, label, note) {
+      const [v] = await db.all<Row>('SELECT principle FROM violations WHERE id = ?', [violationId]);
+      if (!v) return false;
+      await db.batch([
+        {
+          sql: 'INSERT INTO reviews (violation_id, principle, label, note, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT (violation_id) DO UPDATE SET label = excluded.label, note = excluded.note, time = excluded.time',
+          params: [violationId, String(v['principle']), label, note, Date.now()],
+        },
+      ]);
+      return true;
+    },
+
+    async stats(query: StatsQuery): Promise<Stats> {
+      const rq = where(query, 'requests');
+      const vq = where(query, 'violations');
+      const bucketMs = query.bucket === 'hour' ? 3_600_000 : 86_400_000;
+      const [totals] = await db.all<Row>(
+        `SELECT COUNT(*) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
+                SUM(CASE WHEN critic_error IS NOT NULL THEN 1 ELSE 0 END) AS critic_errors,
+                SUM(CASE WHEN revisions > 0 THEN 1 ELSE 0 END) AS revised_tries,
+                SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END) AS revised_ok
+         FROM requests t WHERE ${rq.sql}`,
+        rq.params,
+      );
+      const verdictRows = await db.all<Row>(`SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`, rq.params);
+      const series = await db.all<Row>(
+        `SELECT (t.time / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, COUNT(*) AS n
+         FROM violations t LEFT JOIN reviews r ON r.violation_id = t.id WHERE ${vq.sql} GROUP BY bucket, t.principle ORDER BY bucket, t.principle`,
+        vq.params,
+      );
+      const principles = await db.all<Row>(
+        `SELECT t.principle AS principle, COUNT(*) AS n,
+                SUM(CASE WHEN r.label = 'confirmed' THEN 1 ELSE 0 END) AS confirmed,
+                SUM(CASE WHEN r.label = 'false_positive' THEN 1 ELSE 0 END) AS fp
+         FROM violations t LEFT JOIN reviews r ON r.violation_id = t.id WHERE ${vq.sql} GROUP BY t.principle ORDER BY n DESC, t.principle`,
+        vq.params,
+      );
+      // Percentiles from the latencies of the matching requests (newest 100k: bounded work on a huge log).
+      const latencies = (
+        await db.all<Row>(`SELECT latency_ms FROM requests t WHERE ${rq.sql} ORDER BY t.time DESC LIMIT 100000`, rq.params)
+      )
+        .map((r) => num(r['latency_ms']))
+        .sort((a, b) => a - b);
+      const n = num(totals?.['n']);
+      const verdictMix = { pass: 0, revised: 0, flagged: 0, blocked: 0 };
+      for (const r of verdictRows) verdictMix[String(r['verdict']) as keyof typeof verdictMix] = num(r['n']);
+      const tries = num(totals?.['revised_tries']);
+      return {
+        requests: n,
+        verdicts: verdictMix,
+        series: series.map((r) => ({ bucket: num(r['bucket']), principle: String(r['principle']), count: num(r['n']) })),
+        principles: principles.map((r) => {
+          const confirmed = num(r['confirmed']);
+          const falsePositive = num(r['fp']);
+          const violations = num(r['n']);
+          return {
+            principle: String(r['principle']),
+            violations,
+            confirmed,
+            falsePositive,
+            unreviewed: violations - confirmed - falsePositive,
+            precision: confirmed + falsePositive > 0 ? confirmed / (confirmed + falsePositive) : null,
+          };
+        }),
+        revisionSuccessRate: tries > 0 ? num(totals?.['revised_ok']) / tries : null,
+        criticErrorRate: n > 0 ? num(totals?.['critic_errors']) / n : null,
+        latency: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) },
+        tokens: {
+          model: num(totals?.['model']),
+          critic: num(totals?.['critic']),
+          perRequest: {
+            model: n > 0 ? num(totals?.['model']) / n : null,
+            critic: n > 0 ? num(totals?.['critic']) / n : null,
+          },
+        },
+      };
+    },
+
+    async constitutions(): Promise<ConstitutionUse[]> {
+      const rows = await db.all<Row>(
+        'SELECT constitution, constitution_hash, COUNT(*) AS n, MIN(time) AS first, MAX(time) AS last FROM requests GROUP BY constitution, constitution_hash ORDER BY last DESC',
+      );
+      return rows.map((r) => ({
+        name: String(r['constitution']),
+        hash: String(r['constitution_hash']),
+        requests: num(r['n']),
+        first: num(r['first']),
+        last: num(r['last']),
+      }));
+    },
+
+    async *exportRequests(filter) {
+      const w = where(filter, 'requests');
+      let after: [number, string] = [-1, ''];
+      for (;;) {
+        const rows = await db.all<Row>(
+          `SELECT t.id, t.time, t.detail FROM requests t WHERE ${w.sql} AND (t.time > ? OR (t.time = ? AND t.id > ?)) ORDER BY t.time, t.id LIMIT 500`,
+          [...w.params, after[0], after[0], after[1]],
+        );
+        for (const r of rows) yield JSON.parse(String(r['detail'])) as RequestRecord;
+        const last = rows.at(-1);
+        if (!last || rows.length < 500) return;
+        after = [num(last['time']), String(last['id'])];
+      }
+    },
+
+    async *exportViolations(filter) {
+      const w = where(filter, 'violations');
+      let after: [number, string] = [-1, ''];
+      for (;;) {
+        const rows = await db.all<Row>(
+          `${violationSelect} WHERE ${w.sql} AND (t.time > ? OR (t.time = ? AND t.id > ?)) ORDER BY t.time, t.id LIMIT 500`,
+          [...w.params, after[0], after[0], after[1]],
+        );
+        for (const r of rows) yield toViolationRow(r);
+        const last = rows.at(-1);
+        if (!last || rows.length < 500) return;
+        after = [num(last['time']), String(last['id'])];
+      }
+    },
+
+    async purge(before) {
+      const [count] = await db.all<Row>('SELECT COUNT(*) AS n FROM requests WHERE time < ?', [before]);
+      await db.batch([
+        { sql: 'DELETE FROM reviews WHERE violation_id IN (SELECT id FROM violations WHERE time < ?)', params: [before] },
+        { sql: 'DELETE FROM violations WHERE time < ?', params: [before] },
+        { sql: 'DELETE FROM requests WHERE time < ?', params: [before] },
+      ]);
+      return num(count?.['n']);
+    },
+  };
+}

@@ -1,0 +1,131 @@
+// Builds the log record of a request from what the pipeline returned, applying the constitution's content setting.
+import type { Completion, Usage } from './completion.ts';
+import type { Constitution } from './constitution/schema.ts';
+import { detectors } from './constitution/schema.ts';
+import { maskDetected } from './detectors.ts';
+import type { Enforcement } from './enforce.ts';
+import type { RequestRecord, RoundRecord, StageRecord, ViolationRecord } from './log-record.ts';
+import type { Round, StageResult } from './loop.ts';
+import type { Redactor } from './redact.ts';
+import type { Verdict } from './verdict.ts';
+
+export interface RecordInput {
+  id: string;
+  time: number;
+  keyId: string;
+  constitution: Constitution;
+  model: string;
+  criticModel: string | null;
+  stream: boolean;
+  latencyMs: number;
+  verdict: Verdict;
+  prompt: string;
+  input: StageResult | undefined;
+  /** The upstream's answer (absent when the input was blocked or the upstream failed). */
+  draft: Completion | undefined;
+  draftCall: { latencyMs: number; usage: Usage | null } | null;
+  enforcement: Enforcement | undefined;
+  /** The answer that went out (its first choice's text is the record's `final`). */
+  final: Completion | undefined;
+  /** Scrubs configured secrets (always applied, whatever the content setting). */
+  redact: Redactor;
+}
+
+/** The content setting applied to one text: as is, personal data and keys masked, or not kept at all. */
+export function contentOf(text: string | null | undefined, setting: Constitution['logging']['content'], redact: Redactor) {
+  if (text === null || text === undefined || setting === 'none') return null;
+  const scrubbed = redact(text);
+  return setting === 'redacted' ? maskDetected(scrubbed, detectors) : scrubbed;
+}
+
+export function buildRecord(r: RecordInput): RequestRecord {
+  const setting = r.constitution.logging.content;
+  const text = (t: string | null | undefined) => contentOf(t, setting, r.redact);
+  const violations: ViolationRecord[] = [];
+  const stageRecord = (result: StageResult, choice: number): StageRecord => {
+    const rounds = result.rounds.map((round: Round): RoundRecord => {
+      const ids = round.violations.map((v, n) => {
+        const id = `${r.id}:${choice}:${round.index}:${n}`;
+        violations.push({
+          id,
+          stage: result.stage,
+          choice,
+          round: round.index,
+          principle: v.principle,
+          severity: v.severity,
+          action: v.action,
+          source: v.source,
+          evidence: text(v.evidence),
+          critique: r.redact(v.critique),
+        });
+        return id;
+      });
+      return {
+        index: round.index,
+        kind: round.kind,
+        text: text(round.text),
+        violations: ids,
+        critic: round.critic.map((c) => ({
+          attempt: c.attempt,
+          latencyMs: c.latencyMs,
+          tokens: c.tokens,
+          cached: c.cached,
+          ...(c.fault ? { fault: { code: c.fault.code, message: r.redact(c.fault.message) } } : {}),
+        })),
+        ...(round.revision ? { revision: { latencyMs: round.revision.latencyMs, usage: round.revision.usage } } : {}),
+        answersRequest: round.answersRequest,
+        ...(round.failedRevision ? { failedRevision: round.failedRevision } : {}),
+        truncated: round.truncated,
+      };
+    });
+    return {
+      stage: result.stage,
+      choice,
+      verdict: result.verdict,
+      reason: result.reason,
+      chosen: result.chosen,
+      ...(result.criticFault ? { criticFault: result.criticFault.code } : {}),
+      rounds,
+    };
+  };
+
+  const stages: StageRecord[] = [];
+  if (r.input) stages.push(stageRecord(r.input, -1));
+  for (const c of r.enforcement?.choices ?? []) if (c.result) stages.push(stageRecord(c.result, c.choice));
+
+  const outputs = stages.filter((s) => s.stage === 'output');
+  const criticFault = stages.find((s) => s.criticFault)?.criticFault ?? null;
+  const reasons = stages.map((s) => (s.stage === 'input' ? `input: ${s.reason}` : s.reason));
+  if (r.enforcement?.choices.some((c) => !c.result)) reasons.push('not critiqued: no text (tool calls only)');
+  const draftUsage = r.draftCall?.usage?.total_tokens ?? 0;
+  const revisionTokens = outputs
+    .flatMap((s) => s.rounds)
+    .reduce((sum, round) => sum + (round.revision?.usage.total_tokens ?? 0), 0);
+  const criticTokens = stages.flatMap((s) => s.rounds).reduce((sum, round) => sum + round.critic.reduce((a, c) => a + c.tokens, 0), 0);
+
+  return {
+    id: r.id,
+    time: r.time,
+    keyId: r.keyId,
+    constitution: r.constitution.name,
+    constitutionHash: r.constitution.hash,
+    model: r.model,
+    criticModel: r.criticModel,
+    verdict: r.verdict,
+    stream: r.stream,
+    rounds: Math.max(0, ...outputs.map((s) => s.rounds.length)),
+    revisions: r.enforcement?.revisions ?? 0,
+    latencyMs: Math.round(r.latencyMs),
+    modelTokens: draftUsage + revisionTokens,
+    criticTokens,
+    criticError: criticFault,
+    reason: reasons.join('; ') || 'no principles judged this request',
+    prompt: text(r.prompt),
+    draft: text(r.draft?.choices[0]?.message.content),
+    final: text(r.final?.choices[0]?.message.content),
+    content: setting,
+    draftCall: r.draftCall,
+    stages,
+    violations,
+  };
+}

@@ -1,0 +1,84 @@
+// The log record of one request: what was asked, every round and verdict, calls and tokens — texts per the content setting.
+import { z } from 'zod';
+import { actions, severities, stages } from './constitution/schema.ts';
+
+export const verdicts = ['pass', 'revised', 'flagged', 'blocked'] as const;
+
+export const violationRecordSchema = z.object({
+  id: z.string(),
+  stage: z.enum(stages),
+  choice: z.number().int(),
+  round: z.number().int(),
+  principle: z.string(),
+  severity: z.enum(severities),
+  action: z.enum(actions),
+  source: z.enum(['rule', 'critic']),
+  /** null when the constitution logs no content. */
+  evidence: z.string().nullable(),
+  critique: z.string(),
+});
+
+const usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
+
+export const roundRecordSchema = z.object({
+  index: z.number().int(),
+  kind: z.enum(['input', 'draft', 'revision']),
+  text: z.string().nullable(),
+  violations: z.array(z.string()),
+  critic: z.array(
+    z.object({
+      attempt: z.number().int(),
+      latencyMs: z.number(),
+      tokens: z.number(),
+      cached: z.boolean(),
+      fault: z.object({ code: z.string(), message: z.string() }).optional(),
+    }),
+  ),
+  revision: z.object({ latencyMs: z.number(), usage }).optional(),
+  answersRequest: z.boolean().nullable(),
+  failedRevision: z.string().optional(),
+  truncated: z.boolean(),
+});
+
+export const stageRecordSchema = z.object({
+  stage: z.enum(stages),
+  choice: z.number().int(),
+  verdict: z.enum(verdicts),
+  reason: z.string(),
+  chosen: z.number().int(),
+  criticFault: z.string().optional(),
+  rounds: z.array(roundRecordSchema),
+});
+
+export const requestRecordSchema = z.object({
+  id: z.string(),
+  time: z.number(),
+  keyId: z.string(),
+  constitution: z.string(),
+  constitutionHash: z.string(),
+  model: z.string(),
+  criticModel: z.string().nullable(),
+  verdict: z.enum(verdicts),
+  stream: z.boolean(),
+  rounds: z.number().int(),
+  revisions: z.number().int(),
+  latencyMs: z.number(),
+  modelTokens: z.number(),
+  criticTokens: z.number(),
+  criticError: z.string().nullable(),
+  reason: z.string(),
+  prompt: z.string().nullable(),
+  draft: z.string().nullable(),
+  final: z.string().nullable(),
+  content: z.enum(['full', 'redacted', 'none']),
+  /** The upstream draft call. */
+  draftCall: z.object({ latencyMs: z.number(), usage: usage.nullable() }).nullable(),
+  stages: z.array(stageRecordSchema),
+  violations: z.array(violationRecordSchema),
+});
+
+export type ViolationRecord = z.infer<typeof violationRecordSchema>;
+export type RoundRecord = z.infer<typeof roundRecordSchema>;
+export type StageRecord = z.infer<typeof stageRecordSchema>;
+export type RequestRecord = z.infer<typeof requestRecordSchema>;
+export type LoggedVerdict = (typeof verdicts)[number];

@@ -1,0 +1,134 @@
+// The log store's interface: one contract, two backends (D1 on Workers, SQLite on Node) sharing the same SQL.
+import type { LoggedVerdict, RequestRecord } from './log-record.ts';
+
+/** Filters shared by request and violation listings, stats and exports (all optional, combined with AND). */
+export interface LogFilter {
+  principle?: string;
+  severity?: 'minor' | 'major' | 'critical';
+  constitution?: string;
+  /** A version: the constitution's hash (with or without `name@`). */
+  version?: string;
+  verdict?: LoggedVerdict;
+  model?: string;
+  /** Time range, ms since the epoch: from inclusive, to exclusive. */
+  from?: number;
+  to?: number;
+  /** Text search: evidence and critique for violations; prompt, draft and final for requests. */
+  q?: string;
+  /** Violations only: review state. */
+  review?: 'confirmed' | 'false_positive' | 'unreviewed';
+}
+
+export interface PageQuery extends LogFilter {
+  /** Opaque, from the previous page's `next`. */
+  cursor?: string;
+  /** 1-500, default 50. */
+  limit?: number;
+}
+
+export interface Page<T> {
+  items: T[];
+  /** The cursor of the next page; null on the last page. */
+  next: string | null;
+}
+
+export interface RequestRow {
+  id: string;
+  time: number;
+  keyId: string;
+  constitution: string;
+  constitutionHash: string;
+  model: string;
+  criticModel: string | null;
+  verdict: LoggedVerdict;
+  stream: boolean;
+  rounds: number;
+  revisions: number;
+  violationCount: number;
+  latencyMs: number;
+  modelTokens: number;
+  criticTokens: number;
+  criticError: string | null;
+  reason: string;
+  prompt: string | null;
+}
+
+export interface ViolationRow {
+  id: string;
+  requestId: string;
+  time: number;
+  constitution: string;
+  constitutionHash: string;
+  model: string;
+  verdict: LoggedVerdict;
+  stage: 'input' | 'output';
+  choice: number;
+  round: number;
+  principle: string;
+  severity: 'minor' | 'major' | 'critical';
+  action: 'revise' | 'block' | 'flag';
+  source: 'rule' | 'critic';
+  evidence: string | null;
+  critique: string;
+  review: { label: 'confirmed' | 'false_positive'; note: string; time: number } | null;
+}
+
+/** One request in full: its row, the whole record (every round), and its violations with reviews. */
+export interface RequestDetail {
+  row: RequestRow;
+  record: RequestRecord;
+  violations: ViolationRow[];
+}
+
+export interface StatsQuery extends LogFilter {
+  bucket?: 'hour' | 'day';
+}
+
+export interface PrincipleStats {
+  principle: string;
+  violations: number;
+  confirmed: number;
+  falsePositive: number;
+  unreviewed: number;
+  /** confirmed / (confirmed + false positives); null before any label. */
+  precision: number | null;
+}
+
+export interface Stats {
+  requests: number;
+  verdicts: Record<LoggedVerdict, number>;
+  /** Violations per principle per bucket (bucket start, ms). */
+  series: Array<{ bucket: number; principle: string; count: number }>;
+  principles: PrincipleStats[];
+  /** Of the requests that needed a revision, the share that came out clean (verdict revised). */
+  revisionSuccessRate: number | null;
+  /** Share of requests with a critic failure. */
+  criticErrorRate: number | null;
+  latency: { p50: number | null; p95: number | null };
+  tokens: { model: number; critic: number; perRequest: { model: number | null; critic: number | null } };
+}
+
+export interface ConstitutionUse {
+  name: string;
+  hash: string;
+  requests: number;
+  first: number;
+  last: number;
+}
+
+export interface LogStore {
+  /** Writes records; writing one that is already stored changes nothing (retries are safe). */
+  write(records: readonly RequestRecord[]): Promise<void>;
+  listRequests(query: PageQuery): Promise<Page<RequestRow>>;
+  listViolations(query: PageQuery): Promise<Page<ViolationRow>>;
+  getRequest(id: string): Promise<RequestDetail | undefined>;
+  /** Labels a violation (the latest label wins); false when there is no such violation. */
+  review(violationId: string, label: 'confirmed' | 'false_positive', note: string): Promise<boolean>;
+  stats(query: StatsQuery): Promise<Stats>;
+  constitutions(): Promise<ConstitutionUse[]>;
+  /** Every matching request, oldest first, page by page: exports run in constant memory. */
+  exportRequests(filter: LogFilter): AsyncIterable<RequestRecord>;
+  exportViolations(filter: LogFilter): AsyncIterable<ViolationRow>;
+  /** Deletes records older than `before` (ms); returns how many requests went. */
+  purge(before: number): Promise<number>;
+}

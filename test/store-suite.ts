@@ -1,0 +1,180 @@
+// The store test suite both backends run (SQLite on Node, D1 in workerd): same data, same answers.
+import { describe, expect, it } from 'vitest';
+import { createLogWriter } from '../src/adapters/log-writer.ts';
+import type { LogStore } from '../src/core/log-store.ts';
+import { createLogger } from '../src/core/logger.ts';
+import { sampleRecords } from './fixtures/log-records.ts';
+
+const quietLogger = createLogger((s) => s, { sink: () => {} });
+
+async function collect<T>(items: AsyncIterable<T>): Promise<T[]> {
+  const out: T[] = [];
+  for await (const item of items) out.push(item);
+  return out;
+}
+
+export function storeSuite(name: string, open: () => Promise<LogStore>) {
+  describe(`${name} log store`, () => {
+    const fresh = async () => {
+      const store = await open();
+      const tag = `suite-${crypto.randomUUID().slice(0, 8)}`;
+      const records = sampleRecords(tag);
+      await store.write(records);
+      return { store, tag, records };
+    };
+
+    it('keeps a whole record and returns it in full, with its violations', async () => {
+      const { store, records } = await fresh();
+      const revised = records[1]!;
+      const detail = await store.getRequest(revised.id);
+      expect(detail?.record).toEqual(revised);
+      expect(detail?.row).toMatchObject({
+        verdict: 'revised',
+        revisions: 1,
+        violationCount: 1,
+        keyId: 'app',
+      });
+      expect(detail?.violations.map((v) => v.principle)).toEqual(['no-sycophancy']);
+      expect(await store.getRequest('no-such-id')).toBeUndefined();
+    });
+
+    it('writes a record once, however often it is written', async () => {
+      const { store, tag, records } = await fresh();
+      await store.write(records);
+      await store.write([records[3]!]);
+      expect((await store.listRequests({ constitution: tag, limit: 100 })).items).toHaveLength(5);
+      expect((await store.listViolations({ constitution: tag, limit: 100 })).items).toHaveLength(4);
+    });
+
+    it('filters violations by principle, severity, verdict, version, time and text', async () => {
+      const { store, tag, records } = await fresh();
+      const ids = async (f: Parameters<LogStore['listViolations']>[0]) =>
+        (await store.listViolations({ constitution: tag, ...f })).items.map((v) => v.principle);
+      expect(await ids({ principle: 'tone' })).toEqual(['tone']);
+      expect(await ids({ severity: 'minor' })).toEqual(['urgent-input', 'tone']);
+      expect(await ids({ verdict: 'blocked' })).toEqual(['no-keys', 'urgent-input']);
+      expect(await ids({ version: `${tag}@aaaaaaaaaaaa` })).toEqual(['tone', 'no-sycophancy']);
+      expect(await ids({ from: records[2]!.time, to: records[3]!.time })).toEqual(['tone']);
+      expect(await ids({ q: 'myth' })).toEqual(['no-sycophancy']);
+      expect(await ids({ q: '100%' })).toEqual([]);
+      expect(await ids({ model: 'gpt-b' })).toEqual(['no-keys', 'urgent-input', 'no-sycophancy']);
+    });
+
+    it('filters requests, and pages through them newest first with no gaps or repeats', async () => {
+      const { store, tag } = await fresh();
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await store.listRequests({ constitution: tag, limit: 2, ...(cursor ? { cursor } : {}) });
+        seen.push(...page.items.map((r) => r.id));
+        if (!page.next) break;
+        cursor = page.next;
+      }
+      expect(seen).toEqual([`${tag}-4`, `${tag}-3`, `${tag}-2`, `${tag}-1`, `${tag}-0`]);
+      const blocked = await store.listRequests({ constitution: tag, verdict: 'blocked' });
+      expect(blocked.items.map((r) => r.id)).toEqual([`${tag}-4`, `${tag}-3`]);
+      const byPrinciple = await store.listRequests({ constitution: tag, principle: 'no-sycophancy' });
+      expect(byPrinciple.items.map((r) => r.id)).toEqual([`${tag}-1`]);
+      expect((await store.listRequests({ constitution: tag, q: 'Great Wall' })).items).toHaveLength(1);
+      await expect(store.listRequests({ cursor: 'not-a-cursor' })).rejects.toThrow(/cursor/);
+    });
+
+    it('turns reviews into per-principle precision and counts the unreviewed', async () => {
+      const { store, tag, records } = await fresh();
+      const before = await store.stats({ constitution: tag });
+      expect(before.principles.find((p) => p.principle === 'tone')).toMatchObject({
+        unreviewed: 1,
+        precision: null,
+      });
+      expect(
+        await store.review(records[2]!.violations[0]!.id, 'false_positive', 'It was polite enough.'),
+      ).toBe(true);
+      expect(await store.review(records[1]!.violations[0]!.id, 'confirmed', '')).toBe(true);
+      expect(await store.review('missing', 'confirmed', '')).toBe(false);
+      const after = await store.stats({ constitution: tag });
+      expect(after.principles.find((p) => p.principle === 'tone')).toMatchObject({
+        falsePositive: 1,
+        unreviewed: 0,
+        precision: 0,
+      });
+      expect(after.principles.find((p) => p.principle === 'no-sycophancy')?.precision).toBe(1);
+      // The latest label wins.
+      await store.review(records[2]!.violations[0]!.id, 'confirmed', 'On second thought.');
+      expect(
+        (await store.stats({ constitution: tag })).principles.find((p) => p.principle === 'tone')?.precision,
+      ).toBe(1);
+      const unreviewed = await store.listViolations({ constitution: tag, review: 'unreviewed' });
+      expect(unreviewed.items.map((v) => v.principle).sort()).toEqual(['no-keys', 'urgent-input']);
+      const detail = await store.getRequest(records[2]!.id);
+      expect(detail?.violations[0]?.review).toMatchObject({ label: 'confirmed', note: 'On second thought.' });
+    });
+
+    it('computes stats from known data', async () => {
+      const { store, tag, records } = await fresh();
+      const stats = await store.stats({ constitution: tag, bucket: 'hour' });
+      expect(stats.requests).toBe(5);
+      expect(stats.verdicts).toEqual({ pass: 1, revised: 1, flagged: 1, blocked: 2 });
+      expect(stats.revisionSuccessRate).toBe(1);
+      expect(stats.criticErrorRate).toBe(0.2);
+      expect(stats.latency).toEqual({ p50: 300, p95: 500 });
+      expect(stats.tokens.model).toBe(50 * 4 + 270);
+      expect(stats.tokens.critic).toBe(340 * 2 + 680 + 340);
+      expect(stats.series).toContainEqual({ bucket: records[2]!.time, principle: 'tone', count: 1 });
+      const daily = await store.stats({ constitution: tag, bucket: 'day' });
+      expect(daily.series.reduce((n, s) => n + s.count, 0)).toBe(4);
+    });
+
+    it('exports every matching record and violation, oldest first', async () => {
+      const { store, tag, records } = await fresh();
+      expect((await collect(store.exportRequests({ constitution: tag }))).map((r) => r.id)).toEqual(
+        records.map((r) => r.id),
+      );
+      const violations = await collect(store.exportViolations({ constitution: tag, severity: 'critical' }));
+      expect(violations.map((v) => v.principle)).toEqual(['no-keys']);
+    });
+
+    it('lists the constitution versions in use', async () => {
+      const { store, tag } = await fresh();
+      const mine = (await store.constitutions()).filter((c) => c.name === tag);
+      expect(mine.map((c) => [c.hash, c.requests])).toEqual([
+        ['bbbbbbbbbbbb', 2],
+        ['aaaaaaaaaaaa', 3],
+      ]);
+    });
+
+    it('purges records older than the retention age', async () => {
+      const { store, tag, records } = await fresh();
+      expect(await store.purge(records[2]!.time)).toBeGreaterThanOrEqual(2);
+      expect((await store.listRequests({ constitution: tag })).items.map((r) => r.id)).toEqual([
+        `${tag}-4`,
+        `${tag}-3`,
+        `${tag}-2`,
+      ]);
+    });
+
+    it('through the writer: a store that is down, then up, gets every record exactly once', async () => {
+      const store = await open();
+      const tag = `writer-${crypto.randomUUID().slice(0, 8)}`;
+      let failures = 3;
+      const flaky: LogStore = {
+        ...store,
+        write: async (batch) => {
+          if (failures-- > 0) throw new Error('database is locked');
+          return store.write(batch);
+        },
+      };
+      const writer = createLogWriter(flaky, { logger: quietLogger, baseDelayMs: 1, sleep: async () => {} });
+      await Promise.all(sampleRecords(tag).map((r) => writer.record(r)));
+      expect(writer.stats()).toMatchObject({ written: 5, failed: 0, pending: 0, retries: 3 });
+      expect((await store.listRequests({ constitution: tag, limit: 100 })).items).toHaveLength(5);
+    });
+
+    it('through the writer: a store down for good costs nothing but a count', async () => {
+      const store = await open();
+      const down: LogStore = { ...store, write: async () => Promise.reject(new Error('no such table')) };
+      const writer = createLogWriter(down, { logger: quietLogger, attempts: 3, sleep: async () => {} });
+      await writer.record(sampleRecords('down')[0]!);
+      expect(writer.stats()).toMatchObject({ written: 0, failed: 1, retries: 2, lastError: 'no such table' });
+    });
+  });
+}
