@@ -7,7 +7,7 @@ import type { Enforcement } from './enforce.ts';
 import type { RequestRecord, RoundRecord, StageRecord, ViolationRecord } from './log-record.ts';
 import type { Round, StageResult } from './loop.ts';
 import type { Redactor } from './redact.ts';
-import type { Verdict } from './verdict.ts';
+import { principlesFor, type Verdict } from './verdict.ts';
 
 export interface RecordInput {
   id: string;
@@ -32,7 +32,11 @@ export interface RecordInput {
 }
 
 /** The content setting applied to one text: as is, personal data and keys masked, or not kept at all. */
-export function contentOf(text: string | null | undefined, setting: Constitution['logging']['content'], redact: Redactor) {
+export function contentOf(
+  text: string | null | undefined,
+  setting: Constitution['logging']['content'],
+  redact: Redactor,
+) {
   if (text === null || text === undefined || setting === 'none') return null;
   const scrubbed = redact(text);
   return setting === 'redacted' ? maskDetected(scrubbed, detectors) : scrubbed;
@@ -72,7 +76,9 @@ export function buildRecord(r: RecordInput): RequestRecord {
           cached: c.cached,
           ...(c.fault ? { fault: { code: c.fault.code, message: r.redact(c.fault.message) } } : {}),
         })),
-        ...(round.revision ? { revision: { latencyMs: round.revision.latencyMs, usage: round.revision.usage } } : {}),
+        ...(round.revision
+          ? { revision: { latencyMs: round.revision.latencyMs, usage: round.revision.usage } }
+          : {}),
         answersRequest: round.answersRequest,
         ...(round.failedRevision ? { failedRevision: round.failedRevision } : {}),
         truncated: round.truncated,
@@ -90,7 +96,8 @@ export function buildRecord(r: RecordInput): RequestRecord {
   };
 
   const stages: StageRecord[] = [];
-  if (r.input) stages.push(stageRecord(r.input, -1));
+  // The input stage is kept when the constitution judges inputs at all.
+  if (r.input && principlesFor(r.constitution, 'input').length > 0) stages.push(stageRecord(r.input, -1));
   for (const c of r.enforcement?.choices ?? []) if (c.result) stages.push(stageRecord(c.result, c.choice));
 
   const outputs = stages.filter((s) => s.stage === 'output');
@@ -101,7 +108,9 @@ export function buildRecord(r: RecordInput): RequestRecord {
   const revisionTokens = outputs
     .flatMap((s) => s.rounds)
     .reduce((sum, round) => sum + (round.revision?.usage.total_tokens ?? 0), 0);
-  const criticTokens = stages.flatMap((s) => s.rounds).reduce((sum, round) => sum + round.critic.reduce((a, c) => a + c.tokens, 0), 0);
+  const criticTokens = stages
+    .flatMap((s) => s.rounds)
+    .reduce((sum, round) => sum + round.critic.reduce((a, c) => a + c.tokens, 0), 0);
 
   return {
     id: r.id,
