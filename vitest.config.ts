@@ -24,7 +24,12 @@ export default defineConfig({
         test: {
           name: 'node',
           environment: 'node',
-          include: ['test/node/**/*.test.ts', 'test/e2e/**/*.test.ts', 'test/upstream/**/*.test.ts', 'test/browser/**/*.test.ts'],
+          include: [
+            'test/node/**/*.test.ts',
+            'test/e2e/**/*.test.ts',
+            'test/upstream/**/*.test.ts',
+            'test/browser/**/*.test.ts',
+          ],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 90_000,

@@ -5,7 +5,10 @@ import { createSqlStore, type SqlDb } from './sql-store.ts';
 export function createD1Store(d1: D1Database): LogStore {
   const driver: SqlDb = {
     async all(sql, params = []) {
-      const result = await d1.prepare(sql).bind(...params).all();
+      const result = await d1
+        .prepare(sql)
+        .bind(...params)
+        .all();
       return result.results as never[];
     },
     async batch(list) {

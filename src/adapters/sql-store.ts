@@ -72,7 +72,11 @@ function toViolationRow(r: Row): ViolationRow {
     review:
       r['label'] === null || r['label'] === undefined
         ? null
-        : { label: String(r['label']) as 'confirmed' | 'false_positive', note: String(r['note'] ?? ''), time: num(r['review_time']) },
+        : {
+            label: String(r['label']) as 'confirmed' | 'false_positive',
+            note: String(r['note'] ?? ''),
+            time: num(r['review_time']),
+          },
   };
 }
 
@@ -96,15 +100,29 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
   if (kind === 'violations') {
     if (filter.principle) add('t.principle = ?', filter.principle);
     if (filter.severity) add('t.severity = ?', filter.severity);
-    if (filter.q) add("(t.evidence LIKE ? ESCAPE '\\' OR t.critique LIKE ? ESCAPE '\\')", like(filter.q), like(filter.q));
+    if (filter.q)
+      add("(t.evidence LIKE ? ESCAPE '\\' OR t.critique LIKE ? ESCAPE '\\')", like(filter.q), like(filter.q));
     if (filter.review === 'unreviewed') add('r.label IS NULL');
     else if (filter.review) add('r.label = ?', filter.review);
   } else {
-    if (filter.principle) add('EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.principle = ?)', filter.principle);
-    if (filter.severity) add('EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.severity = ?)', filter.severity);
+    if (filter.principle)
+      add(
+        'EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.principle = ?)',
+        filter.principle,
+      );
+    if (filter.severity)
+      add(
+        'EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.severity = ?)',
+        filter.severity,
+      );
     if (filter.q) {
       const q = like(filter.q);
-      add("(t.prompt LIKE ? ESCAPE '\\' OR t.draft LIKE ? ESCAPE '\\' OR t.final LIKE ? ESCAPE '\\')", q, q, q);
+      add(
+        "(t.prompt LIKE ? ESCAPE '\\' OR t.draft LIKE ? ESCAPE '\\' OR t.final LIKE ? ESCAPE '\\')",
+        q,
+        q,
+        q,
+      );
     }
   }
   return { sql: parts.length > 0 ? parts.join(' AND ') : '1 = 1', params };
@@ -144,7 +162,10 @@ export function createSqlStore(db: SqlDb): LogStore {
     const after = decodeCursor(query.cursor);
     const cursorSql = after ? ' AND (t.time < ? OR (t.time = ? AND t.id < ?))' : '';
     const params = [...w.params, ...(after ? [after[0], after[0], after[1]] : []), limit + 1];
-    const rows = await db.all<Row>(`${select} WHERE ${w.sql}${cursorSql} ORDER BY t.time DESC, t.id DESC LIMIT ?`, params);
+    const rows = await db.all<Row>(
+      `${select} WHERE ${w.sql}${cursorSql} ORDER BY t.time DESC, t.id DESC LIMIT ?`,
+      params,
+    );
     const items = rows.slice(0, limit).map(map);
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? encodeCursor(last.time, last.id) : null };
@@ -211,14 +232,23 @@ export function createSqlStore(db: SqlDb): LogStore {
       await db.batch(statements);
     },
 
-    listRequests: (query) => page('requests', query, `SELECT ${requestColumns.replace(/(^|, )/g, '$1t.')} FROM requests t`, toRequestRow),
+    listRequests: (query) =>
+      page(
+        'requests',
+        query,
+        `SELECT ${requestColumns.replace(/(^|, )/g, '$1t.')} FROM requests t`,
+        toRequestRow,
+      ),
 
     listViolations: (query) => page('violations', query, violationSelect, toViolationRow),
 
     async getRequest(id) {
       const [row] = await db.all<Row>(`SELECT ${requestColumns}, detail FROM requests WHERE id = ?`, [id]);
       if (!row) return undefined;
-      const violations = await db.all<Row>(`${violationSelect} WHERE t.request_id = ? ORDER BY t.choice, t.round, t.id`, [id]);
+      const violations = await db.all<Row>(
+        `${violationSelect} WHERE t.request_id = ? ORDER BY t.choice, t.round, t.id`,
+        [id],
+      );
       return {
         row: toRequestRow(row),
         record: JSON.parse(String(row['detail'])) as RequestRecord,
@@ -250,7 +280,10 @@ export function createSqlStore(db: SqlDb): LogStore {
          FROM requests t WHERE ${rq.sql}`,
         rq.params,
       );
-      const verdictRows = await db.all<Row>(`SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`, rq.params);
+      const verdictRows = await db.all<Row>(
+        `SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`,
+        rq.params,
+      );
       const series = await db.all<Row>(
         `SELECT (t.time / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, COUNT(*) AS n
          FROM violations t LEFT JOIN reviews r ON r.violation_id = t.id WHERE ${vq.sql} GROUP BY bucket, t.principle ORDER BY bucket, t.principle`,
@@ -265,7 +298,10 @@ export function createSqlStore(db: SqlDb): LogStore {
       );
       // Percentiles from the latencies of the matching requests (newest 100k: bounded work on a huge log).
       const latencies = (
-        await db.all<Row>(`SELECT latency_ms FROM requests t WHERE ${rq.sql} ORDER BY t.time DESC LIMIT 100000`, rq.params)
+        await db.all<Row>(
+          `SELECT latency_ms FROM requests t WHERE ${rq.sql} ORDER BY t.time DESC LIMIT 100000`,
+          rq.params,
+        )
       )
         .map((r) => num(r['latency_ms']))
         .sort((a, b) => a - b);
@@ -276,7 +312,11 @@ export function createSqlStore(db: SqlDb): LogStore {
       return {
         requests: n,
         verdicts: verdictMix,
-        series: series.map((r) => ({ bucket: num(r['bucket']), principle: String(r['principle']), count: num(r['n']) })),
+        series: series.map((r) => ({
+          bucket: num(r['bucket']),
+          principle: String(r['principle']),
+          count: num(r['n']),
+        })),
         principles: principles.map((r) => {
           const confirmed = num(r['confirmed']);
           const falsePositive = num(r['fp']);
@@ -350,7 +390,10 @@ export function createSqlStore(db: SqlDb): LogStore {
     async purge(before) {
       const [count] = await db.all<Row>('SELECT COUNT(*) AS n FROM requests WHERE time < ?', [before]);
       await db.batch([
-        { sql: 'DELETE FROM reviews WHERE violation_id IN (SELECT id FROM violations WHERE time < ?)', params: [before] },
+        {
+          sql: 'DELETE FROM reviews WHERE violation_id IN (SELECT id FROM violations WHERE time < ?)',
+          params: [before],
+        },
         { sql: 'DELETE FROM violations WHERE time < ?', params: [before] },
         { sql: 'DELETE FROM requests WHERE time < ?', params: [before] },
       ]);

@@ -12,7 +12,12 @@ export function migrate(db: Database.Database, dir = migrationsDir): string[] {
   db.exec(
     'CREATE TABLE IF NOT EXISTS d1_migrations (id INTEGER PRIMARY KEY AUTOINCREMENT, name TEXT UNIQUE, applied_at TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP)',
   );
-  const applied = new Set(db.prepare('SELECT name FROM d1_migrations').all().map((r) => (r as { name: string }).name));
+  const applied = new Set(
+    db
+      .prepare('SELECT name FROM d1_migrations')
+      .all()
+      .map((r) => (r as { name: string }).name),
+  );
   const pending = readdirSync(dir)
     .filter((f) => /^\d{4}_.+\.sql$/.test(f) && !applied.has(f))
     .sort();

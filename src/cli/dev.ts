@@ -53,11 +53,19 @@ export async function runWranglerDev(args: string[]): Promise<number> {
   // The log's migrations first, on the same local D1 state wrangler dev will use.
   const persist = args.findIndex((a) => a === '--persist-to' || a.startsWith('--persist-to='));
   const persistArgs =
-    persist === -1 ? [] : args[persist]?.includes('=') ? [args[persist] as string] : ['--persist-to', args[persist + 1] ?? ''];
-  const migrated = spawnSync(process.execPath, [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', ...persistArgs], {
-    stdio: ['ignore', 'inherit', 'inherit'],
-    env,
-  });
+    persist === -1
+      ? []
+      : args[persist]?.includes('=')
+        ? [args[persist] as string]
+        : ['--persist-to', args[persist + 1] ?? ''];
+  const migrated = spawnSync(
+    process.execPath,
+    [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', ...persistArgs],
+    {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      env,
+    },
+  );
   if (migrated.status !== 0) {
     console.error('tenet: applying the D1 migrations of the log failed');
     return migrated.status ?? 1;

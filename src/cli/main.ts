@@ -10,6 +10,15 @@ Usage:
   tenet lint [files…]             check constitution files (default: constitutions/*.yaml)
   tenet bundle [dir]              resolve the constitutions into the Worker's bundle
   tenet schema [file]             write the constitution JSON Schema for editors
+  tenet logs [filters] [--follow] [--json]
+                                  tail the violation log of a running Tenet (admin API)
+  tenet stats [--bucket hour|day] [filters] [--json]
+                                  per-principle counts and precision, verdict mix, latency, tokens
+  tenet export --format jsonl|csv|pairs [--kind requests|violations] [filters] [--out FILE]
+                                  stream the filtered log (pairs: preference data of revisions)
+    filters: --principle P --severity S --constitution C --version H --verdict V --model M
+             --since 1h|2d|DATE --to DATE --q TEXT --review confirmed|false_positive|unreviewed
+    target:  --url URL (TENET_URL, default http://127.0.0.1:8787), --token T (TENET_ADMIN_TOKEN)
   tenet help                      this text
 
 Settings (environment variables):
@@ -59,6 +68,13 @@ export async function main(argv: string[]): Promise<number> {
       case 'lint': {
         const { lintCommand } = await import('./lint.ts');
         return await lintCommand(args);
+      }
+      case 'logs':
+      case 'stats':
+      case 'export': {
+        const { logsCommand, statsCommand, exportCommand } = await import('./logs.ts');
+        const run = { logs: logsCommand, stats: statsCommand, export: exportCommand }[command];
+        return await run(args);
       }
       case 'dev': {
         const { runWranglerDev } = await import('./dev.ts');

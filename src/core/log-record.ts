@@ -18,7 +18,11 @@ export const violationRecordSchema = z.object({
   critique: z.string(),
 });
 
-const usage = z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() });
+const usage = z.object({
+  prompt_tokens: z.number(),
+  completion_tokens: z.number(),
+  total_tokens: z.number(),
+});
 
 export const roundRecordSchema = z.object({
   index: z.number().int(),

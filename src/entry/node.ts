@@ -69,7 +69,10 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
 }
 
 /** Purges records past the retention age now and every hour (0 days: keep everything). */
-function retention(days: number, deps: ReturnType<typeof buildDeps>): ReturnType<typeof setInterval> | undefined {
+function retention(
+  days: number,
+  deps: ReturnType<typeof buildDeps>,
+): ReturnType<typeof setInterval> | undefined {
   if (days <= 0) return undefined;
   const run = () =>
     deps.logStore.purge(Date.now() - days * 86_400_000).then(

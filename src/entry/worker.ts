@@ -40,7 +40,13 @@ export function createWorker(constitutions: readonly Constitution[]): TenetWorke
         const logging = loggingFor(config);
         const verdictCache = createWorkersVerdictCache(caches.default, config.verdictCacheTtlSeconds);
         const logStore = createD1Store(env.DB as D1Database);
-        const deps = buildDeps(config, { runtime: 'workers', constitutions: source, logging, verdictCache, logStore });
+        const deps = buildDeps(config, {
+          runtime: 'workers',
+          constitutions: source,
+          logging,
+          verdictCache,
+          logStore,
+        });
         for (const w of configWarnings(config)) deps.logger.warn(w);
         app = createApp(deps);
       } catch (err) {
@@ -67,7 +73,10 @@ export function createWorker(constitutions: readonly Constitution[]): TenetWorke
       const days = Number(env['TENET_LOG_RETENTION_DAYS'] ?? 30);
       if (!env.DB || !(days > 0)) return;
       const purged = await createD1Store(env.DB).purge(Date.now() - days * 86_400_000);
-      if (purged > 0) console.log(JSON.stringify({ level: 'info', msg: 'log retention purged requests', requests: purged, days }));
+      if (purged > 0)
+        console.log(
+          JSON.stringify({ level: 'info', msg: 'log retention purged requests', requests: purged, days }),
+        );
     },
   };
 }

@@ -3,11 +3,14 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { adminAuth } from '../../middleware/admin-auth.ts';
 import { clientAuth } from '../../middleware/client-auth.ts';
 import { selectConstitution } from '../../middleware/select-constitution.ts';
 import { TenetError } from '../core/errors.ts';
+import { adminApi } from './admin-api.ts';
 import type { AppDeps, AppEnv } from './app-env.ts';
 import { chatCompletions } from './chat-completions.ts';
+import { dashboard } from './dashboard/index.tsx';
 import { passthrough } from './passthrough.ts';
 
 export type { AppDeps } from './app-env.ts';
@@ -54,6 +57,11 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       log: deps.logWriter.stats(),
     });
   });
+
+  // The log, for reviewers: the JSON API behind the admin token (or the dashboard's session), and the dashboard.
+  app.use('/admin/api/*', adminAuth({ token: deps.config.adminToken, clientKeys: deps.config.apiKeys }));
+  app.route('/admin/api', adminApi());
+  app.route('/admin', dashboard());
 
   app.use('/v1/*', clientAuth({ keys: deps.config.apiKeys, byok: deps.config.byok }));
   app.use(

@@ -89,7 +89,10 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     criticError: input.criticFault?.code,
   };
   /** Logs the verdict and queues the request's record (written after the response). */
-  const finish = (outcome: Outcome, parts: { enforcement?: Enforcement; draft?: Completion; final?: Completion; reason: string }) => {
+  const finish = (
+    outcome: Outcome,
+    parts: { enforcement?: Enforcement; draft?: Completion; final?: Completion; reason: string },
+  ) => {
     logVerdict(c, outcome, parts.reason);
     const record = buildRecord({
       id: requestId,
@@ -97,7 +100,8 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       keyId: c.var.clientKeyId,
       constitution,
       model: request.model,
-      criticModel: outcome.criticTokens > 0 ? (constitution.critic.model ?? config.criticModel ?? request.model) : null,
+      criticModel:
+        outcome.criticTokens > 0 ? (constitution.critic.model ?? config.criticModel ?? request.model) : null,
       stream,
       latencyMs: Date.now() - started,
       verdict: outcome.verdict,
@@ -157,14 +161,16 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       const body = relaySse(tap(events, copy), {
         abort: () => reply.abort(),
         onEnd: (end) => {
-          if (end.kind === 'broken') logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
+          if (end.kind === 'broken')
+            logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
           if (end.kind !== 'done') return;
           const draft = copy.result();
           draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
           if (!judgesOutput) return finish(combine(undefined), { draft, final: draft, reason: input.reason });
           // Audit: judged after the fact, outside the request (the client already has the answer).
           const judged = enforce(draft, 'audit', undefined).then(
-            (e) => finish(combine(e), { enforcement: e, draft, final: draft, reason: `audit: ${reasonOf(e)}` }),
+            (e) =>
+              finish(combine(e), { enforcement: e, draft, final: draft, reason: `audit: ${reasonOf(e)}` }),
             (err: unknown) => logger.error('audit failed', { request_id: requestId, error: String(err) }),
           );
           waitUntil(c, judged);
@@ -224,7 +230,12 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   }
   const enforcement = await enforce(completion, 'enforce', signal);
   const outcome = combine(enforcement);
-  finish(outcome, { enforcement, draft: completion, final: enforcement.completion, reason: reasonOf(enforcement) });
+  finish(outcome, {
+    enforcement,
+    draft: completion,
+    final: enforcement.completion,
+    reason: reasonOf(enforcement),
+  });
   const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
   if (blocked) throw blocked;
   const outHeaders = { ...headers, ...verdictHeaders(constitution, outcome) };

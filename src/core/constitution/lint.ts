@@ -22,7 +22,11 @@ export function lintConstitutionFile(f: LoadedFile): Problem[] {
     const action = p.action ?? 'revise';
     const stage = p.applies_to ?? 'output';
     if (stage === 'input' && action === 'revise') {
-      warn(['principles', i], at, `"${p.id}" judges the input, which cannot be revised: a violation blocks it (say block or flag)`);
+      warn(
+        ['principles', i],
+        at,
+        `"${p.id}" judges the input, which cannot be revised: a violation blocks it (say block or flag)`,
+      );
     } else if (action === 'revise' && !p.revision) {
       warn(
         ['principles', i],

@@ -1,0 +1,232 @@
+// Streamed exports of the log (JSONL, CSV, preference pairs): rows pulled from the store page by page, constant memory.
+import type { RequestRecord } from '../core/log-record.ts';
+import type { LogFilter, LogStore, ViolationRow } from '../core/log-store.ts';
+
+export type ExportFormat = 'jsonl' | 'csv' | 'pairs';
+export type ExportKind = 'requests' | 'violations';
+
+/** One line of the `pairs` export: Constitutional AI's critique–revision data as preference pairs. */
+export interface PreferencePair {
+  prompt: string;
+  chosen: string;
+  rejected: string;
+  principles: string[];
+  labels: Array<{
+    violation: string;
+    principle: string;
+    label: 'confirmed' | 'false_positive';
+    note: string;
+  }>;
+  request_id: string;
+  constitution: string;
+}
+
+const iso = (ms: number | null | undefined) =>
+  ms === null || ms === undefined ? '' : new Date(ms).toISOString();
+
+/**
+ * RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. Logged text is
+ * written by models and users, so a text that a spreadsheet would run as a formula (= + - @, tab, CR)
+ * gets a leading apostrophe (OWASP's CSV-injection advice); numbers stay numbers.
+ */
+export function csvField(value: string | number | boolean | null | undefined): string {
+  let text = value === null || value === undefined ? '' : String(value);
+  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+}
+
+const csvLine = (fields: Array<string | number | boolean | null | undefined>) =>
+  `${fields.map(csvField).join(',')}\r\n`;
+
+const violationColumns = [
+  'id',
+  'request_id',
+  'time',
+  'constitution',
+  'constitution_hash',
+  'model',
+  'verdict',
+  'stage',
+  'choice',
+  'round',
+  'principle',
+  'severity',
+  'action',
+  'source',
+  'evidence',
+  'critique',
+  'review_label',
+  'review_note',
+  'review_time',
+];
+
+const violationCsv = (v: ViolationRow) =>
+  csvLine([
+    v.id,
+    v.requestId,
+    iso(v.time),
+    v.constitution,
+    v.constitutionHash,
+    v.model,
+    v.verdict,
+    v.stage,
+    v.choice,
+    v.round,
+    v.principle,
+    v.severity,
+    v.action,
+    v.source,
+    v.evidence,
+    v.critique,
+    v.review?.label,
+    v.review?.note,
+    iso(v.review?.time),
+  ]);
+
+const requestColumns = [
+  'id',
+  'time',
+  'key_id',
+  'constitution',
+  'constitution_hash',
+  'model',
+  'critic_model',
+  'verdict',
+  'stream',
+  'rounds',
+  'revisions',
+  'violations',
+  'principles',
+  'latency_ms',
+  'model_tokens',
+  'critic_tokens',
+  'critic_error',
+  'reason',
+  'prompt',
+  'draft',
+  'final',
+];
+
+const requestCsv = (r: RequestRecord) =>
+  csvLine([
+    r.id,
+    iso(r.time),
+    r.keyId,
+    r.constitution,
+    r.constitutionHash,
+    r.model,
+    r.criticModel,
+    r.verdict,
+    r.stream,
+    r.rounds,
+    r.revisions,
+    r.violations.length,
+    [...new Set(r.violations.map((v) => v.principle))].join(' '),
+    r.latencyMs,
+    r.modelTokens,
+    r.criticTokens,
+    r.criticError,
+    r.reason,
+    r.prompt,
+    r.draft,
+    r.final,
+  ]);
+
+/** The principles whose violations made the first answer get revised: those found before the chosen round. */
+export function principlesBehindRevision(record: RequestRecord): string[] {
+  const stage = record.stages.find((s) => s.stage === 'output' && s.choice === 0);
+  const chosen = stage?.chosen ?? Number.POSITIVE_INFINITY;
+  const found = record.violations.filter(
+    (v) => v.stage === 'output' && v.choice === 0 && v.round < chosen && v.action === 'revise',
+  );
+  return [...new Set(found.map((v) => v.principle))];
+}
+
+/** The preference pair of a revised request, or undefined when its texts were not logged. */
+export async function pairOf(store: LogStore, record: RequestRecord): Promise<PreferencePair | undefined> {
+  const { prompt, draft, final } = record;
+  if (record.verdict !== 'revised' || prompt === null || draft === null || final === null) return undefined;
+  const principles = principlesBehindRevision(record);
+  // Reviews live beside the record: read this request's violations with their labels.
+  const detail = await store.getRequest(record.id);
+  const labels = (detail?.violations ?? []).flatMap((v) =>
+    v.review ? [{ violation: v.id, principle: v.principle, label: v.review.label, note: v.review.note }] : [],
+  );
+  return {
+    prompt,
+    chosen: final,
+    rejected: draft,
+    principles,
+    labels,
+    request_id: record.id,
+    constitution: `${record.constitution}@${record.constitutionHash}`,
+  };
+}
+
+/** The export's text lines, one source row at a time. */
+async function* exportLines(
+  store: LogStore,
+  format: ExportFormat,
+  kind: ExportKind,
+  filter: LogFilter,
+): AsyncGenerator<string> {
+  if (format === 'pairs') {
+    for await (const record of store.exportRequests({ ...filter, verdict: 'revised' })) {
+      const pair = await pairOf(store, record);
+      if (pair) yield `${JSON.stringify(pair)}\n`;
+    }
+  } else if (kind === 'violations') {
+    if (format === 'csv') yield csvLine(violationColumns);
+    for await (const v of store.exportViolations(filter)) {
+      yield format === 'csv' ? violationCsv(v) : `${JSON.stringify(v)}\n`;
+    }
+  } else {
+    if (format === 'csv') yield csvLine(requestColumns);
+    for await (const r of store.exportRequests(filter)) {
+      yield format === 'csv' ? requestCsv(r) : `${JSON.stringify(r)}\n`;
+    }
+  }
+}
+
+/** About this much text is gathered before a chunk is handed to the client. */
+const chunkChars = 16 * 1024;
+
+/** A byte stream of the export that reads the store only as fast as the client reads the response. */
+export function exportStream(
+  store: LogStore,
+  format: ExportFormat,
+  kind: ExportKind,
+  filter: LogFilter,
+): ReadableStream<Uint8Array> {
+  const lines = exportLines(store, format, kind, filter);
+  const encoder = new TextEncoder();
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let chunk = '';
+      while (chunk.length < chunkChars) {
+        const next = await lines.next();
+        if (next.done) {
+          if (chunk) controller.enqueue(encoder.encode(chunk));
+          controller.close();
+          return;
+        }
+        chunk += next.value;
+      }
+      controller.enqueue(encoder.encode(chunk));
+    },
+    async cancel() {
+      await lines.return(undefined);
+    },
+  });
+}
+
+export function exportHeaders(format: ExportFormat, kind: ExportKind, now: number): Record<string, string> {
+  const stamp = new Date(now).toISOString().replace(/[:.]/g, '-');
+  const name = format === 'pairs' ? `tenet-pairs-${stamp}.jsonl` : `tenet-${kind}-${stamp}.${format}`;
+  return {
+    'content-type': format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8',
+    'content-disposition': `attachment; filename="${name}"`,
+    'cache-control': 'no-store',
+    'x-content-type-options': 'nosniff',
+  };
+}
