@@ -1,5 +1,6 @@
 // `npm run bench`: Tenet's proxy overhead on Node and workerd against direct calls and a minimal fetch proxy,
-// then what the critique loop costs per request (`--loop-only` runs just that section).
+// then what the critique loop costs per request (`--loop-only` runs just that section), then the log store's
+// queries over a million violation rows (`--store-only` runs just that).
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startUpstream, type Upstream } from '../test/upstream/server.ts';
@@ -7,6 +8,7 @@ import { LoadClient, type Mode } from './load.ts';
 import { runLoopBench } from './loop.ts';
 import { formatLoopReport, type LoopReport } from './loop-report.ts';
 import { buildReport, type Cell, formatReport, type Report } from './report.ts';
+import { formatStoreReport, runStoreBench, type StoreReport } from './store.ts';
 import {
   cpuMsOf,
   killAllSync,
@@ -21,6 +23,7 @@ const { values: flags } = parseArgs({
   options: {
     quick: { type: 'boolean', default: false },
     'loop-only': { type: 'boolean', default: false },
+    'store-only': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -125,6 +128,22 @@ async function loopSection(upstream: Upstream): Promise<{ loop: LoopReport; loop
   return { loop, loopSeconds };
 }
 
+/** The store section on a temp SQLite file; prints its table, plans and how long it took. */
+async function storeSection(): Promise<{ store: StoreReport }> {
+  const store = await runStoreBench({ quick: flags.quick, log });
+  console.log(`\n${formatStoreReport(store, flags.quick)}`);
+  return { store };
+}
+
+async function storeOnly(): Promise<number> {
+  const out = await storeSection();
+  if (flags.json) {
+    const json = { ...out, quick: flags.quick, node: process.version };
+    writeFileSync(flags.json, `${JSON.stringify(json, null, 2)}\n`);
+  }
+  return 0;
+}
+
 async function loopOnly(): Promise<number> {
   const upstream = await startUpstream();
   try {
@@ -142,6 +161,7 @@ async function loopOnly(): Promise<number> {
 
 async function main(): Promise<number> {
   if (flags['loop-only']) return loopOnly();
+  if (flags['store-only']) return storeOnly();
   const started = performance.now();
   let upstream: Upstream | undefined;
   const proxies: ProxyTarget[] = [];
@@ -182,8 +202,9 @@ async function main(): Promise<number> {
     // The idle proxies would only compete for CPU with the loop section's Tenet.
     await Promise.all(proxies.map((p) => p.stop()));
     const loop = await loopSection(upstream);
+    const store = await storeSection();
     if (flags.json) {
-      const out = { ...report, plan, quick: flags.quick, seconds, node: process.version, ...loop };
+      const out = { ...report, plan, quick: flags.quick, seconds, node: process.version, ...loop, ...store };
       writeFileSync(flags.json, `${JSON.stringify(out, null, 2)}\n`);
     }
     return 0;

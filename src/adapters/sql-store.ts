@@ -105,16 +105,20 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
     if (filter.review === 'unreviewed') add('r.label IS NULL');
     else if (filter.review) add('r.label = ?', filter.review);
   } else {
-    if (filter.principle)
+    // EXISTS probes the (principle|severity, request_id) index per request, newest first: a page of 50
+    // stops early (IN (…) would first materialise every matching request id).
+    if (filter.principle) {
       add(
-        'EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.principle = ?)',
+        'EXISTS (SELECT 1 FROM violations v WHERE v.principle = ? AND v.request_id = t.id)',
         filter.principle,
       );
-    if (filter.severity)
+    }
+    if (filter.severity) {
       add(
-        'EXISTS (SELECT 1 FROM violations v WHERE v.request_id = t.id AND v.severity = ?)',
+        'EXISTS (SELECT 1 FROM violations v WHERE v.severity = ? AND v.request_id = t.id)',
         filter.severity,
       );
+    }
     if (filter.q) {
       const q = like(filter.q);
       add(
@@ -284,18 +288,26 @@ export function createSqlStore(db: SqlDb): LogStore {
         `SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`,
         rq.params,
       );
+      // Reviews are joined only when the filter asks about them: counting needs the violations alone.
+      const join = query.review ? ' LEFT JOIN reviews r ON r.violation_id = t.id' : '';
       const series = await db.all<Row>(
         `SELECT (t.time / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, COUNT(*) AS n
-         FROM violations t LEFT JOIN reviews r ON r.violation_id = t.id WHERE ${vq.sql} GROUP BY bucket, t.principle ORDER BY bucket, t.principle`,
+         FROM violations t${join} WHERE ${vq.sql} GROUP BY bucket, t.principle ORDER BY bucket, t.principle`,
         vq.params,
       );
       const principles = await db.all<Row>(
-        `SELECT t.principle AS principle, COUNT(*) AS n,
-                SUM(CASE WHEN r.label = 'confirmed' THEN 1 ELSE 0 END) AS confirmed,
-                SUM(CASE WHEN r.label = 'false_positive' THEN 1 ELSE 0 END) AS fp
-         FROM violations t LEFT JOIN reviews r ON r.violation_id = t.id WHERE ${vq.sql} GROUP BY t.principle ORDER BY n DESC, t.principle`,
+        `SELECT t.principle AS principle, COUNT(*) AS n FROM violations t${join} WHERE ${vq.sql}
+         GROUP BY t.principle ORDER BY n DESC, t.principle`,
         vq.params,
       );
+      // Labels are few next to violations: count them from the reviews side.
+      const labels = await db.all<Row>(
+        `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
+         FROM reviews r JOIN violations t ON t.id = r.violation_id WHERE ${vq.sql} GROUP BY t.principle, r.label`,
+        vq.params,
+      );
+      const labelled = (principle: string, label: string) =>
+        num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
       // Percentiles from the latencies of the matching requests (newest 100k: bounded work on a huge log).
       const latencies = (
         await db.all<Row>(
@@ -318,11 +330,12 @@ export function createSqlStore(db: SqlDb): LogStore {
           count: num(r['n']),
         })),
         principles: principles.map((r) => {
-          const confirmed = num(r['confirmed']);
-          const falsePositive = num(r['fp']);
+          const principle = String(r['principle']);
+          const confirmed = labelled(principle, 'confirmed');
+          const falsePositive = labelled(principle, 'false_positive');
           const violations = num(r['n']);
           return {
-            principle: String(r['principle']),
+            principle,
             violations,
             confirmed,
             falsePositive,
