@@ -10,7 +10,11 @@ export default defineConfig({
           cloudflareTest(async () => ({
             wrangler: { configPath: './wrangler.toml' },
             // The log's migrations, applied to the test D1 by test/worker/setup.ts (as `npm start` applies them).
-            miniflare: { bindings: { TEST_MIGRATIONS: await readD1Migrations('migrations') } },
+            miniflare: {
+              bindings: { TEST_MIGRATIONS: await readD1Migrations('migrations') },
+              // A second database that is never migrated: a log store that fails every write.
+              d1Databases: { BROKEN_DB: 'tenet-broken' },
+            },
           })),
         ],
         test: {

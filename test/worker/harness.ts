@@ -21,12 +21,20 @@ export interface HarnessOptions {
   settings?: Record<string, string>;
   /** Constitution files (name → YAML) to serve instead of the bundled ones. */
   constitutions?: Record<string, string>;
+  /** Bindings replacing the Worker's own (e.g. another D1 database as DB). */
+  bindings?: Record<string, unknown>;
 }
 
 /** A Worker env pointing at a new scenario; `settings` override or add TENET_* vars. */
 export async function harness(options: HarnessOptions | Record<string, string> = {}): Promise<Harness> {
-  const { settings = {}, constitutions } = (
-    'settings' in options || 'constitutions' in options ? options : { settings: options }
+  const {
+    settings = {},
+    constitutions,
+    bindings = {},
+  } = (
+    'settings' in options || 'constitutions' in options || 'bindings' in options
+      ? options
+      : { settings: options }
   ) as HarnessOptions;
   let handler = worker;
   if (constitutions) {
@@ -46,6 +54,7 @@ export async function harness(options: HarnessOptions | Record<string, string> =
     // Proxy behaviour is tested without principles; constitution tests choose their own.
     TENET_CONSTITUTION: 'passthrough',
     ...settings,
+    ...bindings,
   };
   const call = async (path: string, init?: RequestInit) => {
     const ctx = createExecutionContext();
