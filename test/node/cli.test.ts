@@ -1,6 +1,8 @@
 // The `tenet` command's start-up: bad settings stop it with their names, an open proxy is announced.
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { settings } from '../../src/core/config.ts';
 import { startTenet } from '../tenet-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -57,5 +59,14 @@ describe('tenet serve / tenet dev start-up', () => {
     ]) {
       expect(out).toContain(name);
     }
+  });
+});
+
+describe('the README', () => {
+  it('opens with the two set-up commands and documents every setting', () => {
+    const readme = readFileSync(`${root}/README.md`, 'utf8');
+    const block = /```sh\n([\s\S]*?)```/.exec(readme)?.[1]?.trim().split('\n') ?? [];
+    expect(block.map((l) => l.replace(/\s+#.*$/, ''))).toEqual(['npm ci && npm start', 'npm ci && npm test']);
+    for (const name of Object.keys(settings)) expect(readme).toContain(`\`${name}\``);
   });
 });
