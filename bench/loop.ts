@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { judged } from '../test/fixtures/constitutions.ts';
-import { allClean, criticSays, violating } from '../test/fixtures/critic.ts';
+import { allClean, criticSays, foundSycophancy } from '../test/fixtures/critic.ts';
 import {
   createScenario,
   type RecordedRequest,
@@ -52,20 +52,7 @@ const scenarios: LoopScenario[] = [
     name: 'revised',
     verdict: 'revised',
     replies: (m) => [
-      only(
-        m,
-        criticSays(
-          violating([
-            {
-              principle: 'no-sycophancy',
-              violated: true,
-              evidence: 'clearly visible from the Moon',
-              critique: 'Agrees with a myth.',
-            },
-          ]),
-          { delayMs: delaysMs.critic },
-        ),
-      ),
+      only(m, foundSycophancy({ delayMs: delaysMs.critic })),
       only(m, criticSays(allClean(), { delayMs: delaysMs.critic })),
       only(m, { json: completion(sycophantic), delayMs: delaysMs.draft }),
       only(m, { json: completion(corrected), delayMs: delaysMs.revision }),

@@ -1,9 +1,9 @@
 // Starts and stops the benchmark's proxies as child processes, and reads their CPU time and peak RSS from /proc.
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort } from '../test/tenet-process.ts';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -263,18 +263,6 @@ export function startTenetNode(
     'tenet listening',
     () => rmSync(dir, { recursive: true, force: true }),
   );
-}
-
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 /** `tenet dev` (wrangler dev → workerd); ready once GET /health answers 200. */

@@ -1,5 +1,6 @@
 // Tenet's settings: parsed and validated once from the environment, with errors that name the setting.
 import { z } from 'zod';
+import { suggest } from './suggest.ts';
 
 /** A client key Tenet accepts; `id` is what logs and headers may show, never the key itself. */
 export interface ClientKey {
@@ -245,28 +246,11 @@ function unknownSettings(env: Env): string[] {
   return Object.keys(env)
     .filter((k) => k.startsWith('TENET_') && typeof env[k] === 'string' && !known.includes(k))
     .map((k) => {
-      const near = known.find((n) => editDistance(n, k) <= 3);
+      const near = suggest(k, known);
       return `${k}: unknown setting${near ? ` (did you mean ${near}?)` : ''}`;
     });
 }
 
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
-        (prev[j] ?? 0) + 1,
-        (cur[j - 1] ?? 0) + 1,
-        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
-}
-
-/** Rules between settings: a key's default constitution must name a configured key. */
 function crossProblems(v: z.infer<z.ZodObject<typeof baseShape>>): string[] {
   const names = new Set(v.TENET_API_KEYS.map((k) => k.id));
   return Object.keys(v.TENET_KEY_CONSTITUTIONS)

@@ -290,6 +290,23 @@ export async function reviseUntilClean(input: JudgeInput, deps: LoopDeps): Promi
     ...r,
   });
 
+  // A failed critic or revision call: the constitution's on_error decides (refuse, or return the draft).
+  const onError = (
+    what: 'critic' | 'revision',
+    fault: CritiqueFault,
+    violations: Violation[],
+  ): StageResult => {
+    const open = constitution.critic.on_error === 'fail_open';
+    return result({
+      verdict: open ? 'flagged' : 'blocked',
+      reason: `${what} failed; on_error ${open ? 'fail_open returned the draft' : 'fail_closed'}`,
+      chosen: open ? 0 : -1,
+      text: open ? input.text : '',
+      violations,
+      criticFault: fault,
+    });
+  };
+
   let text = input.text;
   let pendingRevision: Round['revision'];
   // The last acceptable round: what the next revision starts from.
@@ -301,19 +318,7 @@ export async function reviseUntilClean(input: JudgeInput, deps: LoopDeps): Promi
     if (pendingRevision) round.revision = pendingRevision;
     rounds.push(round);
 
-    if (j.fault) {
-      const open = constitution.critic.on_error === 'fail_open';
-      return result({
-        verdict: open ? 'flagged' : 'blocked',
-        reason: open
-          ? 'critic failed; on_error fail_open returned the draft'
-          : 'critic failed; on_error fail_closed',
-        chosen: open ? 0 : -1,
-        text: open ? input.text : '',
-        violations: j.violations,
-        criticFault: j.fault,
-      });
-    }
+    if (j.fault) return onError('critic', j.fault, j.violations);
 
     const blocks = j.violations.filter((v) => v.action === 'block');
     if (index === 0 && blocks.length > 0) {
@@ -361,21 +366,8 @@ export async function reviseUntilClean(input: JudgeInput, deps: LoopDeps): Promi
         ),
       );
     } catch (err) {
-      const fault: CritiqueFault = {
-        code: 'critic_unavailable',
-        message: `the revision call failed: ${err instanceof Error ? err.message : String(err)}`,
-      };
-      const openOnError = constitution.critic.on_error === 'fail_open';
-      return result({
-        verdict: openOnError ? 'flagged' : 'blocked',
-        reason: openOnError
-          ? 'revision failed; on_error fail_open returned the draft'
-          : 'revision failed; on_error fail_closed',
-        chosen: openOnError ? 0 : -1,
-        text: openOnError ? input.text : '',
-        violations: from.violations,
-        criticFault: fault,
-      });
+      const message = `the revision call failed: ${err instanceof Error ? err.message : String(err)}`;
+      return onError('revision', { code: 'critic_unavailable', message }, from.violations);
     }
     revisionUsage = addUsage(revisionUsage, revised.usage);
     pendingRevision = { latencyMs: deps.now() - started, usage: revised.usage };

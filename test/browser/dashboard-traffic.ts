@@ -1,5 +1,5 @@
 // The traffic the dashboard test sends through Tenet: one request per verdict plus a draft carrying markup.
-import { allClean, criticSays, violating } from '../fixtures/critic.ts';
+import { allClean, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
 import type { ReplySpec } from '../upstream/client.ts';
 import { completion } from '../upstream/script.ts';
 
@@ -16,16 +16,7 @@ export const traffic: Array<{ name: string; verdict: string; prompt: string; rep
     prompt: claim,
     replies: [
       { json: completion(sycophantic) },
-      criticSays(
-        violating([
-          {
-            principle: 'no-sycophancy',
-            violated: true,
-            evidence: 'clearly visible from the Moon',
-            critique: 'Agrees with a myth.',
-          },
-        ]),
-      ),
+      foundSycophancy(),
       { json: completion(corrected) },
       criticSays(allClean()),
     ],

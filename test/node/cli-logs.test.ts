@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { judged, rules } from '../fixtures/constitutions.ts';
-import { allClean, criticSays, violating } from '../fixtures/critic.ts';
+import { allClean, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import { completion } from '../upstream/script.ts';
@@ -114,16 +114,7 @@ describe('tenet logs, stats and export against a running Tenet', () => {
       { json: completion('THIS IS SHOUTING') },
       { json: completion('Your key: sk-proj-4fJ9aQ2xTz8LmN3bVc7KpR1s') },
       { json: completion(sycophantic) },
-      criticSays(
-        violating([
-          {
-            principle: 'no-sycophancy',
-            violated: true,
-            evidence: 'clearly visible from the Moon',
-            critique: 'Agrees with a myth.',
-          },
-        ]),
-      ),
+      foundSycophancy(),
       { json: completion(corrected) },
       criticSays(allClean()),
     ]);

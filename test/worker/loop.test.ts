@@ -2,7 +2,7 @@
 import OpenAI from 'openai';
 import { describe, expect, it } from 'vitest';
 import { loopConstitutions } from '../fixtures/constitutions.ts';
-import { allClean, criticCall, criticSays, violating } from '../fixtures/critic.ts';
+import { allClean, criticCall, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
 import type { RecordedRequest } from '../upstream/client.ts';
 import { chunks, completion } from '../upstream/script.ts';
 import { clientKey, type Harness, harness } from './harness.ts';
@@ -78,16 +78,7 @@ describe('one revision round', () => {
           usage: { prompt_tokens: 20, completion_tokens: 10, total_tokens: 30 },
         }),
       },
-      criticSays(
-        violating([
-          {
-            principle: 'no-sycophancy',
-            violated: true,
-            evidence: 'clearly visible from the Moon',
-            critique: 'Agrees with a myth.',
-          },
-        ]),
-      ),
+      foundSycophancy(),
       {
         json: completion(corrected, {
           usage: { prompt_tokens: 200, completion_tokens: 20, total_tokens: 220 },

@@ -2,6 +2,7 @@
 import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDocument, visit } from 'yaml';
 import type { z } from 'zod';
 import { formatPath } from '../json-path.ts';
+import { suggest } from '../suggest.ts';
 import { type ConstitutionFile, constitutionFileSchema } from './schema.ts';
 
 export const maxFileBytes = 256 * 1024;
@@ -43,35 +44,6 @@ const knownKeys = [
       .split(' '),
   ),
 ];
-
-function distance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(
-        (prev[j] ?? 0) + 1,
-        (cur[j - 1] ?? 0) + 1,
-        (prev[j - 1] ?? 0) + (a[i - 1] === b[j - 1] ? 0 : 1),
-      );
-    }
-    prev = cur;
-  }
-  return prev[b.length] ?? 0;
-}
-
-export function suggest(word: string, candidates: readonly string[]): string | undefined {
-  let best: string | undefined;
-  let bestScore = Math.max(2, Math.floor(word.length / 3)) + 1;
-  for (const c of candidates) {
-    const d = distance(word.toLowerCase(), c);
-    if (d < bestScore) {
-      best = c;
-      bestScore = d;
-    }
-  }
-  return best;
-}
 
 function describe(value: unknown): string {
   if (value === null) return 'nothing (null)';
