@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { judged, rules } from '../fixtures/constitutions.ts';
-import { allClean, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
+import { allClean, criticSays, foundSycophancy } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import { completion } from '../upstream/script.ts';
