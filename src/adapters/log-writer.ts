@@ -4,6 +4,8 @@ import type { LogStore } from '../core/log-store.ts';
 import type { Logger } from '../core/logger.ts';
 
 export interface LogWriterStats {
+  /** False when TENET_LOG=off: nothing is recorded. */
+  enabled: boolean;
   written: number;
   pending: number;
   /** Records given up after every retry: lost, and shown on /health. */
@@ -39,7 +41,14 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
   const maxDelay = options.maxDelayMs ?? 5_000;
   const sleep = options.sleep ?? ((ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms)));
   const queue: RequestRecord[] = [];
-  const stats: LogWriterStats = { written: 0, pending: 0, failed: 0, retries: 0, lastError: null };
+  const stats: LogWriterStats = {
+    enabled: true,
+    written: 0,
+    pending: 0,
+    failed: 0,
+    retries: 0,
+    lastError: null,
+  };
   let draining: Promise<void> | undefined;
 
   const writeBatch = async (batch: RequestRecord[]) => {
@@ -98,4 +107,17 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     flush,
     stats: () => ({ ...stats }),
   };
+}
+
+/** TENET_LOG=off: records are dropped on purpose, and /health says the log is off. */
+export function disabledLogWriter(): LogWriter {
+  const stats: LogWriterStats = {
+    enabled: false,
+    written: 0,
+    pending: 0,
+    failed: 0,
+    retries: 0,
+    lastError: null,
+  };
+  return { record: async () => {}, flush: async () => {}, stats: () => ({ ...stats }) };
 }

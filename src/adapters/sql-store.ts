@@ -148,12 +148,6 @@ function decodeCursor(cursor: string | undefined): [number, string] | undefined 
   throw new RangeError('invalid cursor');
 }
 
-function percentile(sorted: number[], p: number): number | null {
-  if (sorted.length === 0) return null;
-  const at = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
-  return sorted[at] ?? null;
-}
-
 export function createSqlStore(db: SqlDb): LogStore {
   const page = async <T>(
     kind: 'requests' | 'violations',
@@ -308,16 +302,18 @@ export function createSqlStore(db: SqlDb): LogStore {
       );
       const labelled = (principle: string, label: string) =>
         num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
-      // Percentiles from the latencies of the matching requests (newest 100k: bounded work on a huge log).
-      const latencies = (
-        await db.all<Row>(
-          `SELECT latency_ms FROM requests t WHERE ${rq.sql} ORDER BY t.time DESC LIMIT 100000`,
-          rq.params,
-        )
-      )
-        .map((r) => num(r['latency_ms']))
-        .sort((a, b) => a - b);
+      // Percentiles in SQL: the k-th latency in index order (no rows shipped out, no sort of the whole log).
       const n = num(totals?.['n']);
+      const nth = async (p: number): Promise<number | null> => {
+        if (n === 0) return null;
+        const at = Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1));
+        const [row] = await db.all<Row>(
+          `SELECT latency_ms FROM requests t WHERE ${rq.sql} ORDER BY t.latency_ms LIMIT 1 OFFSET ?`,
+          [...rq.params, at],
+        );
+        return row ? num(row['latency_ms']) : null;
+      };
+      const [p50, p95] = [await nth(0.5), await nth(0.95)];
       const verdictMix = { pass: 0, revised: 0, flagged: 0, blocked: 0 };
       for (const r of verdictRows) verdictMix[String(r['verdict']) as keyof typeof verdictMix] = num(r['n']);
       const tries = num(totals?.['revised_tries']);
@@ -345,7 +341,7 @@ export function createSqlStore(db: SqlDb): LogStore {
         }),
         revisionSuccessRate: tries > 0 ? num(totals?.['revised_ok']) / tries : null,
         criticErrorRate: n > 0 ? num(totals?.['critic_errors']) / n : null,
-        latency: { p50: percentile(latencies, 0.5), p95: percentile(latencies, 0.95) },
+        latency: { p50, p95 },
         tokens: {
           model: num(totals?.['model']),
           critic: num(totals?.['critic']),

@@ -29,6 +29,8 @@ export interface Config {
   verdictCacheTtlSeconds: number;
   /** Log records older than this are purged (0 = kept forever). */
   logRetentionDays: number;
+  /** Whether requests are recorded at all. */
+  logEnabled: boolean;
 }
 
 /** Node-only settings: where to listen and where the SQLite log lives. */
@@ -55,6 +57,7 @@ export const settings = {
   TENET_UPSTREAM_TIMEOUT_MS: 'how long to wait for the upstream to answer (ms)',
   TENET_STREAM_IDLE_TIMEOUT_MS: 'longest silence allowed inside an upstream stream (ms)',
   TENET_CRITIC_TIMEOUT_MS: 'how long one critic or revision call may take (ms)',
+  TENET_LOG: 'on | off: record every request in the log (off: nothing is written)',
   TENET_LOG_RETENTION_DAYS: 'log records older than this many days are purged (0 = keep forever)',
   TENET_VERDICT_CACHE_TTL_S:
     'how long a verdict for the same constitution version and text is reused (s; 0 = off)',
@@ -218,6 +221,10 @@ const baseShape = {
   TENET_CRITIC_TIMEOUT_MS: integer(100, 600_000, 60_000),
   TENET_VERDICT_CACHE_TTL_S: integer(0, 30 * 86_400, 3_600),
   TENET_LOG_RETENTION_DAYS: integer(0, 36_500, 30),
+  TENET_LOG: z.preprocess(
+    blankToUndefined,
+    z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
+  ),
 };
 
 const nodeShape = {
@@ -277,6 +284,7 @@ function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
     criticTimeoutMs: v.TENET_CRITIC_TIMEOUT_MS,
     verdictCacheTtlSeconds: v.TENET_VERDICT_CACHE_TTL_S,
     logRetentionDays: v.TENET_LOG_RETENTION_DAYS,
+    logEnabled: v.TENET_LOG === 'on',
   };
 }
 

@@ -1,5 +1,5 @@
 // Builds the app's dependencies from a parsed config: the same wiring for both runtimes.
-import { createLogWriter } from '../adapters/log-writer.ts';
+import { createLogWriter, disabledLogWriter } from '../adapters/log-writer.ts';
 import { createModelClient } from '../adapters/model-client.ts';
 import { createUpstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
@@ -52,7 +52,9 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     }),
     verdictCache: config.verdictCacheTtlSeconds > 0 ? options.verdictCache : undefined,
     logStore: options.logStore,
-    logWriter: createLogWriter(options.logStore, { logger: options.logging.logger }),
+    logWriter: config.logEnabled
+      ? createLogWriter(options.logStore, { logger: options.logging.logger })
+      : disabledLogWriter(),
     constitutions: options.constitutions,
     ...options.logging,
     runtime: options.runtime,

@@ -11,7 +11,7 @@ import worker from '../../src/entry/worker.ts';
 import { sampleRecords } from '../fixtures/log-records.ts';
 import { createScenario } from '../upstream/client.ts';
 import { completion } from '../upstream/script.ts';
-import { hello } from './harness.ts';
+import { harness, hello } from './harness.ts';
 
 const bindings = env as unknown as { DB: D1Database; BROKEN_DB: D1Database };
 
@@ -54,6 +54,21 @@ describe('a log store that fails', () => {
     };
     expect(log).toMatchObject({ failed: 1, written: 0, retries: 5 });
     expect(log.lastError).toMatch(/no such table/);
+  });
+});
+
+describe('TENET_LOG=off', () => {
+  it('answers as usual, records nothing, and /health says the log is off', async () => {
+    const t = await harness({ TENET_LOG: 'off' });
+    await t.scenario.script([{ json: completion('not logged') }]);
+    const res = await t.chat(hello);
+    expect(res.status).toBe(200);
+    const id = res.headers.get('x-tenet-request-id') ?? '';
+    expect(await createD1Store(bindings.DB).getRequest(id)).toBeUndefined();
+    const { log } = (await (await t.fetch('/health')).json()) as {
+      log: { enabled: boolean; written: number };
+    };
+    expect(log).toMatchObject({ enabled: false, written: 0 });
   });
 });
 
