@@ -168,10 +168,12 @@ async function main(): Promise<number> {
   try {
     upstream = await startUpstream();
     const settings = { upstreamUrl: `${upstream.url}/v1`, upstreamKey, clientKey };
-    log(`scripted upstream on ${upstream.url}; starting floor, tenet-node, tenet-workerd`);
+    log(`scripted upstream on ${upstream.url}; starting floor, tenet-node, tenet-node-nolog, tenet-workerd`);
     const starts = await Promise.allSettled([
       startFloor(upstream.url),
       startTenetNode(settings),
+      // The same Node server with TENET_LOG=off: what recording every request costs the response.
+      startTenetNode(settings, { TENET_LOG: 'off' }, 'tenet-node-nolog'),
       startTenetWorkerd(settings),
     ]);
     for (const s of starts) if (s.status === 'fulfilled') proxies.push(s.value);

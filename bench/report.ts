@@ -52,6 +52,8 @@ export interface Report {
   addedVsDirectMs: Record<string, { json: number; stream: number; streamTtfc: number }>;
   versusFloor: Record<string, { cpuRatio: Record<Mode, number>; throughput10Percent: Record<Mode, number> }>;
   checks: Check[];
+  /** Response p50 of tenet-node minus tenet-node-nolog (TENET_LOG=off), at 1 connection. */
+  loggingCostMs: { json: number; stream: number };
 }
 
 export function figuresOf(cell: Cell): Figures {
@@ -73,7 +75,7 @@ export function figuresOf(cell: Cell): Figures {
   };
 }
 
-const proxies = ['floor', 'tenet-node', 'tenet-workerd'];
+const proxies = ['floor', 'tenet-node', 'tenet-node-nolog', 'tenet-workerd'];
 const modes: Mode[] = ['json', 'stream'];
 
 export function buildReport(cells: Cell[], peakRssMb: Report['peakRssMb']): Report {
@@ -124,7 +126,13 @@ export function buildReport(cells: Cell[], peakRssMb: Report['peakRssMb']): Repo
       pass: value >= 80,
     });
   }
-  return { figures, peakRssMb, addedVsDirectMs, versusFloor, checks };
+  // Logging on vs off: the same Node server with TENET_LOG=off (target: no difference in response latency).
+  const p50 = (target: string, mode: Mode) => fig(target, mode, 1)?.p50 ?? Number.NaN;
+  const loggingCostMs = {
+    json: p50(node, 'json') - p50('tenet-node-nolog', 'json'),
+    stream: p50(node, 'stream') - p50('tenet-node-nolog', 'stream'),
+  };
+  return { figures, peakRssMb, addedVsDirectMs, versusFloor, checks, loggingCostMs };
 }
 
 export const num = (v: number, digits: number) => (Number.isFinite(v) ? v.toFixed(digits) : '-');
@@ -200,6 +208,12 @@ export function formatReport(report: Report): string {
         `   throughput json ${num(v.throughput10Percent.json, 0)} %  stream ${num(v.throughput10Percent.stream, 0)} %`,
     );
   }
+  out.push(
+    '',
+    `logging on vs off (tenet-node minus tenet-node-nolog, p50 at 1 connection): json ` +
+      `${signed(report.loggingCostMs.json, 3)} ms   stream ${signed(report.loggingCostMs.stream, 3)} ms ` +
+      '(target: no difference; the record is written after the response)',
+  );
   out.push('', 'targets for tenet-node:');
   for (const c of report.checks) {
     const unit = c.limit.endsWith('ms') ? ' ms' : c.limit.endsWith('%') ? ' %' : 'x';

@@ -247,6 +247,7 @@ function tenetEnv(s: TenetSettings): Record<string, string> {
 export function startTenetNode(
   s: TenetSettings,
   extraEnv: Record<string, string> = {},
+  name = 'tenet-node',
 ): Promise<ProxyTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'tenet-bench-'));
   const env = envWith({
@@ -256,12 +257,8 @@ export function startTenetNode(
     TENET_DB: join(dir, 'tenet.db'),
     ...extraEnv,
   });
-  return startNodeProcess(
-    'tenet-node',
-    [...nodeFlags, 'bin/tenet.mjs', 'serve'],
-    env,
-    'tenet listening',
-    () => rmSync(dir, { recursive: true, force: true }),
+  return startNodeProcess(name, [...nodeFlags, 'bin/tenet.mjs', 'serve'], env, 'tenet listening', () =>
+    rmSync(dir, { recursive: true, force: true }),
   );
 }
 

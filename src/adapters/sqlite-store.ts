@@ -43,6 +43,9 @@ export function createSqliteStore(file: string): SqliteStore {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  // better-sqlite3 is synchronous: waiting out another connection's lock would stall the whole event loop,
+  // every request with it. Fail fast instead (SQLITE_BUSY); the log writer retries later with backoff.
+  db.pragma('busy_timeout = 0');
   const statements = new Map<string, Database.Statement>();
   const prepared = (sql: string) => {
     let s = statements.get(sql);

@@ -29,6 +29,8 @@ export interface RecordInput {
   final: Completion | undefined;
   /** Scrubs configured secrets (always applied, whatever the content setting). */
   redact: Redactor;
+  /** Why the answer stopped early (a stream broken off or left by the client): kept in the reason. */
+  cutShort?: string | undefined;
 }
 
 /** The content setting applied to one text: as is, personal data and keys masked, or not kept at all. */
@@ -104,6 +106,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
   const criticFault = stages.find((s) => s.criticFault)?.criticFault ?? null;
   const reasons = stages.map((s) => (s.stage === 'input' ? `input: ${s.reason}` : s.reason));
   if (r.enforcement?.choices.some((c) => !c.result)) reasons.push('not critiqued: no text (tool calls only)');
+  if (r.cutShort) reasons.push(r.cutShort);
   const draftUsage = r.draftCall?.usage?.total_tokens ?? 0;
   const revisionTokens = outputs
     .flatMap((s) => s.rounds)

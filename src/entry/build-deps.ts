@@ -53,7 +53,12 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     verdictCache: config.verdictCacheTtlSeconds > 0 ? options.verdictCache : undefined,
     logStore: options.logStore,
     logWriter: config.logEnabled
-      ? createLogWriter(options.logStore, { logger: options.logging.logger })
+      ? createLogWriter(options.logStore, {
+          logger: options.logging.logger,
+          // Node: records wait a moment to be written together, off the request path (one transaction for
+          // many). Workers: each request's waitUntil writes its own record.
+          lingerMs: options.runtime === 'node' ? 25 : 0,
+        })
       : disabledLogWriter(),
     constitutions: options.constitutions,
     ...options.logging,

@@ -91,7 +91,13 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   /** Logs the verdict and queues the request's record (written after the response). */
   const finish = (
     outcome: Outcome,
-    parts: { enforcement?: Enforcement; draft?: Completion; final?: Completion; reason: string },
+    parts: {
+      enforcement?: Enforcement;
+      draft?: Completion;
+      final?: Completion;
+      reason: string;
+      cutShort?: string;
+    },
   ) => {
     logVerdict(c, outcome, parts.reason);
     const record = buildRecord({
@@ -112,6 +118,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       enforcement: parts.enforcement,
       final: parts.final,
       redact,
+      cutShort: parts.cutShort,
     });
     waitUntil(c, c.var.deps.logWriter.record(record));
   };
@@ -161,11 +168,17 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       const body = relaySse(tap(events, copy), {
         abort: () => reply.abort(),
         onEnd: (end) => {
-          if (end.kind === 'broken')
-            logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
-          if (end.kind !== 'done') return;
           const draft = copy.result();
           draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
+          if (end.kind !== 'done') {
+            // Cut short (upstream broke off, or the client left): recorded as far as it went, never judged.
+            const why =
+              end.kind === 'broken' ? `upstream stream broken (${end.error.code})` : 'client disconnected';
+            if (end.kind === 'broken')
+              logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
+            const cutShort = `${judgesOutput ? 'not audited' : 'not judged'}: ${why} mid-stream`;
+            return finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
+          }
           if (!judgesOutput) return finish(combine(undefined), { draft, final: draft, reason: input.reason });
           // Audit: judged after the fact, outside the request (the client already has the answer).
           const judged = enforce(draft, 'audit', undefined).then(
