@@ -33,6 +33,9 @@ export interface RecordInput {
   cutShort?: string | undefined;
 }
 
+/** Longest text kept per field: a record must fit a D1 row (about 1 MB) with every round in it. */
+export const maxStoredChars = 32_768;
+
 /** The content setting applied to one text: as is, personal data and keys masked, or not kept at all. */
 export function contentOf(
   text: string | null | undefined,
@@ -41,7 +44,9 @@ export function contentOf(
 ) {
   if (text === null || text === undefined || setting === 'none') return null;
   const scrubbed = redact(text);
-  return setting === 'redacted' ? maskDetected(scrubbed, detectors) : scrubbed;
+  const kept = setting === 'redacted' ? maskDetected(scrubbed, detectors) : scrubbed;
+  if (kept.length <= maxStoredChars) return kept;
+  return `${kept.slice(0, maxStoredChars)}\n[… ${kept.length - maxStoredChars} more characters not stored]`;
 }
 
 export function buildRecord(r: RecordInput): RequestRecord {

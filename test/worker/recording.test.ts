@@ -171,3 +171,15 @@ describe('the record of each request', () => {
     expect(text).not.toContain('admin-token-0123456789abcdef');
   });
 });
+
+describe('very long texts', () => {
+  it('are clipped in the record, so the record still fits the store', async () => {
+    const t = await harness({ settings: { TENET_CONSTITUTION: 'passthrough' } });
+    const huge = `${'word '.repeat(60_000)}end`;
+    await t.scenario.script([{ json: completion(huge) }]);
+    const { record } = await recordOf(await t.chat(ask(huge)));
+    expect(record.final?.length).toBeLessThan(33_000);
+    expect(record.final).toMatch(/\[… \d+ more characters not stored\]$/);
+    expect(record.prompt).toMatch(/not stored\]$/);
+  });
+});

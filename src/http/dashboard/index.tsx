@@ -50,6 +50,16 @@ function backTo(value: unknown): string {
     : `${base}/violations`;
 }
 
+/** The posted form; a body that does not parse as one (broken multipart, …) is a 400, not a fault. */
+async function formOf(c: Context<AppEnv>) {
+  try {
+    return await c.req.parseBody();
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    throw new TenetError('invalid_request', 'The request body is not a valid form.');
+  }
+}
+
 export function dashboard(): Hono<AppEnv> {
   const app = new Hono<AppEnv>();
 
@@ -59,7 +69,7 @@ export function dashboard(): Hono<AppEnv> {
   });
 
   app.post('/login', open, ...post, async (c) => {
-    const form = await c.req.parseBody();
+    const form = await formOf(c);
     const presented = typeof form['token'] === 'string' ? form['token'] : '';
     if (!(await isAdminToken(presented, token(c)))) {
       return c.html(<LoginPage error="That is not the admin token." />, 401);
@@ -127,7 +137,7 @@ export function dashboard(): Hono<AppEnv> {
   });
 
   app.post('/violations/:id/review', open, ...post, signedIn, async (c) => {
-    const form = await c.req.parseBody();
+    const form = await formOf(c);
     const label = form['label'];
     if (label !== 'confirmed' && label !== 'false_positive') {
       return c.html(<MessagePage title="Bad review" message="Choose confirmed or false positive." />, 400);
