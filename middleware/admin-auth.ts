@@ -3,6 +3,7 @@ import { getCookie } from 'hono/cookie';
 import { createMiddleware } from 'hono/factory';
 import type { ClientKey } from '../src/core/config.ts';
 import { TenetError } from '../src/core/errors.ts';
+import { bearerOf } from './client-auth.ts';
 
 export const adminCookieName = 'tenet_admin';
 
@@ -30,7 +31,7 @@ function sameDigest(a: Uint8Array, b: Uint8Array): boolean {
 }
 
 /** Compares secrets of any length in constant time by comparing their hashes. */
-async function sameSecret(presented: string, secret: string): Promise<boolean> {
+export async function sameSecret(presented: string, secret: string): Promise<boolean> {
   return sameDigest(await sha256(presented), await sha256(secret));
 }
 
@@ -71,11 +72,6 @@ export async function verifyAdminSession(token: string, value: string, now: numb
   const expected = base64url(await sign(token, `v1.${match[1]}`));
   const valid = sameDigest(encoder.encode(match[2]), encoder.encode(expected));
   return valid && Number(match[1]) > now;
-}
-
-function bearerOf(header: string | undefined): string | undefined {
-  const match = /^Bearer\s+(.+)$/i.exec(header?.trim() ?? '');
-  return match?.[1]?.trim() || undefined;
 }
 
 const safeMethods = new Set(['GET', 'HEAD', 'OPTIONS']);

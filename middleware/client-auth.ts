@@ -28,7 +28,8 @@ function sameBytes(presented: Uint8Array, key: Uint8Array): boolean {
   return diff === 0;
 }
 
-function bearerOf(header: string | undefined): string | undefined {
+/** The token of an `Authorization: Bearer …` header, if that is what it is. */
+export function bearerOf(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(.+)$/i.exec(header.trim());
   return match?.[1]?.trim() || undefined;

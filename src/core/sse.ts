@@ -76,8 +76,6 @@ export function sseData(events: string): string[] {
   return out;
 }
 
-export const sseDone = 'data: [DONE]\n\n';
-
 /** An error event the official SDKs raise as an `APIError` (they throw on a `data` object with `error`). */
 export function sseError(body: OpenAIErrorBody): string {
   return `data: ${JSON.stringify(body)}\n\n`;

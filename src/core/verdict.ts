@@ -41,22 +41,6 @@ export function checkRules(principles: readonly Principle[], text: string): Viol
   return out;
 }
 
-/**
- * What violations that could not be revised away do to the answer: any `block` (or a `revise`
- * whose rounds ran out, unless the constitution returns its best round) refuses; `flag` only keeps it.
- */
-export function finalVerdict(
-  violations: readonly Violation[],
-  constitution: Constitution,
-  revised: boolean,
-): Verdict {
-  if (violations.length === 0) return revised ? 'revised' : 'pass';
-  if (violations.some((v) => v.action === 'block')) return 'blocked';
-  if (violations.some((v) => v.action === 'revise') && constitution.critic.on_exhausted === 'block')
-    return 'blocked';
-  return 'flagged';
-}
-
 /** The text a user wrote last: what input principles judge. */
 export function lastUserText(messages: ReadonlyArray<{ role: string; content?: unknown }>): string {
   for (let i = messages.length - 1; i >= 0; i--) {

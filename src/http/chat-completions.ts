@@ -165,7 +165,9 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them, assembling
       // a copy for the record (and, in audit mode, for the critic after the fact).
       const copy = new ChunkAssembler();
-      const body = relaySse(tap(events, copy), {
+      // With no record to write and nothing to audit, the chunks need not be decoded and assembled at all.
+      const needsCopy = judgesOutput || config.logEnabled;
+      const body = relaySse(needsCopy ? tap(events, copy) : events, {
         abort: () => reply.abort(),
         onEnd: (end) => {
           const draft = copy.result();

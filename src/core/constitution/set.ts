@@ -18,8 +18,6 @@ export async function buildConstitutionSet(files: SourceFile[]): Promise<Constit
   return { constitutions: set.constitutions, problems: [...set.problems, ...warnings] };
 }
 
-export const hasErrors = (set: ConstitutionSet) => set.problems.some((p) => p.level === 'error');
-
 /** What the proxy asks of its constitutions, however they were loaded (bundled, or files reloaded on change). */
 export interface ConstitutionSource {
   get(name: string): Constitution | undefined;
