@@ -19,6 +19,9 @@ Usage:
     filters: --principle P --severity S --constitution C --version H --verdict V --model M
              --since 1h|2d|DATE --to DATE --q TEXT --review confirmed|false_positive|unreviewed
     target:  --url URL (TENET_URL, default http://127.0.0.1:8787), --token T (TENET_ADMIN_TOKEN)
+  tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE] [--env-file FILE]
+                                  judge every principle's examples with the configured critic
+                                  (names or files; default: every constitution); exit 1 on a failure
   tenet help                      this text
 
 Settings (environment variables):
@@ -75,6 +78,10 @@ export async function main(argv: string[]): Promise<number> {
         const { logsCommand, statsCommand, exportCommand } = await import('./logs.ts');
         const run = { logs: logsCommand, stats: statsCommand, export: exportCommand }[command];
         return await run(args);
+      }
+      case 'test': {
+        const { testCommand } = await import('./test.ts');
+        return await testCommand(args);
       }
       case 'dev': {
         const { runWranglerDev } = await import('./dev.ts');

@@ -1,8 +1,9 @@
 // The loop's model calls for one request: the critic (TENET_CRITIC_* or the constitution's model), revisions to the client's model.
 import type { Context } from 'hono';
+import type { ModelClient } from '../adapters/model-client.ts';
 import type { ChatRequest } from '../core/chat-request.ts';
 import { type ChatMessage, critiqueResponseFormat } from '../core/critique.ts';
-import type { LoopDeps } from '../core/loop.ts';
+import type { LoopDeps, VerdictCache } from '../core/loop.ts';
 import { contentText } from '../core/verdict.ts';
 import type { AppEnv } from './app-env.ts';
 
@@ -36,6 +37,38 @@ export function conversationOf(request: ChatRequest): ChatMessage[] {
   return out;
 }
 
+/** What the loop's model calls are bound to: the clients, the models, and the request's key, temperature, signal. */
+export interface ModelLoopOptions {
+  critic: ModelClient;
+  reviser: ModelClient;
+  criticModel: string;
+  /** The client's model: revisions go to it. */
+  model: string;
+  apiKey?: string | undefined;
+  temperature?: number | undefined;
+  signal?: AbortSignal | undefined;
+  cache?: VerdictCache | undefined;
+}
+
+/** The loop's dependencies over model clients: the proxy's, and the CLI's (`tenet test`, `tenet replay`). */
+export function modelLoopDeps(o: ModelLoopOptions): LoopDeps {
+  const { signal } = o;
+  return {
+    critique: (messages) =>
+      o.critic.chat(messages, { model: o.criticModel, responseFormat, temperature: 0, signal }),
+    revise: (messages) =>
+      o.reviser.chat(messages, {
+        model: o.model,
+        apiKey: o.apiKey,
+        signal,
+        ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+      }),
+    cache: o.cache,
+    nonce,
+    now: () => Date.now(),
+  };
+}
+
 /** Loop dependencies bound to this request (its model, its key in BYOK mode, its abort signal). */
 export function loopDepsFor(
   c: Context<AppEnv>,
@@ -43,19 +76,14 @@ export function loopDepsFor(
   signal: AbortSignal | undefined,
 ): LoopDeps {
   const { deps, constitution, upstreamKey } = c.var;
-  const criticModel = constitution.critic.model ?? deps.config.criticModel ?? request.model;
-  return {
-    critique: (messages) =>
-      deps.critic.chat(messages, { model: criticModel, responseFormat, temperature: 0, signal }),
-    revise: (messages) =>
-      deps.reviser.chat(messages, {
-        model: request.model,
-        apiKey: upstreamKey,
-        signal,
-        ...(typeof request.temperature === 'number' ? { temperature: request.temperature } : {}),
-      }),
+  return modelLoopDeps({
+    critic: deps.critic,
+    reviser: deps.reviser,
+    criticModel: constitution.critic.model ?? deps.config.criticModel ?? request.model,
+    model: request.model,
+    apiKey: upstreamKey,
+    temperature: typeof request.temperature === 'number' ? request.temperature : undefined,
+    signal,
     cache: deps.verdictCache,
-    nonce,
-    now: () => Date.now(),
-  };
+  });
 }
