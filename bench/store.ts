@@ -125,7 +125,7 @@ const models: Weighted<string> = [
   ['claude-sonnet-4', 15],
   ['llama-3.1-70b', 10],
 ];
-const unpassed: Weighted<LoggedVerdict> = [
+const unpassed: Weighted<Exclude<LoggedVerdict, 'error'>> = [
   ['revised', 55],
   ['flagged', 30],
   ['blocked', 15],
@@ -169,7 +169,7 @@ function makeRecord(i: number, count: number, rand: () => number): RequestRecord
   ).join('')}`;
   const time = start + Math.floor(((i + rand()) * spanDays * day) / count);
   const c = pick(constitutions, rand());
-  const verdict: LoggedVerdict = i % 5 === 0 ? 'pass' : pick(unpassed, rand());
+  const verdict: Exclude<LoggedVerdict, 'error'> = i % 5 === 0 ? 'pass' : pick(unpassed, rand());
   const n = verdict === 'pass' ? 0 : 3 + (Math.floor(i / 5) % 5);
   const kept = rand() < 0.9; // a tenth of the traffic logs no content
   const text = (t: string) => (kept ? t : null);

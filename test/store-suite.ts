@@ -1,6 +1,7 @@
 // The store test suite both backends run (SQLite on Node, D1 in workerd): same data, same answers.
 import { describe, expect, it } from 'vitest';
 import { createLogWriter } from '../src/adapters/log-writer.ts';
+import type { RequestRecord } from '../src/core/log-record.ts';
 import type { LogStore } from '../src/core/log-store.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { sampleRecords } from './fixtures/log-records.ts';
@@ -113,7 +114,7 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       const { store, tag, records } = await fresh();
       const stats = await store.stats({ constitution: tag, bucket: 'hour' });
       expect(stats.requests).toBe(5);
-      expect(stats.verdicts).toEqual({ pass: 1, revised: 1, flagged: 1, blocked: 2 });
+      expect(stats.verdicts).toEqual({ pass: 1, revised: 1, flagged: 1, blocked: 2, error: 0 });
       expect(stats.revisionSuccessRate).toBe(1);
       expect(stats.criticErrorRate).toBe(0.2);
       expect(stats.latency).toEqual({ p50: 300, p95: 500 });
@@ -122,6 +123,38 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(stats.series).toContainEqual({ bucket: records[2]!.time, principle: 'tone', count: 1 });
       const daily = await store.stats({ constitution: tag, bucket: 'day' });
       expect(daily.series.reduce((n, s) => n + s.count, 0)).toBe(4);
+    });
+
+    it('keeps a request that failed before its answer (verdict error) with the error the client got', async () => {
+      const { store, tag, records } = await fresh();
+      const failed: RequestRecord = {
+        ...records[0]!,
+        id: `${tag}-failed`,
+        time: records[4]!.time + 3_600_000,
+        verdict: 'error',
+        criticModel: null,
+        criticTokens: 0,
+        modelTokens: 0,
+        draft: null,
+        final: null,
+        draftCall: null,
+        reason: 'failed (upstream_timeout, HTTP 504): The upstream model did not answer in time.',
+        error: {
+          code: 'upstream_timeout',
+          status: 504,
+          message: 'The upstream model did not answer in time.',
+        },
+      };
+      await store.write([failed]);
+      const detail = await store.getRequest(failed.id);
+      expect(detail?.record).toEqual(failed);
+      expect(detail?.row).toMatchObject({ verdict: 'error', errorCode: 'upstream_timeout' });
+      expect((await store.getRequest(records[0]!.id))?.row.errorCode).toBeNull();
+      const listed = await store.listRequests({ constitution: tag, verdict: 'error' });
+      expect(listed.items.map((r) => r.id)).toEqual([failed.id]);
+      const stats = await store.stats({ constitution: tag });
+      expect(stats.requests).toBe(6);
+      expect(stats.verdicts).toEqual({ pass: 1, revised: 1, flagged: 1, blocked: 2, error: 1 });
     });
 
     it('exports every matching record and violation, oldest first', async () => {

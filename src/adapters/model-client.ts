@@ -1,7 +1,7 @@
 // Model calls through the official openai SDK: the critic (structured output) and revisions (the client's model).
 import OpenAI from 'openai';
 import type { ChatMessage } from '../core/critique.ts';
-import type { ModelReply } from '../core/loop.ts';
+import { ModelCallError, type ModelReply } from '../core/loop.ts';
 
 export interface ModelClientOptions {
   baseURL: string;
@@ -37,6 +37,29 @@ function rejectsJsonSchema(err: unknown): boolean {
   );
 }
 
+/** Milliseconds a server asked to wait (`retry-after-ms`, `retry-after` in seconds or as an HTTP date). */
+export function retryAfterMs(headers: Headers | undefined, now = Date.now()): number | undefined {
+  const ms = Number(headers?.get('retry-after-ms') ?? Number.NaN);
+  if (Number.isFinite(ms) && ms >= 0) return ms;
+  const value = headers?.get('retry-after');
+  if (!value) return undefined;
+  const seconds = Number(value);
+  if (Number.isFinite(seconds) && seconds >= 0) return seconds * 1000;
+  const date = Date.parse(value);
+  return Number.isNaN(date) ? undefined : Math.max(0, date - now);
+}
+
+/** The SDK's errors as the loop understands them: status, timeout, and the server's wish on when to retry. */
+function toCallError(err: unknown): unknown {
+  if (err instanceof OpenAI.APIConnectionTimeoutError)
+    return new ModelCallError(err.message, { timedOut: true });
+  if (err instanceof OpenAI.APIError) {
+    const wait = err.status === 429 || err.status === 503 ? retryAfterMs(err.headers) : undefined;
+    return new ModelCallError(err.message, { status: err.status, retryAfterMs: wait });
+  }
+  return err;
+}
+
 export function createModelClient(options: ModelClientOptions): ModelClient {
   const make = (apiKey: string | undefined) =>
     new OpenAI({
@@ -66,16 +89,20 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           chat.signal ? { signal: chat.signal } : {},
         );
       let completion: OpenAI.Chat.ChatCompletion;
-      if (chat.responseFormat && jsonSchemaSupported) {
-        try {
-          completion = await send(chat.responseFormat);
-        } catch (err) {
-          if (!rejectsJsonSchema(err)) throw err;
-          jsonSchemaSupported = false;
-          completion = await send({ type: 'json_object' });
+      try {
+        if (chat.responseFormat && jsonSchemaSupported) {
+          try {
+            completion = await send(chat.responseFormat);
+          } catch (err) {
+            if (!rejectsJsonSchema(err)) throw err;
+            jsonSchemaSupported = false;
+            completion = await send({ type: 'json_object' });
+          }
+        } else {
+          completion = await send(chat.responseFormat ? { type: 'json_object' } : undefined);
         }
-      } else {
-        completion = await send(chat.responseFormat ? { type: 'json_object' } : undefined);
+      } catch (err) {
+        throw toCallError(err);
       }
       const usage = completion.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
       return {

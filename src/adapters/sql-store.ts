@@ -22,7 +22,7 @@ export interface SqlDb {
 }
 
 const requestColumns =
-  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt';
+  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code';
 
 type Row = Record<string, SqlValue>;
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
@@ -48,6 +48,7 @@ function toRequestRow(r: Row): RequestRow {
     criticError: str(r['critic_error']),
     reason: String(r['reason']),
     prompt: str(r['prompt']),
+    errorCode: str(r['error_code']),
   };
 }
 
@@ -178,7 +179,7 @@ export function createSqlStore(db: SqlDb): LogStore {
       const statements: Array<{ sql: string; params: SqlValue[] }> = [];
       for (const rec of records) {
         statements.push({
-          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(20)}?)`,
+          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(21)}?)`,
           params: [
             rec.id,
             rec.time,
@@ -198,6 +199,7 @@ export function createSqlStore(db: SqlDb): LogStore {
             rec.criticError,
             rec.reason,
             rec.prompt,
+            rec.error?.code ?? null,
             rec.draft,
             rec.final,
             JSON.stringify(rec),
@@ -314,7 +316,7 @@ export function createSqlStore(db: SqlDb): LogStore {
         return row ? num(row['latency_ms']) : null;
       };
       const [p50, p95] = [await nth(0.5), await nth(0.95)];
-      const verdictMix = { pass: 0, revised: 0, flagged: 0, blocked: 0 };
+      const verdictMix = { pass: 0, revised: 0, flagged: 0, blocked: 0, error: 0 };
       for (const r of verdictRows) verdictMix[String(r['verdict']) as keyof typeof verdictMix] = num(r['n']);
       const tries = num(totals?.['revised_tries']);
       return {

@@ -79,7 +79,7 @@ export function renderStats(stats: Stats, bucket: string): string {
   const { verdicts } = stats;
   const share = (n: number) => (stats.requests > 0 ? ` (${pct(n / stats.requests)})` : '');
   out.push(
-    `Requests: ${stats.requests} — pass ${verdicts.pass}${share(verdicts.pass)}, revised ${verdicts.revised}${share(verdicts.revised)}, flagged ${verdicts.flagged}${share(verdicts.flagged)}, blocked ${verdicts.blocked}${share(verdicts.blocked)}\n`,
+    `Requests: ${stats.requests} — pass ${verdicts.pass}${share(verdicts.pass)}, revised ${verdicts.revised}${share(verdicts.revised)}, flagged ${verdicts.flagged}${share(verdicts.flagged)}, blocked ${verdicts.blocked}${share(verdicts.blocked)}, error ${verdicts.error}${share(verdicts.error)}\n`,
   );
   out.push(
     `Revision success: ${pct(stats.revisionSuccessRate)}   Critic errors: ${pct(stats.criticErrorRate)}   Latency p50 ${num(stats.latency.p50)} ms, p95 ${num(stats.latency.p95)} ms\n`,

@@ -22,6 +22,12 @@ Usage:
   tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE] [--env-file FILE]
                                   judge every principle's examples with the configured critic
                                   (names or files; default: every constitution); exit 1 on a failure
+  tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE] [--env-file FILE]
+                                  judge every principle's examples with the configured critic
+                                  (names or files; default: every constitution); exit 1 on a failure
+  tenet replay --constitution FILE|NAME [filters] [--limit N] [--revise] [--json FILE|-] [--env-file FILE]
+                                  judge logged drafts under a candidate constitution: what would change
+                                  (--logged NAME|all: whose traffic; default the candidate's name if logged)
   tenet help                      this text
 
 Settings (environment variables):
@@ -82,6 +88,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'test': {
         const { testCommand } = await import('./test.ts');
         return await testCommand(args);
+      }
+      case 'test': {
+        const { testCommand } = await import('./test.ts');
+        return await testCommand(args);
+      }
+      case 'replay': {
+        const { replayCommand } = await import('./replay.ts');
+        return await replayCommand(args);
       }
       case 'dev': {
         const { runWranglerDev } = await import('./dev.ts');

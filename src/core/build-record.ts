@@ -4,10 +4,16 @@ import type { Constitution } from './constitution/schema.ts';
 import { detectors } from './constitution/schema.ts';
 import { maskDetected } from './detectors.ts';
 import type { Enforcement } from './enforce.ts';
-import type { RequestRecord, RoundRecord, StageRecord, ViolationRecord } from './log-record.ts';
+import type {
+  LoggedVerdict,
+  RequestRecord,
+  RoundRecord,
+  StageRecord,
+  ViolationRecord,
+} from './log-record.ts';
 import type { Round, StageResult } from './loop.ts';
 import type { Redactor } from './redact.ts';
-import { principlesFor, type Verdict } from './verdict.ts';
+import { principlesFor } from './verdict.ts';
 
 export interface RecordInput {
   id: string;
@@ -18,7 +24,7 @@ export interface RecordInput {
   criticModel: string | null;
   stream: boolean;
   latencyMs: number;
-  verdict: Verdict;
+  verdict: LoggedVerdict;
   prompt: string;
   input: StageResult | undefined;
   /** The upstream's answer (absent when the input was blocked or the upstream failed). */
@@ -31,6 +37,8 @@ export interface RecordInput {
   redact: Redactor;
   /** Why the answer stopped early (a stream broken off or left by the client): kept in the reason. */
   cutShort?: string | undefined;
+  /** Verdict `error`: the error the client got instead of an answer. */
+  error?: { code: string; status: number; message: string } | undefined;
 }
 
 /** Longest text kept per field: a record must fit a D1 row (about 1 MB) with every round in it. */
@@ -112,6 +120,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
   const reasons = stages.map((s) => (s.stage === 'input' ? `input: ${s.reason}` : s.reason));
   if (r.enforcement?.choices.some((c) => !c.result)) reasons.push('not critiqued: no text (tool calls only)');
   if (r.cutShort) reasons.push(r.cutShort);
+  if (r.error) reasons.push(`failed (${r.error.code}, HTTP ${r.error.status}): ${r.redact(r.error.message)}`);
   const draftUsage = r.draftCall?.usage?.total_tokens ?? 0;
   const revisionTokens = outputs
     .flatMap((s) => s.rounds)
@@ -142,6 +151,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
     final: text(r.final?.choices[0]?.message.content),
     content: setting,
     draftCall: r.draftCall,
+    error: r.error ? { ...r.error, message: r.redact(r.error.message) } : null,
     stages,
     violations,
   };

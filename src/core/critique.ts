@@ -151,7 +151,9 @@ export interface CritiqueFault {
     | 'critic_nonce_mismatch'
     | 'critic_principles_mismatch'
     | 'critic_evidence_not_found'
-    | 'critic_unavailable';
+    | 'critic_unavailable'
+    | 'critic_rate_limited'
+    | 'critic_timeout';
   message: string;
 }
 

@@ -2,7 +2,9 @@
 import { z } from 'zod';
 import { actions, severities, stages } from './constitution/schema.ts';
 
-export const verdicts = ['pass', 'revised', 'flagged', 'blocked'] as const;
+/** A request's verdict: a stage's verdict, or `error` for a request that failed before an answer. */
+export const verdicts = ['pass', 'revised', 'flagged', 'blocked', 'error'] as const;
+const stageVerdicts = ['pass', 'revised', 'flagged', 'blocked'] as const;
 
 export const violationRecordSchema = z.object({
   id: z.string(),
@@ -47,7 +49,7 @@ export const roundRecordSchema = z.object({
 export const stageRecordSchema = z.object({
   stage: z.enum(stages),
   choice: z.number().int(),
-  verdict: z.enum(verdicts),
+  verdict: z.enum(stageVerdicts),
   reason: z.string(),
   chosen: z.number().int(),
   criticFault: z.string().optional(),
@@ -77,6 +79,8 @@ export const requestRecordSchema = z.object({
   content: z.enum(['full', 'redacted', 'none']),
   /** The upstream draft call. */
   draftCall: z.object({ latencyMs: z.number(), usage: usage.nullable() }).nullable(),
+  /** Verdict `error`: what the client got instead of an answer (absent in records older than migration 0004). */
+  error: z.object({ code: z.string(), status: z.number().int(), message: z.string() }).nullable().optional(),
   stages: z.array(stageRecordSchema),
   violations: z.array(violationRecordSchema),
 });

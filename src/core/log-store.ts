@@ -51,6 +51,8 @@ export interface RequestRow {
   criticError: string | null;
   reason: string;
   prompt: string | null;
+  /** Verdict `error`: the error code the client got. */
+  errorCode: string | null;
 }
 
 export interface ViolationRow {

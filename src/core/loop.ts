@@ -19,6 +19,23 @@ export interface ModelReply {
   usage: Usage;
 }
 
+/** A failed model call as the adapters report it: the HTTP status, a timeout, and how long the server asked to wait. */
+export class ModelCallError extends Error {
+  constructor(
+    message: string,
+    readonly details: { status?: number | undefined; timedOut?: boolean; retryAfterMs?: number | undefined },
+  ) {
+    super(message);
+    this.name = 'ModelCallError';
+  }
+}
+
+/**
+ * The longest `Retry-After` the loop waits before its one retry of a rate-limited critic call. A longer wait would
+ * hold the client's answer hostage to the critic's quota: the fault goes to `on_error` at once instead.
+ */
+export const maxRetryAfterMs = 2_000;
+
 /** The model calls the loop makes; adapters implement them (the openai SDK), tests script them over HTTP. */
 export interface LoopDeps {
   /** One critic call with structured output; throws when the call itself fails (timeout, 5xx, unreachable). */
@@ -162,11 +179,14 @@ async function judge(stage: Stage, input: JudgeInput, text: string, deps: LoopDe
         { role: 'user', content: user.content },
       ]);
     } catch (err) {
-      fault = {
-        code: 'critic_unavailable',
-        message: `the critic call failed: ${err instanceof Error ? err.message : String(err)}`,
-      };
+      fault = callFault(err);
       calls.push({ attempt, latencyMs: deps.now() - started, tokens: 0, cached: false, fault });
+      // A rate limit says when to come back: wait that long if it is short, else do not hammer it again.
+      const wait = err instanceof ModelCallError ? err.details.retryAfterMs : undefined;
+      if (wait !== undefined) {
+        if (wait > maxRetryAfterMs) break;
+        await new Promise((resolve) => setTimeout(resolve, wait));
+      }
       continue;
     }
     tokens += reply.usage.total_tokens;
@@ -194,6 +214,15 @@ async function judge(stage: Stage, input: JudgeInput, text: string, deps: LoopDe
     };
   }
   return { violations: rules, answersRequest: null, calls, truncated, tokens, ...(fault ? { fault } : {}) };
+}
+
+/** The fault of a critic call that failed outright: rate-limited, timed out, or otherwise unavailable. */
+function callFault(err: unknown): CritiqueFault {
+  const message = `the critic call failed: ${err instanceof Error ? err.message : String(err)}`;
+  const details = err instanceof ModelCallError ? err.details : {};
+  if (details.status === 429) return { code: 'critic_rate_limited', message };
+  if (details.timedOut) return { code: 'critic_timeout', message };
+  return { code: 'critic_unavailable', message };
 }
 
 function toViolations(verdicts: readonly CritiqueVerdict[], asked: readonly Principle[]): Violation[] {

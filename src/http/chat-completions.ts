@@ -6,9 +6,10 @@ import { ChunkAssembler, type Completion, completionToSse, refusalCompletion } f
 import type { Constitution } from '../core/constitution/schema.ts';
 import { type ChoiceViolation, type Enforcement, enforceOutput, worse } from '../core/enforce.ts';
 import { TenetError } from '../core/errors.ts';
+import type { LoggedVerdict } from '../core/log-record.ts';
 import { judgeInput, type StageResult } from '../core/loop.ts';
 import { sseData } from '../core/sse.ts';
-import { lastUserText, principlesFor, type Verdict } from '../core/verdict.ts';
+import { lastUserText, principlesFor } from '../core/verdict.ts';
 import type { AppEnv } from './app-env.ts';
 import { deferredSse, type JudgedStream, sseHeaders } from './deferred-sse.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
@@ -17,7 +18,7 @@ import { relaySse, upstreamEvents } from './sse-relay.ts';
 import { upstreamFailure } from './upstream-failure.ts';
 
 interface Outcome {
-  verdict: Verdict;
+  verdict: LoggedVerdict;
   violations: ChoiceViolation[];
   revisions: number;
   criticTokens: number;
@@ -97,8 +98,12 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       final?: Completion;
       reason: string;
       cutShort?: string;
+      error?: { code: string; status: number; message: string };
     },
   ) => {
+    // One record per request, whatever happens after (a block sent as an error is recorded before it is thrown).
+    if (recorded) return;
+    recorded = true;
     logVerdict(c, outcome, parts.reason);
     const record = buildRecord({
       id: requestId,
@@ -119,143 +124,181 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       final: parts.final,
       redact,
       cutShort: parts.cutShort,
+      error: parts.error,
     });
     waitUntil(c, c.var.deps.logWriter.record(record));
   };
+  let recorded = false;
+  /** A request that fails before its answer is recorded (verdict `error`, with what the client got), then fails. */
+  const failed = (err: unknown): never => {
+    const error = failureOf(err, signal.aborted);
+    finish({ ...fromInput, verdict: 'error' }, { reason: `${error.code}: ${error.message}`, error });
+    throw err;
+  };
 
-  if (input.verdict === 'blocked') {
-    const refusal = refusalCompletion(request.model, constitution.on_block.message, request.n ?? 1);
-    finish(fromInput, { final: refusal, reason: input.reason });
-    const blocked = blockedError(constitution, fromInput);
-    if (blocked) throw blocked;
-    const headers = verdictHeaders(constitution, fromInput);
-    if (stream) return c.body(completionToSse(refusal, { includeUsage }), 200, { ...sseHeaders, ...headers });
-    return c.json(refusal, 200, headers);
-  }
-
-  // The client's bytes are forwarded as sent: every field, known or not, reaches the upstream intact.
-  const sent = Date.now();
-  const reply = await upstream.send({
-    method: 'POST',
-    path: '/chat/completions',
-    headers: toUpstreamHeaders(c.req.raw.headers),
-    body: text,
-    apiKey: c.var.upstreamKey,
-    signal,
-  });
-  if (!reply.response.ok) throw await upstreamFailure(reply, redact);
-
-  const headers = Object.fromEntries(toClientHeaders(reply.response.headers));
-  const judgesOutput = principlesFor(constitution, 'output').length > 0;
-  const combine = (e: Enforcement | undefined): Outcome => ({
-    verdict: worse(fromInput.verdict, e?.verdict ?? 'pass'),
-    violations: [...fromInput.violations, ...(e?.violations ?? [])],
-    revisions: e?.revisions ?? 0,
-    criticTokens: fromInput.criticTokens + (e?.criticTokens ?? 0),
-    criticError:
-      fromInput.criticError ?? e?.choices.find((ch) => ch.result?.criticFault)?.result?.criticFault?.code,
-  });
-  const enforce = (completion: Completion, mode: 'enforce' | 'audit', abort: AbortSignal | undefined) =>
-    enforceOutput(completion, constitution, { conversation, deps: loopDepsFor(c, request, abort), mode });
-  const isSse = (reply.response.headers.get('content-type') ?? '').includes('text/event-stream');
-
-  if (stream && isSse) {
-    const events = upstreamEvents(reply, config.streamIdleTimeoutMs);
-    if (!judgesOutput || constitution.stream === 'audit') {
-      // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them, assembling
-      // a copy for the record (and, in audit mode, for the critic after the fact).
-      const copy = new ChunkAssembler();
-      // With no record to write and nothing to audit, the chunks need not be decoded and assembled at all.
-      const needsCopy = judgesOutput || config.logEnabled;
-      const body = relaySse(needsCopy ? tap(events, copy) : events, {
-        abort: () => reply.abort(),
-        onEnd: (end) => {
-          const draft = copy.result();
-          draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
-          if (end.kind !== 'done') {
-            // Cut short (upstream broke off, or the client left): recorded as far as it went, never judged.
-            const why =
-              end.kind === 'broken' ? `upstream stream broken (${end.error.code})` : 'client disconnected';
-            if (end.kind === 'broken')
-              logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
-            const cutShort = `${judgesOutput ? 'not audited' : 'not judged'}: ${why} mid-stream`;
-            return finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
-          }
-          if (!judgesOutput) return finish(combine(undefined), { draft, final: draft, reason: input.reason });
-          // Audit: judged after the fact, outside the request (the client already has the answer).
-          const judged = enforce(draft, 'audit', undefined).then(
-            (e) =>
-              finish(combine(e), { enforcement: e, draft, final: draft, reason: `audit: ${reasonOf(e)}` }),
-            (err: unknown) => logger.error('audit failed', { request_id: requestId, error: String(err) }),
-          );
-          waitUntil(c, judged);
-        },
-      });
-      const streamHeaders = judgesOutput
-        ? { 'x-tenet-mode': 'audit', 'x-tenet-constitution': `${constitution.name}@${constitution.hash}` }
-        : verdictHeaders(constitution, combine(undefined));
-      return c.body(body, 200, { ...headers, ...sseHeaders, ...streamHeaders });
+  try {
+    if (input.verdict === 'blocked') {
+      const refusal = refusalCompletion(request.model, constitution.on_block.message, request.n ?? 1);
+      finish(fromInput, { final: refusal, reason: input.reason });
+      const blocked = blockedError(constitution, fromInput);
+      if (blocked) throw blocked;
+      const headers = verdictHeaders(constitution, fromInput);
+      if (stream)
+        return c.body(completionToSse(refusal, { includeUsage }), 200, { ...sseHeaders, ...headers });
+      return c.json(refusal, 200, headers);
     }
 
-    // Buffer: the whole answer is judged (and revised) before a byte of it goes out.
-    const judged = (async (): Promise<JudgedStream> => {
-      let raw = '';
-      const decoder = new TextDecoder();
-      const assembler = new ChunkAssembler();
-      for await (const bytes of events) {
-        const chunk = decoder.decode(bytes, { stream: true });
-        raw += chunk;
-        for (const data of sseData(chunk)) {
-          if (data === '[DONE]') continue;
-          try {
-            assembler.add(JSON.parse(data));
-          } catch {
-            throw new TenetError(
-              'upstream_invalid_response',
-              'The upstream model sent a stream chunk that is not JSON.',
+    // The client's bytes are forwarded as sent: every field, known or not, reaches the upstream intact.
+    const sent = Date.now();
+    const reply = await upstream.send({
+      method: 'POST',
+      path: '/chat/completions',
+      headers: toUpstreamHeaders(c.req.raw.headers),
+      body: text,
+      apiKey: c.var.upstreamKey,
+      signal,
+    });
+    if (!reply.response.ok) throw await upstreamFailure(reply, redact);
+
+    const headers = Object.fromEntries(toClientHeaders(reply.response.headers));
+    const judgesOutput = principlesFor(constitution, 'output').length > 0;
+    const combine = (e: Enforcement | undefined): Outcome => ({
+      verdict: worse(input.verdict, e?.verdict ?? 'pass'),
+      violations: [...fromInput.violations, ...(e?.violations ?? [])],
+      revisions: e?.revisions ?? 0,
+      criticTokens: fromInput.criticTokens + (e?.criticTokens ?? 0),
+      criticError:
+        fromInput.criticError ?? e?.choices.find((ch) => ch.result?.criticFault)?.result?.criticFault?.code,
+    });
+    const enforce = (completion: Completion, mode: 'enforce' | 'audit', abort: AbortSignal | undefined) =>
+      enforceOutput(completion, constitution, { conversation, deps: loopDepsFor(c, request, abort), mode });
+    const isSse = (reply.response.headers.get('content-type') ?? '').includes('text/event-stream');
+
+    if (stream && isSse) {
+      const events = upstreamEvents(reply, config.streamIdleTimeoutMs);
+      if (!judgesOutput || constitution.stream === 'audit') {
+        // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them, assembling
+        // a copy for the record (and, in audit mode, for the critic after the fact).
+        const copy = new ChunkAssembler();
+        // With no record to write and nothing to audit, the chunks need not be decoded and assembled at all.
+        const needsCopy = judgesOutput || config.logEnabled;
+        const body = relaySse(needsCopy ? tap(events, copy) : events, {
+          abort: () => reply.abort(),
+          onEnd: (end) => {
+            const draft = copy.result();
+            draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
+            if (end.kind !== 'done') {
+              // Cut short (upstream broke off, or the client left): recorded as far as it went, never judged.
+              const why =
+                end.kind === 'broken' ? `upstream stream broken (${end.error.code})` : 'client disconnected';
+              if (end.kind === 'broken')
+                logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
+              const cutShort = `${judgesOutput ? 'not audited' : 'not judged'}: ${why} mid-stream`;
+              if (end.kind === 'client_gone')
+                return finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
+              // The client got the chunks so far and then an error event: the request failed.
+              const error = failureOf(end.error, false);
+              return finish(
+                { ...combine(undefined), verdict: 'error' },
+                { draft, final: draft, reason: cutShort, cutShort, error },
+              );
+            }
+            if (!judgesOutput)
+              return finish(combine(undefined), { draft, final: draft, reason: input.reason });
+            // Audit: judged after the fact, outside the request (the client already has the answer).
+            const judged = enforce(draft, 'audit', undefined).then(
+              (e) =>
+                finish(combine(e), { enforcement: e, draft, final: draft, reason: `audit: ${reasonOf(e)}` }),
+              (err: unknown) => {
+                logger.error('audit failed', { request_id: requestId, error: String(err) });
+                const cutShort = `not audited: the audit failed (${failureOf(err, false).message})`;
+                finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
+              },
             );
+            waitUntil(c, judged);
+          },
+        });
+        const streamHeaders = judgesOutput
+          ? { 'x-tenet-mode': 'audit', 'x-tenet-constitution': `${constitution.name}@${constitution.hash}` }
+          : verdictHeaders(constitution, combine(undefined));
+        return c.body(body, 200, { ...headers, ...sseHeaders, ...streamHeaders });
+      }
+
+      // Buffer: the whole answer is judged (and revised) before a byte of it goes out.
+      const judged = (async (): Promise<JudgedStream> => {
+        let raw = '';
+        const decoder = new TextDecoder();
+        const assembler = new ChunkAssembler();
+        for await (const bytes of events) {
+          const chunk = decoder.decode(bytes, { stream: true });
+          raw += chunk;
+          for (const data of sseData(chunk)) {
+            if (data === '[DONE]') continue;
+            try {
+              assembler.add(JSON.parse(data));
+            } catch {
+              throw new TenetError(
+                'upstream_invalid_response',
+                'The upstream model sent a stream chunk that is not JSON.',
+              );
+            }
           }
         }
-      }
-      const draft = assembler.result();
-      draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
-      const enforcement = await enforce(draft, 'enforce', signal);
-      const outcome = combine(enforcement);
-      finish(outcome, { enforcement, draft, final: enforcement.completion, reason: reasonOf(enforcement) });
-      const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
-      if (blocked) throw blocked;
-      // Unchanged: the upstream's own bytes go out. Changed: the final answer, streamed as proper chunks.
-      const sse = enforcement.changed ? completionToSse(enforcement.completion, { includeUsage }) : raw;
-      return { headers: { ...headers, ...verdictHeaders(constitution, outcome) }, sse };
-    })();
-    return deferredSse(c, judged, config.streamKeepAliveMs, () => reply.abort());
-  }
+        const draft = assembler.result();
+        draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
+        const enforcement = await enforce(draft, 'enforce', signal);
+        const outcome = combine(enforcement);
+        finish(outcome, { enforcement, draft, final: enforcement.completion, reason: reasonOf(enforcement) });
+        const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
+        if (blocked) throw blocked;
+        // Unchanged: the upstream's own bytes go out. Changed: the final answer, streamed as proper chunks.
+        const sse = enforcement.changed ? completionToSse(enforcement.completion, { includeUsage }) : raw;
+        return { headers: { ...headers, ...verdictHeaders(constitution, outcome) }, sse };
+      })().catch((err: unknown) => failed(err));
+      return deferredSse(c, judged, config.streamKeepAliveMs, () => reply.abort());
+    }
 
-  // The bytes go back as they came (no re-encoding) when nothing changes; the text is parsed to check them.
-  const body = await reply.bytes();
-  const completion = parseCompletion(new TextDecoder().decode(body));
-  draftCall = { latencyMs: Date.now() - sent, usage: completion.usage ?? null };
-  headers['content-type'] = 'application/json';
-  if (!judgesOutput) {
-    finish(combine(undefined), { draft: completion, final: completion, reason: input.reason });
-    return c.body(body, reply.response.status as 200, {
-      ...headers,
-      ...verdictHeaders(constitution, combine(undefined)),
+    // The bytes go back as they came (no re-encoding) when nothing changes; the text is parsed to check them.
+    const body = await reply.bytes();
+    const completion = parseCompletion(new TextDecoder().decode(body));
+    draftCall = { latencyMs: Date.now() - sent, usage: completion.usage ?? null };
+    headers['content-type'] = 'application/json';
+    if (!judgesOutput) {
+      finish(combine(undefined), { draft: completion, final: completion, reason: input.reason });
+      return c.body(body, reply.response.status as 200, {
+        ...headers,
+        ...verdictHeaders(constitution, combine(undefined)),
+      });
+    }
+    const enforcement = await enforce(completion, 'enforce', signal);
+    const outcome = combine(enforcement);
+    finish(outcome, {
+      enforcement,
+      draft: completion,
+      final: enforcement.completion,
+      reason: reasonOf(enforcement),
     });
+    const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
+    if (blocked) throw blocked;
+    const outHeaders = { ...headers, ...verdictHeaders(constitution, outcome) };
+    if (!enforcement.changed) return c.body(body, reply.response.status as 200, outHeaders);
+    return c.body(JSON.stringify(enforcement.completion), 200, outHeaders);
+  } catch (err) {
+    return failed(err);
   }
-  const enforcement = await enforce(completion, 'enforce', signal);
-  const outcome = combine(enforcement);
-  finish(outcome, {
-    enforcement,
-    draft: completion,
-    final: enforcement.completion,
-    reason: reasonOf(enforcement),
-  });
-  const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
-  if (blocked) throw blocked;
-  const outHeaders = { ...headers, ...verdictHeaders(constitution, outcome) };
-  if (!enforcement.changed) return c.body(body, reply.response.status as 200, outHeaders);
-  return c.body(JSON.stringify(enforcement.completion), 200, outHeaders);
+}
+
+/** What a failed request's client got (or, gone, did not wait for): the record's `error`. */
+function failureOf(err: unknown, clientGone: boolean): { code: string; status: number; message: string } {
+  if (clientGone)
+    return {
+      code: 'client_disconnected',
+      status: 499,
+      message: 'The client disconnected before the answer.',
+    };
+  if (err instanceof TenetError)
+    return { code: err.wireCode ?? err.code, status: err.status, message: err.message };
+  return { code: 'internal_error', status: 500, message: err instanceof Error ? err.message : String(err) };
 }
 
 function reasonOf(e: Enforcement): string {

@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loopConstitutions } from '../fixtures/constitutions.ts';
-import { criticCall } from '../fixtures/critic.ts';
+import { allClean, criticCall, criticSays } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type ReplySpec, type Scenario } from '../upstream/client.ts';
 import { apiError, chunk, chunks, completion } from '../upstream/script.ts';
@@ -22,6 +22,7 @@ interface Detail {
   record: {
     draft: string | null;
     final: string | null;
+    error?: { code: string; status: number; message: string } | null;
     stages: Array<{ rounds: Array<{ critic: Array<{ fault?: { code: string } }> }> }>;
   };
 }
@@ -115,6 +116,15 @@ describe('faults on the Node server', () => {
         code: 'rate_limit_exceeded',
         message: 'Rate limit reached.',
       });
+      // Recorded as a failed request, with what the client got.
+      const failed = await recordOf(raw.headers.get('x-tenet-request-id'));
+      expect(failed?.request).toMatchObject({ verdict: 'error', stream: false });
+      expect(failed?.record.error).toEqual({
+        code: 'rate_limit_exceeded',
+        status: 429,
+        message: 'Rate limit reached.',
+      });
+      expect(failed?.record.draft).toBeNull();
 
       const sdk = new OpenAI({ baseURL: `${tenet.url}/v1`, apiKey: key, maxRetries: 1 });
       const started = Date.now();
@@ -136,16 +146,27 @@ describe('faults on the Node server', () => {
         502,
         'upstream_invalid_response',
       ],
-    ])('%s: an OpenAI-shaped 5xx error at once, and no critic call', async (_, reply, status, code) => {
-      await scenario.reset();
-      await scenario.script([reply]);
-      const started = Date.now();
-      const res = await chat(ask('hi'), 'judged');
-      expect(res.status).toBe(status);
-      expect(await errorOf(res)).toMatchObject({ code, type: 'server_error' });
-      expect(Date.now() - started).toBeLessThan(2000);
-      expect(await scenario.requests()).toHaveLength(1);
-    });
+    ])(
+      '%s: an OpenAI-shaped 5xx error at once, no critic call, and a record of the failure',
+      async (_, reply, status, code) => {
+        await scenario.reset();
+        await scenario.script([reply]);
+        const started = Date.now();
+        const res = await chat(ask('hi'), 'judged');
+        expect(res.status).toBe(status);
+        const error = await errorOf(res);
+        expect(error).toMatchObject({ code, type: 'server_error' });
+        expect(Date.now() - started).toBeLessThan(2000);
+        expect(await scenario.requests()).toHaveLength(1);
+        const detail = await recordOf(res.headers.get('x-tenet-request-id'));
+        expect(detail?.request).toMatchObject({
+          verdict: 'error',
+          reason: `failed (${code}, HTTP ${status}): ${error.message}`,
+        });
+        expect(detail?.record.error).toEqual({ code, status, message: error.message });
+        expect(detail?.record.stages).toEqual([]);
+      },
+    );
   });
 
   describe('an upstream stream breaking after it started', () => {
@@ -166,11 +187,13 @@ describe('faults on the Node server', () => {
         expect(body).toMatch(new RegExp(`data: \\{"error":\\{.*"code":"${code}"`));
         expect(body).not.toContain('[DONE]');
         const detail = await recordOf(res.headers.get('x-tenet-request-id'));
-        expect(detail?.request).toMatchObject({
-          verdict: 'pass',
-          stream: true,
-          reason: `not judged: upstream stream broken (${code}) mid-stream`,
-        });
+        expect(detail?.request).toMatchObject({ verdict: 'error', stream: true });
+        expect(detail?.request.reason).toMatch(
+          new RegExp(
+            `^not judged: upstream stream broken \\(${code}\\) mid-stream; failed \\(${code}, HTTP 50[24]\\): `,
+          ),
+        );
+        expect(detail?.record.error?.code).toBe(code);
         expect(detail?.record.final).toMatch(/^one two /);
       },
     );
@@ -182,6 +205,9 @@ describe('faults on the Node server', () => {
       expect(res.status).toBe(502);
       expect(await errorOf(res)).toMatchObject({ code: 'upstream_stream_broken' });
       expect(await scenario.requests()).toHaveLength(1);
+      const detail = await recordOf(res.headers.get('x-tenet-request-id'));
+      expect(detail?.request).toMatchObject({ verdict: 'error', stream: true });
+      expect(detail?.record.error).toMatchObject({ code: 'upstream_stream_broken', status: 502 });
     });
   });
 
@@ -219,6 +245,40 @@ describe('faults on the Node server', () => {
       }
       // One retry per call, no more: 2 critic calls per request.
       expect((await scenario.requests()).filter((r) => r.body.includes('tenet_critique'))).toHaveLength(4);
+    });
+  });
+
+  describe('a rate-limited critic: Retry-After is honoured when it is short', () => {
+    it('Retry-After: 1 → one wait of about a second, then the retry answers and the request passes', async () => {
+      await scenario.reset();
+      await scenario.script([
+        { match: criticCall, ...apiError(429, 'slow down', { headers: { 'retry-after': '1' } }) },
+        criticSays(allClean()),
+        { json: completion('It is a myth.') },
+      ]);
+      const started = Date.now();
+      const res = await chat(ask('Visible from the Moon?'), 'judged');
+      expect(res.headers.get('x-tenet-verdict')).toBe('pass');
+      expect(Date.now() - started).toBeGreaterThanOrEqual(950);
+      const detail = await recordOf(res.headers.get('x-tenet-request-id'));
+      expect(detail?.record.stages[0]?.rounds[0]?.critic.map((c) => c.fault?.code)).toEqual([
+        'critic_rate_limited',
+        undefined,
+      ]);
+    });
+
+    it('Retry-After: 30 → no retry that would hold the answer for 30 s: on_error decides at once', async () => {
+      await scenario.reset();
+      await scenario.script([
+        { match: criticCall, ...apiError(429, 'quota', { headers: { 'retry-after': '30' } }), times: 2 },
+        { json: completion('It is a myth.') },
+      ]);
+      const started = Date.now();
+      const res = await chat(ask('Visible from the Moon?'), 'judged');
+      expect(Date.now() - started).toBeLessThan(5000);
+      expect(res.headers.get('x-tenet-verdict')).toBe('blocked');
+      expect(res.headers.get('x-tenet-critic-error')).toBe('critic_rate_limited');
+      expect((await scenario.requests()).filter((r) => r.body.includes('tenet_critique'))).toHaveLength(1);
     });
   });
 

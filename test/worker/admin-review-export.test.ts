@@ -26,7 +26,7 @@ describe('reviews, stats and exports', () => {
   it('stats count the known data, and a review moves the principle precision', async () => {
     const before = await get<Stats>(`/stats?${inWindow}`);
     expect(before.requests).toBe(allRecords.length);
-    expect(before.verdicts).toEqual({ pass: 38, revised: 3, flagged: 1, blocked: 3 });
+    expect(before.verdicts).toEqual({ pass: 38, revised: 3, flagged: 1, blocked: 3, error: 0 });
     expect(before.criticErrorRate).toBeCloseTo(1 / allRecords.length);
     expect(before.revisionSuccessRate).toBe(1);
     const refundBefore = before.principles.find((p) => p.principle === 'no-refund-promises');

@@ -293,7 +293,7 @@ describe('a critic that fails', () => {
     await t.scenario.script([{ json: draft }, { match: criticCall, stall: true, times: 2 }]);
     const closed = await t.chat(ask(claim));
     expect(closed.headers.get('x-tenet-verdict')).toBe('blocked');
-    expect(closed.headers.get('x-tenet-critic-error')).toBe('critic_unavailable');
+    expect(closed.headers.get('x-tenet-critic-error')).toBe('critic_timeout');
   });
 
   it('falls back to JSON mode for a server that rejects json_schema, and still verifies the answer', async () => {

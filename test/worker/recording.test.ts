@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { createD1Store } from '../../src/adapters/d1-store.ts';
 import { loopConstitutions } from '../fixtures/constitutions.ts';
 import { allClean, criticSays, violating } from '../fixtures/critic.ts';
-import { completion } from '../upstream/script.ts';
+import { apiError, chunks, completion } from '../upstream/script.ts';
 import { clientKey, harness, upstreamKey } from './harness.ts';
 
 const store = createD1Store((env as unknown as { DB: D1Database }).DB);
@@ -57,6 +57,28 @@ describe('the record of each request', () => {
       cached: false,
     });
     expect(record.draftCall?.latencyMs).toBeGreaterThanOrEqual(0);
+  });
+
+  it('keeps a request that failed before its answer: verdict error, with the error the client got', async () => {
+    const t = await setup();
+    await t.scenario.script([apiError(503, 'The engine is overloaded.')]);
+    const res = await t.chat(ask('Visible from the Moon?'));
+    expect(res.status).toBe(502);
+    const { row, record } = await recordOf(res);
+    expect(row).toMatchObject({ verdict: 'error', errorCode: 'upstream_error', criticTokens: 0 });
+    expect(record.error).toEqual({
+      code: 'upstream_error',
+      status: 502,
+      message: 'The upstream model failed (HTTP 503): The engine is overloaded.',
+    });
+    expect(record.final).toBeNull();
+
+    // A judged stream that breaks before it is whole: the client gets a 502, the log gets the failure.
+    await t.scenario.script([{ stream: chunks('one two three four'), dropAfter: 2 }]);
+    const broken = await t.chat({ ...ask('Count.'), stream: true });
+    expect(broken.status).toBe(502);
+    const failed = await recordOf(broken);
+    expect(failed.row).toMatchObject({ verdict: 'error', errorCode: 'upstream_stream_broken', stream: true });
   });
 
   it('keeps every round of a revision, with the violation, its evidence and critique', async () => {

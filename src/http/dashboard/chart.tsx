@@ -134,6 +134,7 @@ const verdictColors = {
   revised: '#0969da',
   flagged: '#9a6700',
   blocked: '#cf222e',
+  error: '#57606a',
 } as const;
 
 /** The verdict mix as one proportional bar with counts. */

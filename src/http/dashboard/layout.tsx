@@ -28,7 +28,7 @@ th { font-size:12px; color:var(--muted); font-weight:600; background:var(--soft)
 td.num,th.num { text-align:right; font-variant-numeric:tabular-nums; }
 h1 .badge,h2 .badge,h3 .badge,p .badge { margin-left:8px; vertical-align:2px; }
 .badge { display:inline-block; padding:0 8px; border-radius:10px; font-size:12px; font-weight:600; border:1px solid currentColor; white-space:nowrap; }
-.v-pass { color:var(--pass); } .v-revised { color:var(--revised); } .v-flagged { color:var(--flagged); } .v-blocked { color:var(--blocked); }
+.v-pass { color:var(--pass); } .v-revised { color:var(--revised); } .v-flagged { color:var(--flagged); } .v-blocked { color:var(--blocked); } .v-error { color:var(--muted); }
 .s-critical { color:var(--blocked); } .s-major { color:var(--flagged); } .s-minor { color:var(--muted); }
 .r-confirmed { color:var(--pass); } .r-false_positive { color:var(--blocked); } .r-unreviewed { color:var(--muted); }
 .text { white-space:pre-wrap; word-break:break-word; font:13px/1.55 ui-monospace,SFMono-Regular,Menlo,Consolas,monospace;

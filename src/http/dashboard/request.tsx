@@ -212,6 +212,14 @@ export const RequestPage: FC<{ detail: RequestDetail }> = ({ detail }) => {
             <dd class="s-critical">{row.criticError}</dd>
           </>
         ) : null}
+        {record.error ? (
+          <>
+            <dt>error</dt>
+            <dd class="s-critical">
+              <code>{record.error.code}</code> (HTTP {record.error.status}): {record.error.message}
+            </dd>
+          </>
+        ) : null}
         <dt>reason</dt>
         <dd>{row.reason}</dd>
       </dl>
