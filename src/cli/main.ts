@@ -22,9 +22,6 @@ Usage:
   tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE] [--env-file FILE]
                                   judge every principle's examples with the configured critic
                                   (names or files; default: every constitution); exit 1 on a failure
-  tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE] [--env-file FILE]
-                                  judge every principle's examples with the configured critic
-                                  (names or files; default: every constitution); exit 1 on a failure
   tenet replay --constitution FILE|NAME [filters] [--limit N] [--revise] [--json FILE|-] [--env-file FILE]
                                   judge logged drafts under a candidate constitution: what would change
                                   (--logged NAME|all: whose traffic; default the candidate's name if logged)
@@ -84,10 +81,6 @@ export async function main(argv: string[]): Promise<number> {
         const { logsCommand, statsCommand, exportCommand } = await import('./logs.ts');
         const run = { logs: logsCommand, stats: statsCommand, export: exportCommand }[command];
         return await run(args);
-      }
-      case 'test': {
-        const { testCommand } = await import('./test.ts');
-        return await testCommand(args);
       }
       case 'test': {
         const { testCommand } = await import('./test.ts');
