@@ -25,6 +25,9 @@ Usage:
   tenet replay --constitution FILE|NAME [filters] [--limit N] [--revise] [--json FILE|-] [--env-file FILE]
                                   judge logged drafts under a candidate constitution: what would change
                                   (--logged NAME|all: whose traffic; default the candidate's name if logged)
+  tenet redteam [--constitution NAME] [--category C] [--probes FILE [--no-builtin]] [--stream] [--json FILE|-]
+                                  send the red-team probes through a running Tenet (--url, --key /
+                                  TENET_KEY, --model, default gpt-4o-mini); exit 1 on a miss or over-block
   tenet help                      this text
 
 Settings (environment variables):
@@ -89,6 +92,10 @@ export async function main(argv: string[]): Promise<number> {
       case 'replay': {
         const { replayCommand } = await import('./replay.ts');
         return await replayCommand(args);
+      }
+      case 'redteam': {
+        const { redteamCommand } = await import('./redteam.ts');
+        return await redteamCommand(args);
       }
       case 'dev': {
         const { runWranglerDev } = await import('./dev.ts');
