@@ -3,11 +3,19 @@ import type { Context } from 'hono';
 import { buildRecord } from '../core/build-record.ts';
 import { parseChatRequest } from '../core/chat-request.ts';
 import { ChunkAssembler, type Completion, completionToSse, refusalCompletion } from '../core/completion.ts';
+import { type Config, secretsOf } from '../core/config.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { type ChoiceViolation, type Enforcement, enforceOutput, worse } from '../core/enforce.ts';
 import { TenetError } from '../core/errors.ts';
 import type { LoggedVerdict } from '../core/log-record.ts';
 import { judgeInput, type StageResult } from '../core/loop.ts';
+import {
+  mayHoldSecret,
+  StreamScrubber,
+  scrubbable,
+  scrubCompletion,
+  scrubSseEvents,
+} from '../core/secret-scrub.ts';
 import { sseData } from '../core/sse.ts';
 import { lastUserText, principlesFor } from '../core/verdict.ts';
 import type { AppEnv } from './app-env.ts';
@@ -66,6 +74,7 @@ const inputViolations = (result: StageResult): ChoiceViolation[] =>
 
 export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const { upstream, config, redact, logger } = c.var.deps;
+  const secrets = answerSecrets(config);
   const constitution = c.var.constitution;
   const requestId = c.var.requestId;
   const text = await c.req.text();
@@ -180,44 +189,55 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
         // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them, assembling
         // a copy for the record (and, in audit mode, for the critic after the fact).
         const copy = new ChunkAssembler();
-        // With no record to write and nothing to audit, the chunks need not be decoded and assembled at all.
+        // With no record to write, nothing to audit and no secret to keep out, the chunks are not even decoded.
         const needsCopy = judgesOutput || config.logEnabled;
-        const body = relaySse(needsCopy ? tap(events, copy) : events, {
-          abort: () => reply.abort(),
-          onEnd: (end) => {
-            const draft = copy.result();
-            draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
-            if (end.kind !== 'done') {
-              // Cut short (upstream broke off, or the client left): recorded as far as it went, never judged.
-              const why =
-                end.kind === 'broken' ? `upstream stream broken (${end.error.code})` : 'client disconnected';
-              if (end.kind === 'broken')
-                logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
-              const cutShort = `${judgesOutput ? 'not audited' : 'not judged'}: ${why} mid-stream`;
-              if (end.kind === 'client_gone')
-                return finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
-              // The client got the chunks so far and then an error event: the request failed.
-              const error = failureOf(end.error, false);
-              return finish(
-                { ...combine(undefined), verdict: 'error' },
-                { draft, final: draft, reason: cutShort, cutShort, error },
+        const scrubber = secrets.length > 0 ? new StreamScrubber(secrets) : undefined;
+        const body = relaySse(
+          needsCopy || scrubber ? tap(events, needsCopy ? copy : undefined, scrubber) : events,
+          {
+            abort: () => reply.abort(),
+            onEnd: (end) => {
+              const draft = copy.result();
+              draftCall = { latencyMs: Date.now() - sent, usage: draft.usage ?? null };
+              if (end.kind !== 'done') {
+                // Cut short (upstream broke off, or the client left): recorded as far as it went, never judged.
+                const why =
+                  end.kind === 'broken'
+                    ? `upstream stream broken (${end.error.code})`
+                    : 'client disconnected';
+                if (end.kind === 'broken')
+                  logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
+                const cutShort = `${judgesOutput ? 'not audited' : 'not judged'}: ${why} mid-stream`;
+                if (end.kind === 'client_gone')
+                  return finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
+                // The client got the chunks so far and then an error event: the request failed.
+                const error = failureOf(end.error, false);
+                return finish(
+                  { ...combine(undefined), verdict: 'error' },
+                  { draft, final: draft, reason: cutShort, cutShort, error },
+                );
+              }
+              if (!judgesOutput)
+                return finish(combine(undefined), { draft, final: draft, reason: input.reason });
+              // Audit: judged after the fact, outside the request (the client already has the answer).
+              const judged = enforce(draft, 'audit', undefined).then(
+                (e) =>
+                  finish(combine(e), {
+                    enforcement: e,
+                    draft,
+                    final: draft,
+                    reason: `audit: ${reasonOf(e)}`,
+                  }),
+                (err: unknown) => {
+                  logger.error('audit failed', { request_id: requestId, error: String(err) });
+                  const cutShort = `not audited: the audit failed (${failureOf(err, false).message})`;
+                  finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
+                },
               );
-            }
-            if (!judgesOutput)
-              return finish(combine(undefined), { draft, final: draft, reason: input.reason });
-            // Audit: judged after the fact, outside the request (the client already has the answer).
-            const judged = enforce(draft, 'audit', undefined).then(
-              (e) =>
-                finish(combine(e), { enforcement: e, draft, final: draft, reason: `audit: ${reasonOf(e)}` }),
-              (err: unknown) => {
-                logger.error('audit failed', { request_id: requestId, error: String(err) });
-                const cutShort = `not audited: the audit failed (${failureOf(err, false).message})`;
-                finish(combine(undefined), { draft, final: draft, reason: cutShort, cutShort });
-              },
-            );
-            waitUntil(c, judged);
+              waitUntil(c, judged);
+            },
           },
-        });
+        );
         const streamHeaders = judgesOutput
           ? { 'x-tenet-mode': 'audit', 'x-tenet-constitution': `${constitution.name}@${constitution.hash}` }
           : verdictHeaders(constitution, combine(undefined));
@@ -252,7 +272,14 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
         const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
         if (blocked) throw blocked;
         // Unchanged: the upstream's own bytes go out. Changed: the final answer, streamed as proper chunks.
-        const sse = enforcement.changed ? completionToSse(enforcement.completion, { includeUsage }) : raw;
+        const scrubbed =
+          enforcement.changed || mayHoldSecret(raw, secrets)
+            ? scrubCompletion(enforcement.completion, secrets)
+            : undefined;
+        const sse =
+          enforcement.changed || scrubbed
+            ? completionToSse(scrubbed ?? enforcement.completion, { includeUsage })
+            : raw;
         return { headers: { ...headers, ...verdictHeaders(constitution, outcome) }, sse };
       })().catch((err: unknown) => failed(err));
       return deferredSse(c, judged, config.streamKeepAliveMs, () => reply.abort());
@@ -260,12 +287,14 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
 
     // The bytes go back as they came (no re-encoding) when nothing changes; the text is parsed to check them.
     const body = await reply.bytes();
-    const completion = parseCompletion(new TextDecoder().decode(body));
+    const raw = new TextDecoder().decode(body);
+    const completion = parseCompletion(raw);
     draftCall = { latencyMs: Date.now() - sent, usage: completion.usage ?? null };
     headers['content-type'] = 'application/json';
     if (!judgesOutput) {
       finish(combine(undefined), { draft: completion, final: completion, reason: input.reason });
-      return c.body(body, reply.response.status as 200, {
+      const scrubbed = mayHoldSecret(raw, secrets) ? scrubCompletion(completion, secrets) : undefined;
+      return c.body(scrubbed ? JSON.stringify(scrubbed) : body, reply.response.status as 200, {
         ...headers,
         ...verdictHeaders(constitution, combine(undefined)),
       });
@@ -281,8 +310,12 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     const blocked = enforcement.verdict === 'blocked' ? blockedError(constitution, outcome) : undefined;
     if (blocked) throw blocked;
     const outHeaders = { ...headers, ...verdictHeaders(constitution, outcome) };
-    if (!enforcement.changed) return c.body(body, reply.response.status as 200, outHeaders);
-    return c.body(JSON.stringify(enforcement.completion), 200, outHeaders);
+    const scrubbed =
+      enforcement.changed || mayHoldSecret(raw, secrets)
+        ? scrubCompletion(enforcement.completion, secrets)
+        : undefined;
+    if (!enforcement.changed && !scrubbed) return c.body(body, reply.response.status as 200, outHeaders);
+    return c.body(JSON.stringify(scrubbed ?? enforcement.completion), 200, outHeaders);
   } catch (err) {
     return failed(err);
   }
@@ -329,15 +362,27 @@ function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
   }
 }
 
-/** Passes events through while feeding their chunks to `assembler` (audit mode judges after the fact). */
+/**
+ * Passes events through while feeding their chunks to `assembler` (the record; audit mode judges after the
+ * fact), and keeps configured secrets out of them (`scrubber`), parsing each event once for both.
+ */
 async function* tap(
   events: AsyncGenerator<Uint8Array>,
-  assembler: ChunkAssembler,
+  assembler: ChunkAssembler | undefined,
+  scrubber: StreamScrubber | undefined,
 ): AsyncGenerator<Uint8Array> {
   const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const last = {};
   for await (const chunk of events) {
-    for (const data of sseData(decoder.decode(chunk, { stream: true }))) {
-      if (data === '[DONE]') continue;
+    const text = decoder.decode(chunk, { stream: true });
+    if (scrubber) {
+      const out = scrubSseEvents(text, scrubber, assembler && ((c) => assembler.add(c)), last);
+      yield out === text ? chunk : encoder.encode(out);
+      continue;
+    }
+    for (const data of sseData(text)) {
+      if (data === '[DONE]' || !assembler) continue;
       try {
         assembler.add(JSON.parse(data));
       } catch {
@@ -346,4 +391,15 @@ async function* tap(
     }
     yield chunk;
   }
+}
+
+/** The configured secrets kept out of answers, worked out once per configuration. */
+const secretsByConfig = new WeakMap<Config, string[]>();
+function answerSecrets(config: Config): string[] {
+  let secrets = secretsByConfig.get(config);
+  if (!secrets) {
+    secrets = scrubbable(secretsOf(config));
+    secretsByConfig.set(config, secrets);
+  }
+  return secrets;
 }

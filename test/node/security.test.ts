@@ -32,8 +32,6 @@ let evil: Server;
 let evilUrl: string;
 const evilHits: string[] = [];
 const transcript = new Transcript();
-// Answers in which the model repeats a secret a user pasted are kept apart: not scrubbed yet (a known gap, issue 6).
-const echoed = new Transcript();
 const asAdmin = { authorization: `Bearer ${secrets.admin}` };
 
 beforeAll(async () => {
@@ -89,10 +87,7 @@ describe('no configured secret leaks', () => {
     for (const s of traffic) {
       const res = await send(s);
       verdicts.add(res.headers.get('x-tenet-verdict') ?? String(res.status));
-      await (s.label.startsWith('model echoes') ? echoed : transcript).response(
-        `response to ${s.label}`,
-        res,
-      );
+      await transcript.response(`response to ${s.label}`, res);
     }
     // The mix really happened: every verdict and errors.
     expect([...verdicts]).toEqual(expect.arrayContaining(['pass', 'revised', 'blocked', '401', '400']));
