@@ -1,6 +1,7 @@
 // `npm run bench`: Tenet's proxy overhead on Node and workerd against direct calls and a minimal fetch proxy,
 // then what the critique loop costs per request (`--loop-only` runs just that section), then the log store's
-// queries over a million violation rows (`--store-only` runs just that).
+// queries over a million violation rows (`--store-only` runs just that). `--proxy-only` runs just the Node proxy
+// figures (direct, floor, tenet-node, tenet-node-nolog: no workerd, no loop, no store), for quick comparisons.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { startUpstream, type Upstream } from '../test/upstream/server.ts';
@@ -24,6 +25,7 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     'loop-only': { type: 'boolean', default: false },
     'store-only': { type: 'boolean', default: false },
+    'proxy-only': { type: 'boolean', default: false },
     json: { type: 'string' },
   },
 });
@@ -168,13 +170,17 @@ async function main(): Promise<number> {
   try {
     upstream = await startUpstream();
     const settings = { upstreamUrl: `${upstream.url}/v1`, upstreamKey, clientKey };
-    log(`scripted upstream on ${upstream.url}; starting floor, tenet-node, tenet-node-nolog, tenet-workerd`);
+    const proxyOnly = flags['proxy-only'];
+    log(
+      `scripted upstream on ${upstream.url}; starting floor, tenet-node, tenet-node-nolog` +
+        (proxyOnly ? '' : ', tenet-workerd'),
+    );
     const starts = await Promise.allSettled([
       startFloor(upstream.url),
       startTenetNode(settings),
       // The same Node server with TENET_LOG=off: what recording every request costs the response.
       startTenetNode(settings, { TENET_LOG: 'off' }, 'tenet-node-nolog'),
-      startTenetWorkerd(settings),
+      ...(proxyOnly ? [] : [startTenetWorkerd(settings)]),
     ]);
     for (const s of starts) if (s.status === 'fulfilled') proxies.push(s.value);
     const failed = starts.find((s) => s.status === 'rejected');
@@ -203,6 +209,13 @@ async function main(): Promise<number> {
     );
     // The idle proxies would only compete for CPU with the loop section's Tenet.
     await Promise.all(proxies.map((p) => p.stop()));
+    if (proxyOnly) {
+      if (flags.json) {
+        const out = { ...report, plan, quick: flags.quick, seconds, node: process.version };
+        writeFileSync(flags.json, `${JSON.stringify(out, null, 2)}\n`);
+      }
+      return 0;
+    }
     const loop = await loopSection(upstream);
     const store = await storeSection();
     if (flags.json) {

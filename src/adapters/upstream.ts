@@ -13,7 +13,8 @@ export interface UpstreamRequest {
   method: string;
   /** Path below the base URL, e.g. `/chat/completions`, with its query string. */
   path: string;
-  headers: Headers;
+  /** Built for this call by the caller (see toUpstreamHeaders): the adapter may change it. Lower-case names. */
+  headers: Record<string, string>;
   body?: ArrayBuffer | string | null;
   /** Overrides the configured key (bring-your-own-key mode). */
   apiKey?: string | undefined;
@@ -21,13 +22,26 @@ export interface UpstreamRequest {
   signal?: AbortSignal | undefined;
 }
 
+/** What the proxy reads of a set of response headers: fetch's `Headers`, or the Node adapter's view. */
+export interface HeaderReader {
+  get(name: string): string | null;
+  forEach(fn: (value: string, name: string) => void): void;
+}
+
+/** The status line and headers of an upstream answer (a fetch `Response` is one). */
+export interface UpstreamHead {
+  status: number;
+  ok: boolean;
+  headers: HeaderReader;
+}
+
 /** An upstream answer whose headers have arrived; the deadline keeps running until the body is read. */
 export interface UpstreamReply {
-  response: Response;
+  response: UpstreamHead;
   /** Reads the whole body as text within the deadline. */
   text(): Promise<string>;
   /** Reads the whole body as bytes within the deadline. */
-  bytes(): Promise<ArrayBuffer>;
+  bytes(): Promise<Uint8Array<ArrayBuffer>>;
   /** Hands the body over for streaming: the header deadline stops, the caller owns idle timing. */
   stream(): ReadableStream<Uint8Array>;
   /** Stops the call (client gone, stream stalled). */
@@ -38,8 +52,8 @@ export interface Upstream {
   send(request: UpstreamRequest): Promise<UpstreamReply>;
 }
 
-/** Turns a failed fetch into the error the client should see: a timeout (504) or an unreachable upstream (502). */
-function failure(err: unknown, timedOut: boolean): TenetError {
+/** Turns a failed call into the error the client should see: a timeout (504) or an unreachable upstream (502). */
+export function upstreamCallFailure(err: unknown, timedOut: boolean): TenetError {
   if (err instanceof TenetError) return err;
   if (timedOut) return new TenetError('upstream_timeout', 'The upstream model did not answer in time.');
   return new TenetError('upstream_unreachable', 'The upstream model could not be reached.', { cause: err });
@@ -65,8 +79,8 @@ export function createUpstream(options: UpstreamOptions): Upstream {
 
       const headers = request.headers; // built for this call by the caller: ours to change
       const key = request.apiKey ?? options.apiKey;
-      if (key) headers.set('authorization', `Bearer ${key}`);
-      else headers.delete('authorization');
+      if (key) headers['authorization'] = `Bearer ${key}`;
+      else delete headers['authorization'];
 
       let response: Response;
       try {
@@ -79,13 +93,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         });
       } catch (err) {
         settle();
-        throw failure(err, timedOut);
+        throw upstreamCallFailure(err, timedOut);
       }
-      const readAll = async (): Promise<ArrayBuffer> => {
+      const readAll = async (): Promise<Uint8Array<ArrayBuffer>> => {
         try {
-          return await response.arrayBuffer();
+          return new Uint8Array(await response.arrayBuffer());
         } catch (err) {
-          throw failure(err, timedOut);
+          throw upstreamCallFailure(err, timedOut);
         } finally {
           settle();
         }

@@ -1,7 +1,7 @@
 // Builds the app's dependencies from a parsed config: the same wiring for both runtimes.
 import { createLogWriter, disabledLogWriter } from '../adapters/log-writer.ts';
 import { createModelClient } from '../adapters/model-client.ts';
-import { createUpstream } from '../adapters/upstream.ts';
+import { createUpstream, type Upstream, type UpstreamOptions } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
 import { secretsOf } from '../core/config.ts';
 import type { ConstitutionSource } from '../core/constitution/set.ts';
@@ -25,15 +25,19 @@ export interface BuildOptions {
   /** The runtime's verdict cache (undefined: none, or TENET_VERDICT_CACHE_TTL_S=0). */
   verdictCache?: VerdictCache | undefined;
   fetch?: typeof fetch;
+  /** The runtime's upstream client (Node: node:http); fetch's by default, and whenever `fetch` is given. */
+  upstream?: (options: UpstreamOptions) => Upstream;
 }
 
 export function buildDeps(config: Config, options: BuildOptions): AppDeps {
-  const upstream = createUpstream({
+  const upstreamOptions = {
     baseUrl: config.upstreamUrl,
     apiKey: config.upstreamKey,
     timeoutMs: config.upstreamTimeoutMs,
-    ...(options.fetch ? { fetch: options.fetch } : {}),
-  });
+  };
+  const upstream = options.fetch
+    ? createUpstream({ ...upstreamOptions, fetch: options.fetch })
+    : (options.upstream ?? createUpstream)(upstreamOptions);
   const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   return {
     config,

@@ -1,4 +1,5 @@
 // Which headers cross the proxy: hop-by-hop and Tenet's own stay behind, in both directions.
+import type { HeaderReader } from '../adapters/upstream.ts';
 
 const hopByHop = new Set([
   'connection',
@@ -13,9 +14,15 @@ const hopByHop = new Set([
   'upgrade',
 ]);
 
-function named(headers: Headers, name: string): Set<string> {
+const none: ReadonlySet<string> = new Set();
+
+/** The header names a `Connection` header lists (hop-by-hop for this message). */
+function named(headers: HeaderReader, name: string): ReadonlySet<string> {
+  const value = headers.get(name);
+  // Nearly every message has none, or only `keep-alive`/`close`: skip building a set then.
+  if (!value || value === 'keep-alive' || value === 'close') return none;
   return new Set(
-    (headers.get(name) ?? '')
+    value
       .split(',')
       .map((s) => s.trim().toLowerCase())
       .filter(Boolean),
@@ -28,9 +35,10 @@ function named(headers: Headers, name: string): Set<string> {
  * `authorization` (the upstream key replaces it), `cookie` (Tenet's admin session must never leave),
  * Tenet's own `x-tenet-*` and Cloudflare's `cf-*`.
  */
-export function toUpstreamHeaders(incoming: Headers): Headers {
+export function toUpstreamHeaders(incoming: HeaderReader): Record<string, string> {
   const listed = named(incoming, 'connection');
-  const out = new Headers();
+  // No prototype: a client's header named `__proto__` is a header like any other.
+  const out: Record<string, string> = Object.create(null);
   incoming.forEach((value, name) => {
     if (
       hopByHop.has(name) ||
@@ -45,7 +53,7 @@ export function toUpstreamHeaders(incoming: Headers): Headers {
     ) {
       return;
     }
-    out.set(name, value);
+    out[name] = value;
   });
   return out;
 }
@@ -55,9 +63,9 @@ export function toUpstreamHeaders(incoming: Headers): Headers {
  * `content-length` and `content-encoding` (the body was decoded and may be rewritten),
  * `set-cookie` (the upstream's cookies are not for Tenet's host).
  */
-export function toClientHeaders(upstream: Headers): Headers {
+export function toClientHeaders(upstream: HeaderReader): Map<string, string> {
   const listed = named(upstream, 'connection');
-  const out = new Headers();
+  const out = new Map<string, string>();
   upstream.forEach((value, name) => {
     if (
       hopByHop.has(name) ||

@@ -17,24 +17,32 @@ export async function* upstreamEvents(
   const framer = new SseFramer();
   let sawDone = false;
   let finished = false;
+  // One timer for the whole stream (not one per chunk): it checks how long the pending read has waited.
+  let waitingSince = 0;
+  let failRead: ((err: unknown) => void) | undefined;
+  const checkIdle = () => {
+    const waited = failRead ? Date.now() - waitingSince : 0;
+    if (failRead && waited >= idleTimeoutMs) {
+      failRead(
+        new TenetError(
+          'upstream_timeout',
+          `The upstream model stopped sending for ${idleTimeoutMs} ms in the middle of the stream.`,
+        ),
+      );
+      return;
+    }
+    idleTimer = setTimeout(checkIdle, idleTimeoutMs - waited);
+  };
+  let idleTimer = setTimeout(checkIdle, idleTimeoutMs);
   try {
     for (;;) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      const stalled = new Promise<never>((_, reject) => {
-        timer = setTimeout(
-          () =>
-            reject(
-              new TenetError(
-                'upstream_timeout',
-                `The upstream model stopped sending for ${idleTimeoutMs} ms in the middle of the stream.`,
-              ),
-            ),
-          idleTimeoutMs,
-        );
-      });
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
-        result = await Promise.race([reader.read(), stalled]);
+        waitingSince = Date.now();
+        result = await new Promise<ReadableStreamReadResult<Uint8Array>>((resolve, reject) => {
+          failRead = reject;
+          reader.read().then(resolve, reject);
+        });
       } catch (err) {
         if (err instanceof TenetError) throw err;
         throw new TenetError(
@@ -45,7 +53,7 @@ export async function* upstreamEvents(
           },
         );
       } finally {
-        clearTimeout(timer);
+        failRead = undefined;
       }
       if (result.done) {
         // A last event without its blank line still counts if the stream ends right after it.
@@ -74,6 +82,7 @@ export async function* upstreamEvents(
       }
     }
   } finally {
+    clearTimeout(idleTimer);
     if (!finished) {
       // Ended early (error, or the consumer stopped): stop the upstream too.
       reply.abort();

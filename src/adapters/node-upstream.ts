@@ -1,0 +1,243 @@
+// The upstream model over node:http(s) with a keep-alive pool: the Node entry's Upstream (Workers use fetch).
+import {
+  Agent as HttpAgent,
+  request as httpRequest,
+  type IncomingHttpHeaders,
+  type IncomingMessage,
+} from 'node:http';
+import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { pipeline, type Readable } from 'node:stream';
+import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import {
+  type HeaderReader,
+  type Upstream,
+  type UpstreamOptions,
+  type UpstreamReply,
+  upstreamCallFailure,
+} from './upstream.ts';
+
+/** node:http's response headers (lower-case names, one value each but set-cookie) read like fetch's Headers. */
+class NodeHeaders implements HeaderReader {
+  constructor(private readonly raw: IncomingHttpHeaders) {}
+
+  get(name: string): string | null {
+    const value = this.raw[name.toLowerCase()];
+    if (value === undefined) return null;
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  forEach(fn: (value: string, name: string) => void): void {
+    for (const name of Object.keys(this.raw)) {
+      const value = this.raw[name];
+      if (value !== undefined) fn(Array.isArray(value) ? value.join(', ') : value, name);
+    }
+  }
+}
+
+const decoders = {
+  gzip: createGunzip,
+  'x-gzip': createGunzip,
+  deflate: createInflate,
+  br: createBrotliDecompress,
+};
+
+/** fetch decodes compressed answers itself; so does this adapter, so callers see the same bytes either way. */
+function decoded(res: IncomingMessage): Readable {
+  const coding = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
+  const decoder = Object.hasOwn(decoders, coding) ? decoders[coding as keyof typeof decoders] : undefined;
+  // pipeline: a connection that breaks mid-body errors the decoder too (never a body that just stops).
+  return decoder ? pipeline(res, decoder(), () => {}) : res;
+}
+
+/** The body as one byte array (one copy), read straight off the socket. */
+function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    let size = 0;
+    body.on('data', (part: Buffer) => {
+      parts.push(part);
+      size += part.length;
+    });
+    body.once('end', () => {
+      const out = new Uint8Array(size);
+      let at = 0;
+      for (const part of parts) {
+        out.set(part, at);
+        at += part.length;
+      }
+      resolve(out);
+    });
+    body.once('error', reject);
+    // Destroyed without an error (our own abort): never a silent short body.
+    body.once('close', () => reject(new Error('the upstream answer was cut off')));
+  });
+}
+
+/**
+ * The body as a web stream for the relay: the socket paused while the reader lags. node:http emits one
+ * `data` per HTTP chunk, and an upstream that writes each SSE event as its own chunk sends dozens in one
+ * socket read; they are joined (per read, at the end of the turn: no added wait), so the relay handles and
+ * writes one chunk per read, not one per event. fetch's body stream does the same for what is queued.
+ */
+function streamBody(body: Readable): ReadableStream<Uint8Array> {
+  let ended = false;
+  let pending: Buffer[] = [];
+  let queued = false;
+  return new ReadableStream<Uint8Array>(
+    {
+      start(controller) {
+        const deliver = () => {
+          queued = false;
+          if (ended || pending.length === 0) return;
+          const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+          pending = [];
+          controller.enqueue(chunk);
+          if ((controller.desiredSize ?? 0) <= 0) body.pause();
+        };
+        body.on('data', (chunk: Buffer) => {
+          pending.push(chunk);
+          if (!queued) {
+            queued = true;
+            queueMicrotask(deliver);
+          }
+        });
+        body.once('end', () => {
+          deliver();
+          ended = true;
+          controller.close();
+        });
+        body.once('error', (err) => {
+          if (!ended) controller.error(err);
+          ended = true;
+        });
+        body.once('close', () => {
+          if (!ended) controller.error(new Error('the upstream answer was cut off'));
+          ended = true;
+        });
+      },
+      pull() {
+        body.resume();
+      },
+      cancel() {
+        ended = true;
+        body.destroy();
+      },
+    },
+    { highWaterMark: 4 },
+  );
+}
+
+/**
+ * The Upstream of `createUpstream` without fetch: node:http(s) on a keep-alive pool. Same contract: the
+ * deadline runs until the body is read (or handed over as a stream), the client's abort stops the call.
+ */
+export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Upstream {
+  const base = new URL(options.baseUrl);
+  const secure = base.protocol === 'https:';
+  const send = secure ? httpsRequest : httpRequest;
+  // Idle sockets are closed after 4 s (undici's default), or earlier when the upstream's Keep-Alive says so.
+  const agentOptions = { keepAlive: true, timeout: 4_000, scheduling: 'lifo' as const };
+  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const target = {
+    protocol: base.protocol,
+    hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
+    port: base.port || (secure ? 443 : 80),
+    agent,
+  };
+  // The base URL's own credentials and query would be lost on the way: refuse them at start, as fetch would.
+  if (base.username || base.password || base.search) {
+    throw new TypeError('The upstream URL must not contain credentials or a query string.');
+  }
+
+  return {
+    send(request) {
+      return new Promise<UpstreamReply>((resolve, reject) => {
+        const headers = request.headers; // built for this call by the caller: ours to change
+        const key = request.apiKey ?? options.apiKey;
+        if (key) headers['authorization'] = `Bearer ${key}`;
+        else delete headers['authorization'];
+        // fetch asks for compressed answers and decodes them; so does this adapter (the same request upstream).
+        headers['accept-encoding'] = 'gzip, deflate, br';
+        const payload =
+          request.body == null
+            ? undefined
+            : typeof request.body === 'string'
+              ? request.body
+              : Buffer.from(request.body);
+        if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
+
+        let req: ReturnType<typeof send>;
+        try {
+          req = send({ ...target, method: request.method, path: prefix + request.path, headers });
+        } catch (err) {
+          reject(upstreamCallFailure(err, false));
+          return;
+        }
+        let body: Readable | undefined;
+        let timedOut = false;
+        let settled = false;
+        // Destroyed without an error: the request reports a hang-up, the body a cut-off (see readBody).
+        const stop = () => {
+          req.destroy();
+          body?.destroy();
+        };
+        const timer = setTimeout(() => {
+          timedOut = true;
+          stop();
+        }, options.timeoutMs);
+        const settle = () => {
+          if (settled) return;
+          settled = true;
+          clearTimeout(timer);
+          request.signal?.removeEventListener('abort', stop);
+        };
+        if (request.signal?.aborted) {
+          settle();
+          req.destroy();
+          reject(upstreamCallFailure(request.signal.reason, false));
+          return;
+        }
+        request.signal?.addEventListener('abort', stop, { once: true });
+
+        req.on('error', (err) => {
+          if (body) return; // after the headers: the body's reader sees it
+          settle();
+          reject(upstreamCallFailure(err, timedOut));
+        });
+        req.once('response', (res) => {
+          const stream = decoded(res);
+          body = stream;
+          // Errors are seen by whoever reads the body; one nobody reads must not crash the process.
+          stream.on('error', () => {});
+          const readAll = async (): Promise<Uint8Array<ArrayBuffer>> => {
+            try {
+              return await readBody(stream);
+            } catch (err) {
+              throw upstreamCallFailure(err, timedOut);
+            } finally {
+              settle();
+            }
+          };
+          const status = res.statusCode ?? 502;
+          resolve({
+            response: { status, ok: status >= 200 && status < 300, headers: new NodeHeaders(res.headers) },
+            async text() {
+              return Buffer.from((await readAll()).buffer).toString('utf8');
+            },
+            bytes: () => readAll(),
+            stream() {
+              settle();
+              return streamBody(stream);
+            },
+            abort() {
+              settle();
+              stop();
+            },
+          });
+        });
+        req.end(payload);
+      });
+    },
+  };
+}
