@@ -81,6 +81,10 @@ describe('parseConfig', () => {
     ]);
   });
 
+  it("accepts the CLI's own variables (TENET_URL, TENET_KEY) in the server's environment", () => {
+    expect(problems({ TENET_URL: 'http://127.0.0.1:8787', TENET_KEY: 'client-key-0123456789' })).toEqual([]);
+  });
+
   it('warns loudly about an open proxy and lists every secret for redaction', () => {
     const open = parseConfig({});
     expect(configWarnings(open).join('\n')).toMatch(/OPEN/);

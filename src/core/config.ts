@@ -247,9 +247,15 @@ function problemsOf(error: z.ZodError, env: Env): string[] {
   });
 }
 
+/**
+ * Variables the `tenet` CLI reads (`tenet logs|stats|export|replay|redteam`): not the server's, but at home in the
+ * same shell or `.dev.vars`, so the server accepts and ignores them.
+ */
+export const cliVariables = ['TENET_URL', 'TENET_KEY'] as const;
+
 /** A TENET_* variable Tenet does not know is a typo until proven otherwise: it would silently be ignored. */
 function unknownSettings(env: Env): string[] {
-  const known = Object.keys(settings);
+  const known = [...Object.keys(settings), ...cliVariables];
   return Object.keys(env)
     .filter((k) => k.startsWith('TENET_') && typeof env[k] === 'string' && !known.includes(k))
     .map((k) => {
