@@ -59,9 +59,10 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     logWriter: config.logEnabled
       ? createLogWriter(options.logStore, {
           logger: options.logging.logger,
-          // Node: records wait a moment to be written together, off the request path (one transaction for
-          // many). Workers: each request's waitUntil writes its own record.
-          lingerMs: options.runtime === 'node' ? 25 : 0,
+          // Node: one queue for the process; records wait a moment to be written together, off the request path
+          // (one transaction for many), and are kept through a store outage. Workers: each request's waitUntil
+          // writes its own record (an isolate's timers and I/O cannot outlive the request that started them).
+          ...(options.runtime === 'node' ? { scope: 'process', lingerMs: 25 } : { scope: 'request' }),
         })
       : disabledLogWriter(),
     constitutions: options.constitutions,

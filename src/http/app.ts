@@ -46,15 +46,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.get('/health', (c) => {
     const { constitutions } = deps;
     const errors = constitutions.errors();
+    const log = deps.logWriter.stats();
     return c.json({
-      status: errors.length > 0 ? 'degraded' : 'ok',
+      status: errors.length > 0 || log.status === 'degraded' ? 'degraded' : 'ok',
       runtime: deps.runtime,
       byok: deps.config.byok,
       default_constitution: deps.config.constitution,
       constitutions: constitutions.names().map((name) => `${name}@${constitutions.get(name)?.hash}`),
       constitution_errors: errors,
-      // Records written, waiting, given up after retries (lost), and retries so far.
-      log: deps.logWriter.stats(),
+      // The log: ok or degraded (the store failing), records written, waiting, lost, retries so far.
+      log: { ...log, lastError: log.lastError === null ? null : deps.redact(log.lastError) },
     });
   });
 
@@ -64,18 +65,22 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
   app.route('/admin', dashboard());
 
   app.use('/v1/*', clientAuth({ keys: deps.config.apiKeys, byok: deps.config.byok }));
-  app.use(
-    '/v1/*',
-    bodyLimit({
-      maxSize: deps.config.maxBodyBytes,
-      onError: () => {
-        throw new TenetError(
-          'request_too_large',
-          `The request body is larger than the limit of ${deps.config.maxBodyBytes} bytes (TENET_MAX_BODY_BYTES).`,
-        );
-      },
-    }),
-  );
+  const tooLarge = (): never => {
+    throw new TenetError(
+      'request_too_large',
+      `The request body is larger than the limit of ${deps.config.maxBodyBytes} bytes (TENET_MAX_BODY_BYTES).`,
+    );
+  };
+  const limitStreamedBody = bodyLimit({ maxSize: deps.config.maxBodyBytes, onError: tooLarge });
+  app.use('/v1/*', (c, next) => {
+    // A declared length is checked as bodyLimit would, without touching the body (on Node that would build a
+    // web stream for it); a chunked body is counted as it streams in.
+    const length = c.req.header('content-length');
+    if (length !== undefined && c.req.header('transfer-encoding') === undefined) {
+      return Number.parseInt(length, 10) > deps.config.maxBodyBytes ? tooLarge() : next();
+    }
+    return limitStreamedBody(c, next);
+  });
 
   app.post(
     '/v1/chat/completions',
