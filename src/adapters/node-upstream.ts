@@ -98,7 +98,8 @@ function streamBody(body: Readable): ReadableStream<Uint8Array> {
           pending.push(chunk);
           if (!queued) {
             queued = true;
-            queueMicrotask(deliver);
+            // A promise job, not queueMicrotask (which wraps every call in an AsyncResource).
+            void Promise.resolve().then(deliver);
           }
         });
         body.once('end', () => {

@@ -1,7 +1,8 @@
 // The Node entry: validates settings and constitutions at start, serves the app, reloads constitutions on change.
 import type { AddressInfo } from 'node:net';
-import { serve } from '@hono/node-server';
+import { type HttpBindings, serve } from '@hono/node-server';
 import { watchConstitutions } from '../adapters/constitution-files.ts';
+import { withNodeBody } from '../adapters/node-request.ts';
 import { CoalescingResponse } from '../adapters/node-response.ts';
 import { createNodeUpstream } from '../adapters/node-upstream.ts';
 import { createSqliteStore } from '../adapters/sqlite-store.ts';
@@ -14,6 +15,12 @@ export interface NodeServer {
   url: string;
   close(): Promise<void>;
 }
+
+/**
+ * Node has no request lifetime to extend: work given to waitUntil runs on by itself, as it would without one.
+ * Passing it spares Hono building (and the app catching) a "no ExecutionContext" error on every request.
+ */
+const nodeExecutionContext = { waitUntil() {}, passThroughOnException() {}, props: {} };
 
 /** Starts Tenet on Node from `env` (normally process.env). Throws a ConfigError naming any bad setting. */
 export async function startNodeServer(env: Record<string, string | undefined>): Promise<NodeServer> {
@@ -43,7 +50,12 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
   const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
       {
-        fetch: app.fetch,
+        // Bodies and abort signals come straight from node:http (see node-request.ts); the app is the same.
+        // (The server is node:http's, HTTP/1.1: the bindings are never HTTP/2's.)
+        fetch: (request, env) => {
+          const { incoming, outgoing } = env as HttpBindings;
+          return app.fetch(withNodeBody(request, incoming, outgoing), env, nodeExecutionContext);
+        },
         port: config.port,
         hostname: config.host,
         serverOptions: { ServerResponse: CoalescingResponse },

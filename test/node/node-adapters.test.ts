@@ -1,0 +1,182 @@
+// The Node-only adapters of the pass-through path: the node:http upstream client and the request body read off
+// the socket, through a real `tenet serve` and a hand-written upstream over real HTTP.
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { gzipSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeUpstream } from '../../src/adapters/node-upstream.ts';
+import { TenetError } from '../../src/core/errors.ts';
+import { startTenet, type TenetProcess } from '../tenet-process.ts';
+
+const key = 'node-adapters-client-key-0123456789';
+const completion = (content: string) =>
+  JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion',
+    created: 1,
+    model: 'gpt-test',
+    choices: [{ index: 0, message: { role: 'assistant', content }, finish_reason: 'stop' }],
+  });
+const sse = (content: string) =>
+  `data: ${JSON.stringify({ id: 'c', object: 'chat.completion.chunk', created: 1, model: 'm', choices: [{ index: 0, delta: { content } }] })}\n\n`;
+
+/** What the upstream saw of the last request, and how it answers the next one. */
+const seen: { body: string; headers: IncomingMessage['headers'] } = { body: '', headers: {} };
+let answer: (req: IncomingMessage, res: ServerResponse) => void = (_, res) => res.end(completion('hi'));
+let upstream: Server;
+let base: string;
+
+beforeAll(async () => {
+  upstream = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d: Buffer) => {
+      body += d.toString();
+    });
+    req.on('end', () => {
+      seen.body = body;
+      seen.headers = req.headers;
+      answer(req, res);
+    });
+  });
+  await new Promise<void>((resolve) => upstream.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(upstream.address() as AddressInfo).port}/v1`;
+});
+afterAll(async () => {
+  upstream.closeAllConnections();
+  await new Promise((resolve) => upstream.close(resolve));
+});
+
+describe('createNodeUpstream', () => {
+  const client = () => createNodeUpstream({ baseUrl: base, apiKey: 'sk-upstream', timeoutMs: 300 });
+
+  it('sends the body with its length and the key, and reads a gzip answer decoded, as fetch would', async () => {
+    answer = (_, res) => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+      res.end(gzipSync(completion('packed')));
+    };
+    const reply = await client().send({
+      method: 'POST',
+      path: '/chat/completions',
+      headers: { 'content-type': 'application/json' },
+      body: '{"a":"é"}',
+    });
+    expect(JSON.parse(await reply.text()).choices[0].message.content).toBe('packed');
+    expect(seen.body).toBe('{"a":"é"}');
+    expect(seen.headers['content-length']).toBe(String(Buffer.byteLength('{"a":"é"}')));
+    expect(seen.headers.authorization).toBe('Bearer sk-upstream');
+  });
+
+  it('relays the SSE events of one socket read as one chunk', async () => {
+    answer = (_, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < 20; i++) res.write(sse(`w${i} `));
+      res.end('data: [DONE]\n\n');
+    };
+    const reply = await client().send({ method: 'POST', path: '/chat/completions', headers: {}, body: '{}' });
+    const reader = reply.stream().getReader();
+    let text = '';
+    let chunks = 0;
+    for (let r = await reader.read(); !r.done; r = await reader.read()) {
+      text += Buffer.from(r.value).toString();
+      chunks++;
+    }
+    expect(text.match(/data: /g)).toHaveLength(21);
+    expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
+    expect(chunks).toBeLessThan(21);
+  });
+
+  it('turns an upstream that never answers into upstream_timeout, and a dead one into upstream_unreachable', async () => {
+    seen.body = '';
+    answer = () => {};
+    await expect(
+      client().send({ method: 'POST', path: '/chat/completions', headers: {}, body: '{}' }),
+    ).rejects.toMatchObject({ code: 'upstream_timeout' });
+    const dead = createNodeUpstream({ baseUrl: 'http://127.0.0.1:1/v1', apiKey: undefined, timeoutMs: 1000 });
+    const err = await dead.send({ method: 'GET', path: '/models', headers: {} }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TenetError);
+    expect(err).toMatchObject({ code: 'upstream_unreachable' });
+  });
+
+  it('stops the call when the client goes away before the answer, and on abort() mid-stream', async () => {
+    let closed = 0;
+    const closes = () => {
+      closed++;
+    };
+    seen.body = '';
+    answer = (req) => req.socket.once('close', closes);
+    const gone = new AbortController();
+    const pending = client()
+      .send({ method: 'POST', path: '/chat/completions', headers: {}, body: '{}', signal: gone.signal })
+      .catch((e: unknown) => e);
+    for (let i = 0; i < 40 && !seen.body; i++) await new Promise((r) => setTimeout(r, 10));
+    gone.abort();
+    expect(await pending).toMatchObject({ code: 'upstream_unreachable' });
+
+    answer = (req, res) => {
+      req.socket.once('close', closes);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write(sse('first'));
+    };
+    const reply = await client().send({ method: 'POST', path: '/chat/completions', headers: {}, body: '{}' });
+    const reader = reply.stream().getReader();
+    await reader.read();
+    reply.abort();
+    await expect(reader.read()).rejects.toThrow();
+    for (let i = 0; i < 40 && closed < 2; i++) await new Promise((r) => setTimeout(r, 25));
+    expect(closed).toBe(2);
+  });
+});
+
+describe('tenet serve: request bodies read off the socket', () => {
+  let tenet: TenetProcess;
+  beforeAll(async () => {
+    tenet = await startTenet('node', {
+      TENET_UPSTREAM_URL: base,
+      TENET_API_KEYS: `adapters:${key}`,
+      TENET_CONSTITUTION: 'passthrough',
+      TENET_MAX_BODY_BYTES: '2000',
+    });
+  });
+  afterAll(async () => {
+    await tenet?.stop();
+  });
+  const post = (body: BodyInit, extra: RequestInit = {}) =>
+    fetch(`${tenet.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${key}`, 'content-type': 'application/json' },
+      body,
+      ...extra,
+    });
+  /** A body sent chunked (no Content-Length), as a stream. */
+  const chunked = (text: string): RequestInit & { duplex: 'half' } => ({
+    body: new ReadableStream({
+      start(c) {
+        c.enqueue(new TextEncoder().encode(text.slice(0, 10)));
+        c.enqueue(new TextEncoder().encode(text.slice(10)));
+        c.close();
+      },
+    }),
+    duplex: 'half',
+  });
+  const ask = (content: string) =>
+    JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content }] });
+
+  it('forwards a body with a Content-Length byte for byte, and one sent chunked', async () => {
+    answer = (_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(completion('ok'));
+    const res = await post(ask('héllo'));
+    expect(res.status).toBe(200);
+    expect(seen.body).toBe(ask('héllo'));
+    const streamed = await post('', chunked(ask('chunked')));
+    expect(streamed.status).toBe(200);
+    expect(seen.body).toBe(ask('chunked'));
+  });
+
+  it('refuses a body over TENET_MAX_BODY_BYTES with 413, declared or chunked', async () => {
+    const big = ask('x'.repeat(3000));
+    const declared = await post(big);
+    expect(declared.status).toBe(413);
+    expect(await declared.json()).toMatchObject({ error: { code: 'request_too_large' } });
+    const streamed = await post('', chunked(big));
+    expect(streamed.status).toBe(413);
+  });
+});
