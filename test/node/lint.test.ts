@@ -30,6 +30,19 @@ describe('tenet lint', () => {
     expect(out.trim().split('\n')).toHaveLength(7);
   });
 
+  it('refuses patterns that could stall the proxy, at the pattern, saying what to change', () => {
+    const name = 'test/fixtures/lint/slow-patterns';
+    const { code, out } = lint([`${name}.yaml`]);
+    expect(out).toBe(readFileSync(`${root}/${name}.expected`, 'utf8'));
+    expect(code).toBe(1);
+    expect(out).toContain(
+      `${name}.yaml:8:16 principles[0].check.pattern: can take exponential time on text like "AAAAAAAAAAAA…"`,
+    );
+    expect(out).toContain(`${name}.yaml:12:23 principles[1].check.pattern: can take polynomial time`);
+    expect(out).toContain('with the lookbehind "(?<![a-z])" in front');
+    expect(out).not.toContain('principles[3]'); // an ordinary pattern passes
+  });
+
   it('lints every shipped constitution clean, with no warnings', () => {
     const { code, out } = lint([]);
     expect(code).toBe(0);

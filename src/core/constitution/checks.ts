@@ -11,6 +11,14 @@ export interface CheckHit {
 
 export type CompiledCheck = (text: string) => CheckHit | null;
 
+/**
+ * Patterns, keywords and detectors read at most this many characters of a text (lengths count all of it).
+ * Patterns are checked for catastrophic backtracking when they load (regex-safety.ts); this bounds what is left,
+ * e.g. the quadratic search of `[A-Z]{2,}@`, and keeps one huge message from holding the event loop. 1 MB is
+ * far beyond any model answer (the critic sees even less: critique.ts `visibleText`).
+ */
+export const maxCheckedChars = 1_000_000;
+
 const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 
 /** Builds the regular expression for a keyword list (one regex, so a long list costs one scan). */
@@ -31,7 +39,8 @@ export function compileCheck(spec: CheckSpec): CompiledCheck {
   const keywords = keywordRegExp(spec);
   const detectors = spec.detect;
   const { min_length: min, max_length: max } = spec;
-  return (text) => {
+  return (whole) => {
+    const text = whole.length > maxCheckedChars ? whole.slice(0, maxCheckedChars) : whole;
     if (pattern) {
       const m = pattern.exec(text);
       if (m) return { evidence: m[0], reason: `matches the pattern /${spec.pattern}/${spec.flags ?? ''}` };
@@ -45,13 +54,13 @@ export function compileCheck(spec: CheckSpec): CompiledCheck {
       if (found)
         return { evidence: found.match, reason: `contains ${found.detector.replace('_', ' ')} data` };
     }
-    const length = [...text].length;
+    const length = [...whole].length;
     if (min !== undefined && length < min) {
-      return { evidence: text, reason: `is ${length} characters long, shorter than the minimum of ${min}` };
+      return { evidence: whole, reason: `is ${length} characters long, shorter than the minimum of ${min}` };
     }
     if (max !== undefined && length > max) {
       return {
-        evidence: text.slice(0, 200),
+        evidence: whole.slice(0, 200),
         reason: `is ${length} characters long, longer than the maximum of ${max}`,
       };
     }

@@ -1,5 +1,6 @@
 // The constitution file format: the zod schema is the single source of truth (types, validation, JSON Schema).
 import { z } from 'zod';
+import { maxPatternLength, regexRisk } from './regex-safety.ts';
 
 const kebab = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
@@ -17,9 +18,19 @@ const text = (what: string) => z.string().trim().min(1, `must not be empty (${wh
 
 export const checkSchema = z
   .strictObject({
-    pattern: z.string().min(1).optional().meta({
-      description: 'A regular expression (JavaScript syntax). The principle is violated when it matches.',
-    }),
+    pattern: z
+      .string()
+      .min(1)
+      .max(
+        maxPatternLength,
+        `must be at most ${maxPatternLength} characters: split it into several principles`,
+      )
+      .optional()
+      .meta({
+        description:
+          'A regular expression (JavaScript syntax). The principle is violated when it matches. Patterns that ' +
+          'can backtrack for exponential, polynomial or quadratic time (e.g. `(a+)+`, `\\d+\\d+$`, `[a-z]+@`) are refused.',
+      }),
     flags: z
       .string()
       .regex(/^[imsu]*$/, 'may only contain the flags i, m, s and u')
@@ -52,6 +63,18 @@ export const checkSchema = z
       .optional()
       .meta({ description: 'Violated when the text is shorter.' }),
     max_length: z.number().int().min(1).optional().meta({ description: 'Violated when the text is longer.' }),
+  })
+  .superRefine((check, ctx) => {
+    // A pattern that could stall the proxy is an error at its file:line:col, like any other schema error.
+    const { pattern, flags = '' } = check;
+    if (pattern === undefined || pattern.length > maxPatternLength) return;
+    try {
+      new RegExp(pattern, flags);
+    } catch {
+      return; // reported as an invalid regular expression by the loader
+    }
+    const risk = regexRisk(pattern, flags);
+    if (risk) ctx.addIssue({ code: 'custom', path: ['pattern'], message: risk, input: pattern });
   })
   .meta({
     description:
