@@ -11,6 +11,7 @@ import type {
   StatsQuery,
   ViolationRow,
 } from '../core/log-store.ts';
+import { hashOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 
 export type SqlValue = string | number | null;
 
@@ -22,7 +23,7 @@ export interface SqlDb {
 }
 
 const requestColumns =
-  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code';
+  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees';
 
 type Row = Record<string, SqlValue>;
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
@@ -49,6 +50,12 @@ function toRequestRow(r: Row): RequestRow {
     reason: String(r['reason']),
     prompt: str(r['prompt']),
     errorCode: str(r['error_code']),
+    shadow: str(r['shadow']),
+    shadowVerdict: str(r['shadow_verdict']),
+    shadowDisagrees:
+      r['shadow_disagrees'] === null || r['shadow_disagrees'] === undefined
+        ? null
+        : num(r['shadow_disagrees']) === 1,
   };
 }
 
@@ -98,6 +105,15 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
   if (filter.model) add('t.model = ?', filter.model);
   if (filter.from !== undefined) add('t.time >= ?', filter.from);
   if (filter.to !== undefined) add('t.time < ?', filter.to);
+  if (filter.shadow) {
+    const test = {
+      judged: 'shadow IS NOT NULL',
+      agree: 'shadow_disagrees = 0',
+      disagree: 'shadow_disagrees = 1',
+    }[filter.shadow];
+    if (kind === 'requests') add(`t.${test}`);
+    else add(`t.request_id IN (SELECT id FROM requests WHERE ${test})`);
+  }
   if (kind === 'violations') {
     if (filter.principle) add('t.principle = ?', filter.principle);
     if (filter.severity) add('t.severity = ?', filter.severity);
@@ -179,7 +195,7 @@ export function createSqlStore(db: SqlDb): LogStore {
       const statements: Array<{ sql: string; params: SqlValue[] }> = [];
       for (const rec of records) {
         statements.push({
-          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(21)}?)`,
+          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(24)}?)`,
           params: [
             rec.id,
             rec.time,
@@ -200,11 +216,25 @@ export function createSqlStore(db: SqlDb): LogStore {
             rec.reason,
             rec.prompt,
             rec.error?.code ?? null,
+            rec.shadow?.constitution ?? null,
+            rec.shadow?.verdict ?? null,
+            rec.shadow ? (rec.shadow.disagrees ? 1 : 0) : null,
             rec.draft,
             rec.final,
             JSON.stringify(rec),
           ],
         });
+        for (const [side, ids] of [
+          ['shadow', rec.shadow?.onlyShadow ?? []],
+          ['primary', rec.shadow?.onlyPrimary ?? []],
+        ] as const) {
+          for (const principle of ids) {
+            statements.push({
+              sql: 'INSERT OR IGNORE INTO shadow_diffs (request_id, time, constitution, shadow, principle, side) VALUES (?, ?, ?, ?, ?, ?)',
+              params: [rec.id, rec.time, rec.constitution, rec.shadow?.constitution ?? '', principle, side],
+            });
+          }
+        }
         for (const v of rec.violations) {
           statements.push({
             sql: 'INSERT OR IGNORE INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
@@ -276,7 +306,8 @@ export function createSqlStore(db: SqlDb): LogStore {
         `SELECT COUNT(*) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
                 SUM(CASE WHEN critic_error IS NOT NULL THEN 1 ELSE 0 END) AS critic_errors,
                 SUM(CASE WHEN revisions > 0 THEN 1 ELSE 0 END) AS revised_tries,
-                SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END) AS revised_ok
+                SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END) AS revised_ok,
+                COUNT(t.shadow) AS shadowed, SUM(CASE WHEN t.shadow_disagrees = 1 THEN 1 ELSE 0 END) AS disagreed
          FROM requests t WHERE ${rq.sql}`,
         rq.params,
       );
@@ -316,6 +347,20 @@ export function createSqlStore(db: SqlDb): LogStore {
         return row ? num(row['latency_ms']) : null;
       };
       const [p50, p95] = [await nth(0.5), await nth(0.95)];
+      const diffs =
+        num(totals?.['disagreed']) > 0
+          ? await db.all<Row>(
+              `SELECT d.principle AS principle, d.side AS side, COUNT(*) AS n
+               FROM shadow_diffs d JOIN requests t ON t.id = d.request_id WHERE ${rq.sql}
+               GROUP BY d.principle, d.side ORDER BY d.principle`,
+              rq.params,
+            )
+          : [];
+      const shadowPrinciples = [...new Set(diffs.map((d) => String(d['principle'])))].map((principle) => {
+        const count = (side: string) =>
+          num(diffs.find((d) => d['principle'] === principle && d['side'] === side)?.['n']);
+        return { principle, onlyShadow: count('shadow'), onlyPrimary: count('primary') };
+      });
       const verdictMix = { pass: 0, revised: 0, flagged: 0, blocked: 0, error: 0 };
       for (const r of verdictRows) verdictMix[String(r['verdict']) as keyof typeof verdictMix] = num(r['n']);
       const tries = num(totals?.['revised_tries']);
@@ -344,6 +389,11 @@ export function createSqlStore(db: SqlDb): LogStore {
         revisionSuccessRate: tries > 0 ? num(totals?.['revised_ok']) / tries : null,
         criticErrorRate: n > 0 ? num(totals?.['critic_errors']) / n : null,
         latency: { p50, p95 },
+        shadow: {
+          judged: num(totals?.['shadowed']),
+          disagreements: num(totals?.['disagreed']),
+          principles: shadowPrinciples,
+        },
         tokens: {
           model: num(totals?.['model']),
           critic: num(totals?.['critic']),
@@ -406,9 +456,61 @@ export function createSqlStore(db: SqlDb): LogStore {
           params: [before],
         },
         { sql: 'DELETE FROM violations WHERE time < ?', params: [before] },
+        { sql: 'DELETE FROM shadow_diffs WHERE time < ?', params: [before] },
         { sql: 'DELETE FROM requests WHERE time < ?', params: [before] },
+        { sql: 'DELETE FROM test_runs WHERE time < ?', params: [before] },
       ]);
       return num(count?.['n']);
+    },
+
+    async writeTestRun(run) {
+      await db.batch([
+        {
+          sql: 'INSERT OR IGNORE INTO test_runs (id, time, constitution, constitution_hash, ok, passed, failed, examples, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          params: [
+            run.id,
+            run.time,
+            run.name,
+            hashOf(run.version),
+            run.ok ? 1 : 0,
+            run.totals.passed,
+            run.totals.failed,
+            run.totals.examples,
+            JSON.stringify(run),
+          ],
+        },
+      ]);
+    },
+
+    async listTestRuns(query) {
+      const parts: string[] = [];
+      const params: SqlValue[] = [];
+      if (query.constitution) {
+        parts.push('t.constitution = ?');
+        params.push(query.constitution);
+      }
+      if (query.version) {
+        parts.push('t.constitution_hash = ?');
+        params.push(hashOf(query.version));
+      }
+      if (query.latestPerConstitution) {
+        parts.push('t.time = (SELECT MAX(m.time) FROM test_runs m WHERE m.constitution = t.constitution)');
+      }
+      const limit = Math.min(100, Math.max(1, query.limit ?? 20));
+      const rows = await db.all<Row>(
+        `SELECT t.detail FROM test_runs t WHERE ${parts.join(' AND ') || '1 = 1'} ORDER BY t.time DESC, t.id DESC LIMIT ?`,
+        [...params, limit],
+      );
+      const runs = rows.map((r) => summarizeTestRun(JSON.parse(String(r['detail'])) as TestRun));
+      // Two runs of one constitution in the same millisecond: the newest (by id order) stands for it.
+      return query.latestPerConstitution
+        ? runs.filter((r, i) => runs.findIndex((o) => o.constitution === r.constitution) === i)
+        : runs;
+    },
+
+    async getTestRun(id) {
+      const [row] = await db.all<Row>('SELECT detail FROM test_runs WHERE id = ?', [id]);
+      return row ? (JSON.parse(String(row['detail'])) as TestRun) : undefined;
     },
   };
 }

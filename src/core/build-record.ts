@@ -8,11 +8,13 @@ import type {
   LoggedVerdict,
   RequestRecord,
   RoundRecord,
+  ShadowRecord,
   StageRecord,
   ViolationRecord,
 } from './log-record.ts';
 import type { Round, StageResult } from './loop.ts';
 import type { Redactor } from './redact.ts';
+import type { ShadowJudgement } from './shadow.ts';
 import { principlesFor } from './verdict.ts';
 
 export interface RecordInput {
@@ -55,6 +57,22 @@ export function contentOf(
   const kept = setting === 'redacted' ? maskDetected(scrubbed, detectors) : scrubbed;
   if (kept.length <= maxStoredChars) return kept;
   return `${kept.slice(0, maxStoredChars)}\n[… ${kept.length - maxStoredChars} more characters not stored]`;
+}
+
+/** A shadow judgement as the record keeps it: evidence per the primary's content setting, secrets scrubbed. */
+export function shadowRecordOf(
+  j: ShadowJudgement,
+  setting: Constitution['logging']['content'],
+  redact: Redactor,
+): ShadowRecord {
+  return {
+    ...j,
+    violations: j.violations.map((v) => ({
+      ...v,
+      evidence: contentOf(v.evidence, setting, redact),
+      critique: redact(v.critique),
+    })),
+  };
 }
 
 export function buildRecord(r: RecordInput): RequestRecord {

@@ -12,6 +12,7 @@ export const errorCodes = {
   not_found: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
+  headers_too_large: { status: 431, type: 'invalid_request_error' },
   unknown_constitution: { status: 400, type: 'invalid_request_error' },
   content_blocked: { status: 400, type: 'invalid_request_error' },
   constitution_unavailable: { status: 500, type: 'server_error' },

@@ -79,6 +79,22 @@ export const requestRecordSchema = z.object({
   content: z.enum(['full', 'redacted', 'none']),
   /** The upstream draft call. */
   draftCall: z.object({ latencyMs: z.number(), usage: usage.nullable() }).nullable(),
+  /** Shadow mode: what the candidate constitution would have done with the same input and draft. */
+  shadow: z
+    .object({
+      constitution: z.string(),
+      verdict: z.enum(stageVerdicts),
+      primaryVerdict: z.enum(stageVerdicts),
+      violations: z.array(violationRecordSchema.omit({ id: true, round: true })),
+      onlyShadow: z.array(z.string()),
+      onlyPrimary: z.array(z.string()),
+      disagrees: z.boolean(),
+      criticTokens: z.number(),
+      criticError: z.string().nullable(),
+      latencyMs: z.number(),
+    })
+    .nullable()
+    .optional(),
   /** Verdict `error`: what the client got instead of an answer (absent in records older than migration 0004). */
   error: z.object({ code: z.string(), status: z.number().int(), message: z.string() }).nullable().optional(),
   stages: z.array(stageRecordSchema),
@@ -90,3 +106,4 @@ export type RoundRecord = z.infer<typeof roundRecordSchema>;
 export type StageRecord = z.infer<typeof stageRecordSchema>;
 export type RequestRecord = z.infer<typeof requestRecordSchema>;
 export type LoggedVerdict = (typeof verdicts)[number];
+export type ShadowRecord = NonNullable<RequestRecord['shadow']>;

@@ -1,5 +1,6 @@
 // The log store's interface: one contract, two backends (D1 on Workers, SQLite on Node) sharing the same SQL.
 import type { LoggedVerdict, RequestRecord } from './log-record.ts';
+import type { TestRun, TestRunSummary } from './quality/test-run.ts';
 
 /** Filters shared by request and violation listings, stats and exports (all optional, combined with AND). */
 export interface LogFilter {
@@ -17,6 +18,8 @@ export interface LogFilter {
   q?: string;
   /** Violations only: review state. */
   review?: 'confirmed' | 'false_positive' | 'unreviewed';
+  /** Shadow mode: requests a candidate judged, and where it agreed or disagreed with the primary. */
+  shadow?: 'judged' | 'agree' | 'disagree';
 }
 
 export interface PageQuery extends LogFilter {
@@ -53,6 +56,10 @@ export interface RequestRow {
   prompt: string | null;
   /** Verdict `error`: the error code the client got. */
   errorCode: string | null;
+  /** Shadow mode: the candidate's name@hash, what it would have done, and whether it disagreed. */
+  shadow: string | null;
+  shadowVerdict: string | null;
+  shadowDisagrees: boolean | null;
 }
 
 export interface ViolationRow {
@@ -107,6 +114,12 @@ export interface Stats {
   /** Share of requests with a critic failure. */
   criticErrorRate: number | null;
   latency: { p50: number | null; p95: number | null };
+  /** Shadow mode: requests a candidate judged, how many it disagreed on, and per principle who alone found it. */
+  shadow: {
+    judged: number;
+    disagreements: number;
+    principles: Array<{ principle: string; onlyShadow: number; onlyPrimary: number }>;
+  };
   tokens: { model: number; critic: number; perRequest: { model: number | null; critic: number | null } };
 }
 
@@ -116,6 +129,16 @@ export interface ConstitutionUse {
   requests: number;
   first: number;
   last: number;
+}
+
+export interface TestRunQuery {
+  constitution?: string;
+  /** A version's hash (with or without `name@`). */
+  version?: string;
+  /** Only the newest run of each constitution. */
+  latestPerConstitution?: boolean;
+  /** 1-100, default 20. */
+  limit?: number;
 }
 
 export interface LogStore {
@@ -133,4 +156,9 @@ export interface LogStore {
   exportViolations(filter: LogFilter): AsyncIterable<ViolationRow>;
   /** Deletes records older than `before` (ms); returns how many requests went. */
   purge(before: number): Promise<number>;
+  /** Keeps a `tenet test` run (the id is the caller's; writing it again changes nothing). */
+  writeTestRun(run: TestRun): Promise<void>;
+  /** Test runs, newest first, as summaries. */
+  listTestRuns(query: TestRunQuery): Promise<TestRunSummary[]>;
+  getTestRun(id: string): Promise<TestRun | undefined>;
 }

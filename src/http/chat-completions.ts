@@ -1,6 +1,6 @@
 // POST /v1/chat/completions: judges the input, gets the draft upstream, holds it to the constitution, returns it.
 import type { Context } from 'hono';
-import { buildRecord } from '../core/build-record.ts';
+import { buildRecord, shadowRecordOf } from '../core/build-record.ts';
 import { parseChatRequest } from '../core/chat-request.ts';
 import { ChunkAssembler, type Completion, completionToSse, refusalCompletion } from '../core/completion.ts';
 import { type Config, secretsOf } from '../core/config.ts';
@@ -16,6 +16,7 @@ import {
   scrubCompletion,
   scrubSseEvents,
 } from '../core/secret-scrub.ts';
+import { judgeShadow } from '../core/shadow.ts';
 import { sseData } from '../core/sse.ts';
 import { lastUserText, principlesFor } from '../core/verdict.ts';
 import type { AppEnv } from './app-env.ts';
@@ -79,6 +80,8 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
   const requestId = c.var.requestId;
   const text = await c.req.text();
   const request = parseChatRequest(text);
+  // Built first: headers the upstream would refuse are the client's error, before any critic call is spent.
+  const upstreamHeaders = toUpstreamHeaders(c.req.raw.headers);
   const stream = request.stream === true;
   const includeUsage = request.stream_options?.include_usage === true;
   const conversation = conversationOf(request);
@@ -135,7 +138,35 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
       cutShort: parts.cutShort,
       error: parts.error,
     });
-    waitUntil(c, c.var.deps.logWriter.record(record));
+    const { logWriter, constitutions } = c.var.deps;
+    const candidate = constitution.shadow ? constitutions.get(constitution.shadow) : undefined;
+    if (!candidate || parts.error || parts.cutShort) {
+      waitUntil(c, logWriter.record(record));
+      return;
+    }
+    // Shadow mode: the candidate judges the same input and draft after the response; the record waits for it.
+    const shadowed = judgeShadow(
+      {
+        candidate,
+        context: conversation.slice(0, -1),
+        prompt: lastUserText(request.messages),
+        conversation,
+        draft: parts.draft,
+        primary: { input, enforcement: parts.enforcement },
+      },
+      constitution,
+      loopDepsFor(c, request, undefined, candidate),
+    ).then(
+      (j) => ({ ...record, shadow: shadowRecordOf(j, constitution.logging.content, redact) }),
+      (err: unknown) => {
+        logger.error('shadow judging failed', { request_id: requestId, error: String(err) });
+        return record;
+      },
+    );
+    waitUntil(
+      c,
+      shadowed.then((r) => logWriter.record(r)),
+    );
   };
   let recorded = false;
   /** A request that fails before its answer is recorded (verdict `error`, with what the client got), then fails. */
@@ -162,7 +193,7 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     const reply = await upstream.send({
       method: 'POST',
       path: '/chat/completions',
-      headers: toUpstreamHeaders(c.req.raw.headers),
+      headers: upstreamHeaders,
       body: text,
       apiKey: c.var.upstreamKey,
       signal,

@@ -1,5 +1,6 @@
 // Which headers cross the proxy: hop-by-hop and Tenet's own stay behind, in both directions.
 import type { HeaderReader } from '../adapters/upstream.ts';
+import { TenetError } from '../core/errors.ts';
 
 const hopByHop = new Set([
   'connection',
@@ -39,7 +40,9 @@ export function toUpstreamHeaders(incoming: HeaderReader): Record<string, string
   const listed = named(incoming, 'connection');
   // No prototype: a client's header named `__proto__` is a header like any other.
   const out: Record<string, string> = Object.create(null);
+  let size = 0;
   incoming.forEach((value, name) => {
+    size += name.length + value.length + 4;
     if (
       hopByHop.has(name) ||
       listed.has(name) ||
@@ -55,8 +58,19 @@ export function toUpstreamHeaders(incoming: HeaderReader): Record<string, string
     }
     out[name] = value;
   });
+  // Upstreams refuse oversized headers by closing the connection (a 502 for the client, which did wrong):
+  // refuse them here, as a clear 431.
+  if (size > maxForwardedHeaderBytes) {
+    throw new TenetError(
+      'headers_too_large',
+      `The request headers are larger than ${maxForwardedHeaderBytes} bytes; send less in them.`,
+    );
+  }
   return out;
 }
+
+/** The most header bytes forwarded upstream (common servers accept 16–64 KiB in all). */
+export const maxForwardedHeaderBytes = 32 * 1024;
 
 /**
  * The upstream's response headers as the client should get them. Dropped: hop-by-hop ones,

@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { ModelClient } from '../adapters/model-client.ts';
 import type { ChatRequest } from '../core/chat-request.ts';
+import type { Constitution } from '../core/constitution/schema.ts';
 import { type ChatMessage, critiqueResponseFormat } from '../core/critique.ts';
 import type { LoopDeps, VerdictCache } from '../core/loop.ts';
 import { contentText } from '../core/verdict.ts';
@@ -74,8 +75,10 @@ export function loopDepsFor(
   c: Context<AppEnv>,
   request: ChatRequest,
   signal: AbortSignal | undefined,
+  /** The constitution whose critic judges (default the request's; shadow mode passes the candidate). */
+  constitution: Constitution = c.var.constitution,
 ): LoopDeps {
-  const { deps, constitution, upstreamKey } = c.var;
+  const { deps, upstreamKey } = c.var;
   return modelLoopDeps({
     critic: deps.critic,
     reviser: deps.reviser,

@@ -144,12 +144,17 @@ describe('POST /v1/chat/completions', () => {
       // A request id Tenet cannot use safely is replaced by its own.
       expect(r.headers.get('x-tenet-request-id')).toMatch(/^[\w=-]{1,128}$/);
     }
+    const sentBefore = (await t.scenario.requests()).length;
     const huge = await send(
       t,
       '/v1/chat/completions',
       post(body, { ...json, 'x-junk': 'j'.repeat(256 * 1024) }),
     );
     expectNoFault(huge, 'a 256 KB header');
+    // Refused by Tenet, not left to the upstream (which would drop the connection: a 502).
+    expect(huge.status, huge.text).toBe(431);
+    expect(huge.text).toContain('"code":"headers_too_large"');
+    expect(await t.scenario.requests()).toHaveLength(sentBefore);
     await expectServing(t);
   });
 

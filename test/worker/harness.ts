@@ -76,6 +76,20 @@ export async function harness(options: HarnessOptions | Record<string, string> =
 
 export const hello = { model: 'gpt-test', messages: [{ role: 'user', content: 'Hello' }] };
 
+/** Signs in to the dashboard with the admin token as a browser would (same-origin form post): its response. */
+export function signIn(t: Harness, adminToken: string): Promise<Response> {
+  return t.fetch('/admin/login', {
+    method: 'POST',
+    headers: {
+      'content-type': 'application/x-www-form-urlencoded',
+      origin: 'http://tenet.test',
+      'sec-fetch-site': 'same-origin',
+    },
+    body: `token=${adminToken}`,
+    redirect: 'manual',
+  });
+}
+
 /** Reads an SSE body to the end and returns its `data:` payloads. */
 export async function readSse(response: Response): Promise<string[]> {
   const text = await response.text();

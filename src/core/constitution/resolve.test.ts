@@ -118,4 +118,26 @@ name: base
     ).constitutions.get('child')?.hash;
     expect(after).not.toBe(before);
   });
+  it('names a shadow candidate outside the version, and rejects an unknown or self shadow at its line', async () => {
+    const set = await buildConstitutionSet(
+      files({
+        base,
+        live: 'name: live\nextends: [base]\nshadow: base\n',
+        plain: 'name: plain\nextends: [base]\n',
+        typo: 'name: typo\nshadow: bsae\n',
+        self: 'name: self\nshadow: self\n',
+      }),
+    );
+    expect(set.constitutions.get('live')?.shadow).toBe('base');
+    // Shipping a candidate in shadow changes nothing enforced: the version stays the same.
+    const unshadowed = await buildConstitutionSet(files({ base, live: 'name: live\nextends: [base]\n' }));
+    expect(set.constitutions.get('live')?.hash).toBe(unshadowed.constitutions.get('live')?.hash);
+    expect(set.constitutions.has('typo')).toBe(false);
+    expect(set.constitutions.has('self')).toBe(false);
+    const errors = set.problems.filter((p) => p.level === 'error');
+    expect(errors.map((p) => `${p.file}:${p.line}:${p.column} ${p.path}: ${p.message}`)).toEqual([
+      'c/self.yaml:2:9 shadow: a constitution cannot shadow itself',
+      'c/typo.yaml:2:9 shadow: unknown constitution "bsae" (available: base, live, plain, self, typo)',
+    ]);
+  });
 });

@@ -183,7 +183,24 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
       ...body,
       principles: body.principles.map(({ from: _from, ...p }) => p),
     });
-    constitutions.set(name, { ...body, hash });
+    // The shadow is not inherited and not part of the version: shipping a candidate changes nothing enforced.
+    constitutions.set(name, { ...body, hash, ...(spec.shadow ? { shadow: spec.shadow } : {}) });
+  }
+  for (const [name, c] of constitutions) {
+    if (!c.shadow) continue;
+    const f = byName.get(name) as LoadedFile;
+    const why =
+      c.shadow === name
+        ? 'a constitution cannot shadow itself'
+        : constitutions.has(c.shadow)
+          ? undefined
+          : byName.has(c.shadow)
+            ? `"${c.shadow}" has errors of its own; fix them first`
+            : `unknown constitution "${c.shadow}" (available: ${[...byName.keys()].sort().join(', ')})`;
+    if (why) {
+      error(f, ['shadow'], 'shadow', why);
+      constitutions.delete(name);
+    }
   }
   problems.sort((a, b) =>
     a.file < b.file ? -1 : a.file > b.file ? 1 : a.line - b.line || a.column - b.column,

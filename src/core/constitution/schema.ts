@@ -161,6 +161,14 @@ export const constitutionFileSchema = z
           .meta({ description: 'When revisions run out: refuse (block, default) or return the best round.' }),
       })
       .optional(),
+    shadow: z
+      .string()
+      .regex(kebab, 'must be a constitution name (kebab-case)')
+      .optional()
+      .meta({
+        description:
+          'A candidate constitution judged on the same live traffic (after the response, never enforced): the log and dashboard show where it disagrees with this one.',
+      }),
     stream: z.enum(['buffer', 'audit']).optional().meta({
       description:
         'Streaming: judge before sending (buffer, default) or stream untouched and judge after (audit).',
@@ -229,6 +237,8 @@ export interface Constitution {
   stream: 'buffer' | 'audit';
   on_block: { mode: 'message' | 'error'; message: string; status: number };
   logging: { content: 'full' | 'redacted' | 'none' };
+  /** The candidate judged in shadow on this constitution's traffic (not part of the version hash). */
+  shadow?: string | undefined;
   principles: Principle[];
 }
 

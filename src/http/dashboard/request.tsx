@@ -1,15 +1,70 @@
 // The request page: prompt, verdict and reason, the draft → final diff, every round with its marked evidence, calls.
 import type { FC } from 'hono/jsx';
 import { diffTexts } from '../../core/diff.ts';
-import type { RoundRecord, StageRecord } from '../../core/log-record.ts';
+import type { RoundRecord, ShadowRecord, StageRecord } from '../../core/log-record.ts';
 import type { RequestDetail, ViolationRow } from '../../core/log-store.ts';
 import { formatCount, formatMs, formatTime } from './format.ts';
-import { base, Layout, VerdictBadge } from './layout.tsx';
+import { base, Layout, SeverityBadge, VerdictBadge } from './layout.tsx';
 import { DiffText, MarkedText } from './text-marks.tsx';
 import { ViolationCard, violationAnchor } from './violation-card.tsx';
 
 const NotLogged: FC<{ content: string }> = ({ content }) => (
   <p class="muted">Not logged (the constitution's content setting is {content}).</p>
+);
+
+/** Shadow mode: what the candidate would have done with the same input and draft, and where it differs. */
+const Shadow: FC<{ shadow: ShadowRecord }> = ({ shadow }) => (
+  <section id="shadow">
+    <h2>
+      Shadow <code>{shadow.constitution}</code>{' '}
+      {shadow.disagrees ? (
+        <span class="badge s-critical">disagrees</span>
+      ) : (
+        <span class="badge v-pass">agrees</span>
+      )}
+    </h2>
+    <p>
+      On the draft the candidate would have <VerdictBadge verdict={shadow.verdict} />; the primary, by the
+      same rule, <VerdictBadge verdict={shadow.primaryVerdict} />.
+      {shadow.onlyShadow.length > 0 ? <> Only the candidate found: {shadow.onlyShadow.join(', ')}.</> : null}
+      {shadow.onlyPrimary.length > 0 ? <> Only the primary found: {shadow.onlyPrimary.join(', ')}.</> : null}
+      {shadow.criticError ? (
+        <span class="s-critical"> Candidate critic error: {shadow.criticError}.</span>
+      ) : null}
+      <span class="muted small">
+        {' '}
+        ({formatCount(shadow.criticTokens)} critic tokens, {formatMs(shadow.latencyMs)})
+      </span>
+    </p>
+    {shadow.violations.length > 0 ? (
+      <table>
+        <thead>
+          <tr>
+            <th>principle</th>
+            <th>stage</th>
+            <th>severity</th>
+            <th>action</th>
+            <th>evidence</th>
+            <th>critique</th>
+          </tr>
+        </thead>
+        <tbody>
+          {shadow.violations.map((v) => (
+            <tr data-shadow-principle={v.principle}>
+              <td>{v.principle}</td>
+              <td>{v.stage}</td>
+              <td>
+                <SeverityBadge severity={v.severity} />
+              </td>
+              <td>{v.action}</td>
+              <td>{v.evidence ?? <span class="muted">not logged</span>}</td>
+              <td>{v.critique}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    ) : null}
+  </section>
 );
 
 const inRound = (violations: ViolationRow[], stage: StageRecord, round: RoundRecord) =>
@@ -244,6 +299,7 @@ export const RequestPage: FC<{ detail: RequestDetail }> = ({ detail }) => {
           ))}
         </section>
       ) : null}
+      {record.shadow ? <Shadow shadow={record.shadow} /> : null}
       <h2>Calls</h2>
       <Calls detail={detail} />
     </Layout>

@@ -1,0 +1,141 @@
+// Shadow mode: a candidate constitution judges the same live traffic as the primary, after the response and
+// without enforcing anything, so the log shows where the two would disagree before the candidate ships.
+import type { Completion } from './completion.ts';
+import type { Constitution } from './constitution/schema.ts';
+import type { ChatMessage } from './critique.ts';
+import { type Enforcement, enforceOutput } from './enforce.ts';
+import { judgeInput, type LoopDeps, type StageResult } from './loop.ts';
+import { principlesFor, type Verdict, type Violation } from './verdict.ts';
+
+/** One violation the candidate found (its evidence follows the primary's content setting in the record). */
+export interface ShadowViolation {
+  stage: 'input' | 'output';
+  choice: number;
+  principle: string;
+  severity: Violation['severity'];
+  action: Violation['action'];
+  source: Violation['source'];
+  evidence: string;
+  critique: string;
+}
+
+export interface ShadowJudgement {
+  /** The candidate's `name@hash`. */
+  constitution: string;
+  /** What the candidate would have done with the input and the draft. */
+  verdict: Verdict;
+  /** What the primary did with the same input and draft, by the same rule (before any revision). */
+  primaryVerdict: Verdict;
+  violations: ShadowViolation[];
+  /** Principles only the candidate found violated, and only the primary. */
+  onlyShadow: string[];
+  onlyPrimary: string[];
+  disagrees: boolean;
+  criticTokens: number;
+  criticError: string | null;
+  latencyMs: number;
+}
+
+export interface ShadowInput {
+  candidate: Constitution;
+  /** The conversation before the last user message, and that message (judged by input principles). */
+  context: readonly ChatMessage[];
+  prompt: string;
+  /** The whole conversation, for the output principles. */
+  conversation: readonly ChatMessage[];
+  /** The upstream's draft (absent when the primary blocked the input). */
+  draft: Completion | undefined;
+  /** What the primary found: its input stage, and its enforcement of the draft. */
+  primary: { input: StageResult | undefined; enforcement: Enforcement | undefined };
+}
+
+const rank: Record<Verdict, number> = { pass: 0, flagged: 1, revised: 2, blocked: 3 };
+
+/**
+ * What a set of first-round findings means, before any revision: a blocking violation (or a failed critic
+ * under fail_closed) blocks, a revise violation revises, a flag flags. The same rule for both sides.
+ */
+function draftVerdict(violations: readonly Violation[], fault: boolean, constitution: Constitution): Verdict {
+  let verdict: Verdict = 'pass';
+  const up = (v: Verdict) => {
+    if (rank[v] > rank[verdict]) verdict = v;
+  };
+  for (const v of violations)
+    up(v.action === 'block' ? 'blocked' : v.action === 'revise' ? 'revised' : 'flagged');
+  if (fault) up(constitution.critic.on_error === 'fail_open' ? 'flagged' : 'blocked');
+  return verdict;
+}
+
+/** The input stage's and each choice's draft round: what a constitution found before revising anything. */
+function firstFindings(input: StageResult | undefined, enforcement: Enforcement | undefined) {
+  const stages = [input, ...(enforcement?.choices ?? []).map((c) => c.result)].filter(
+    (s): s is StageResult => s !== undefined,
+  );
+  const found = stages.flatMap((s, i) =>
+    (s.rounds[0]?.violations ?? []).map((v) => ({
+      v,
+      stage: s.stage,
+      choice: s.stage === 'input' ? -1 : (enforcement?.choices[i - (input ? 1 : 0)]?.choice ?? 0),
+    })),
+  );
+  const fault = stages.find((s) => s.criticFault)?.criticFault?.code ?? null;
+  return { found, fault };
+}
+
+/** Judges the request's input and draft under the candidate, and compares with what the primary found. */
+export async function judgeShadow(
+  input: ShadowInput,
+  primaryConstitution: Constitution,
+  deps: LoopDeps,
+): Promise<ShadowJudgement> {
+  const started = deps.now();
+  const { candidate } = input;
+  const judgedInput =
+    principlesFor(candidate, 'input').length > 0
+      ? await judgeInput({ constitution: candidate, conversation: input.context, text: input.prompt }, deps)
+      : undefined;
+  // A draft the candidate would never have let the model write is still judged: the comparison is per text.
+  const judgedOutput =
+    input.draft && principlesFor(candidate, 'output').length > 0
+      ? await enforceOutput(input.draft, candidate, { conversation: input.conversation, deps, mode: 'audit' })
+      : undefined;
+
+  const shadow = firstFindings(judgedInput, judgedOutput);
+  const primary = firstFindings(input.primary.input, input.primary.enforcement);
+  const ids = (found: typeof shadow.found) => new Set(found.map((f) => f.v.principle));
+  const shadowIds = ids(shadow.found);
+  const primaryIds = ids(primary.found);
+  const verdict = draftVerdict(
+    shadow.found.map((f) => f.v),
+    shadow.fault !== null,
+    candidate,
+  );
+  const primaryVerdict = draftVerdict(
+    primary.found.map((f) => f.v),
+    primary.fault !== null,
+    primaryConstitution,
+  );
+  const onlyShadow = [...shadowIds].filter((id) => !primaryIds.has(id)).sort();
+  const onlyPrimary = [...primaryIds].filter((id) => !shadowIds.has(id)).sort();
+  return {
+    constitution: `${candidate.name}@${candidate.hash}`,
+    verdict,
+    primaryVerdict,
+    violations: shadow.found.map(({ v, stage, choice }) => ({
+      stage,
+      choice,
+      principle: v.principle,
+      severity: v.severity,
+      action: v.action,
+      source: v.source,
+      evidence: v.evidence,
+      critique: v.critique,
+    })),
+    onlyShadow,
+    onlyPrimary,
+    disagrees: verdict !== primaryVerdict || onlyShadow.length > 0 || onlyPrimary.length > 0,
+    criticTokens: (judgedInput?.criticTokens ?? 0) + (judgedOutput?.criticTokens ?? 0),
+    criticError: shadow.fault,
+    latencyMs: deps.now() - started,
+  };
+}
