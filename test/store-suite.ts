@@ -5,6 +5,7 @@ import type { RequestRecord } from '../src/core/log-record.ts';
 import type { LogStore } from '../src/core/log-store.ts';
 import { createLogger } from '../src/core/logger.ts';
 import { sampleRecords } from './fixtures/log-records.ts';
+import { testRun, testRunBody } from './fixtures/test-runs.ts';
 
 const quietLogger = createLogger((s) => s, { sink: () => {} });
 
@@ -183,6 +184,66 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
         `${tag}-3`,
         `${tag}-2`,
       ]);
+    });
+
+    it('keeps test runs: newest first, by constitution and version, the latest per constitution, one whole, purged with the log', async () => {
+      const store = await open();
+      const tag = `runs-${crypto.randomUUID().slice(0, 8)}`;
+      const other = `${tag}-other`;
+      const at = Date.UTC(2033, 0, 1);
+      const old = testRun(testRunBody(tag, 'aaaaaaaaaaaa'), `${tag}-old`, at);
+      const newer = testRun(testRunBody(tag, 'bbbbbbbbbbbb', { allPass: true }), `${tag}-new`, at + 60_000);
+      const others = testRun(testRunBody(other, 'cccccccccccc'), `${tag}-x`, at + 30_000);
+      const ancient = testRun(testRunBody(tag, 'aaaaaaaaaaaa'), `${tag}-ancient`, Date.UTC(2001, 0, 1));
+      for (const run of [old, newer, others, ancient, newer]) await store.writeTestRun(run);
+
+      const mine = await store.listTestRuns({ constitution: tag });
+      expect(mine.map((r) => r.id)).toEqual([newer.id, old.id, ancient.id]);
+      expect(mine[0]).toEqual({
+        id: newer.id,
+        time: newer.time,
+        constitution: tag,
+        version: `${tag}@bbbbbbbbbbbb`,
+        ok: true,
+        startedAt: newer.startedAt,
+        runs: 1,
+        criticModel: 'critic-model',
+        totals: newer.totals,
+        principles: [
+          {
+            id: 'no-sycophancy',
+            status: 'tested',
+            examples: 2,
+            passed: 2,
+            failed: 0,
+            precision: 1,
+            recall: 1,
+            falsePositiveRate: 0,
+          },
+          expect.objectContaining({ id: 'tone', passed: 2 }),
+          expect.objectContaining({ id: 'be-brief', status: 'untested', precision: null }),
+        ],
+      });
+      expect(mine[1]).toMatchObject({ ok: false, totals: { failed: 1 } });
+      expect((await store.listTestRuns({ version: `${tag}@aaaaaaaaaaaa` })).map((r) => r.id)).toEqual([
+        old.id,
+        ancient.id,
+      ]);
+      expect((await store.listTestRuns({ constitution: tag, limit: 1 })).map((r) => r.id)).toEqual([
+        newer.id,
+      ]);
+      const latest = await store.listTestRuns({ latestPerConstitution: true, limit: 100 });
+      expect(latest.filter((r) => r.constitution.startsWith(tag)).map((r) => r.id)).toEqual([
+        newer.id,
+        others.id,
+      ]);
+
+      expect(await store.getTestRun(old.id)).toEqual(old);
+      expect(await store.getTestRun('no-such-run')).toBeUndefined();
+
+      await store.purge(Date.UTC(2002, 0, 1));
+      expect(await store.getTestRun(ancient.id)).toBeUndefined();
+      expect((await store.listTestRuns({ constitution: tag })).map((r) => r.id)).toEqual([newer.id, old.id]);
     });
 
     it('through the writer: a store that is down, then up, gets every record exactly once', async () => {

@@ -22,6 +22,8 @@ Usage:
   tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE] [--env-file FILE]
                                   judge every principle's examples with the configured critic
                                   (names or files; default: every constitution); exit 1 on a failure
+                                  --report: post the results to a running Tenet (--url, --token) for the
+                                  dashboard; exit 2 when they could not be sent
   tenet replay --constitution FILE|NAME [filters] [--limit N] [--revise] [--json FILE|-] [--env-file FILE]
                                   judge logged drafts under a candidate constitution: what would change
                                   (--logged NAME|all: whose traffic; default the candidate's name if logged)

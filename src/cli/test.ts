@@ -1,4 +1,4 @@
-// `tenet test [constitutions…]`: every principle's examples through the configured critic, as the proxy judges; exit 1 on a failure.
+// `tenet test [constitutions…]`: every principle's examples through the configured critic, as the proxy judges; exit 1 on a failure; `--report` posts the results to a running Tenet.
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -13,6 +13,7 @@ import { addTotals, type PrincipleResult, type Totals } from '../core/quality/me
 import { runExamples, type SuiteResult } from '../core/quality/run-examples.ts';
 import { createRedactor, type Redactor } from '../core/redact.ts';
 import { modelLoopDeps } from '../http/loop-deps.ts';
+import { AdminApiError, type AdminClient, adminClientFrom } from './admin-client.ts';
 import { oneLine } from './log-tables.ts';
 
 /** A mistake in the command line or the settings: exit 2. */
@@ -248,11 +249,19 @@ async function runTests(args: string[]): Promise<number> {
       json: { type: 'string' },
       junit: { type: 'string' },
       'env-file': { type: 'string', multiple: true },
+      report: { type: 'boolean' },
+      url: { type: 'string' },
+      token: { type: 'string' },
     },
   });
   const runs = countFlag('runs', values.runs, 1, 101);
   const concurrency = countFlag('concurrency', values.concurrency, 4, 64);
   const { config, redact } = cliConfig(values['env-file'] ?? []);
+  // Checked before any critic call: a run that cannot be reported is not worth its tokens.
+  const reporter = values.report ? adminClientFrom({ url: values.url, token: values.token }) : undefined;
+  if (reporter && !(values.token || process.env['TENET_ADMIN_TOKEN'])) {
+    throw new UsageError('--report: no admin token: set TENET_ADMIN_TOKEN or pass --token');
+  }
   const loaded = await loadConstitutions(positionals, config.constitutionsDir);
   const critic = criticClient(config);
   const targets = loaded.map(({ constitution, file }) => {
@@ -280,5 +289,23 @@ async function runTests(args: string[]): Promise<number> {
   const human = redact(renderSuites(suites, totals, runs));
   if (values.json === '-') process.stderr.write(human);
   else process.stdout.write(human);
+  if (reporter && !(await sendReport(reporter, report, redact))) return 2;
   return report.ok ? 0 : 1;
+}
+
+/** Posts each constitution's result to a running Tenet (`POST /admin/api/test-runs`); false when one failed. */
+async function sendReport(client: AdminClient, report: TestReport, redact: Redactor): Promise<boolean> {
+  for (const suite of report.constitutions) {
+    const entry = { ...suite, startedAt: report.startedAt, durationMs: report.durationMs, runs: report.runs };
+    try {
+      const body: unknown = JSON.parse(redact(JSON.stringify(entry)));
+      const { id } = await client.post<{ id: string }>('/test-runs', body);
+      process.stderr.write(`reported ${suite.version} to ${client.url}: test run ${id}\n`);
+    } catch (err) {
+      if (!(err instanceof AdminApiError)) throw err;
+      process.stderr.write(`tenet test: --report: ${suite.version} not sent: ${err.message}\n`);
+      return false;
+    }
+  }
+  return true;
 }

@@ -1,11 +1,13 @@
-// The admin API (/admin/api): the violation log as JSON — listings, one request in full, reviews, stats, exports.
+// The admin API (/admin/api): the violation log as JSON — listings, one request in full, reviews, stats, exports, test runs.
 import { Hono } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
 import { severities } from '../core/constitution/schema.ts';
 import { diffTexts } from '../core/diff.ts';
 import { TenetError } from '../core/errors.ts';
 import { verdicts } from '../core/log-record.ts';
 import type { LogFilter } from '../core/log-store.ts';
+import { type TestRun, testRunBody } from '../core/quality/test-run.ts';
 import { exportHeaders, exportStream } from './admin-export.ts';
 import type { AppEnv } from './app-env.ts';
 
@@ -34,6 +36,7 @@ const filterShape = {
   from: time.optional(),
   to: time.optional(),
   q: text.optional(),
+  shadow: z.enum(['judged', 'agree', 'disagree']).optional(),
 };
 
 const review = z.enum(['confirmed', 'false_positive', 'unreviewed']).optional();
@@ -58,6 +61,20 @@ const exportQuery = z.strictObject({
   kind: z.enum(['requests', 'violations']).default('violations'),
 });
 
+const testRunsQuery = z.strictObject({
+  constitution: text.optional(),
+  version: text.optional(),
+  limit: z
+    .string()
+    .regex(/^\d+$/, 'must be a whole number')
+    .transform(Number)
+    .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
+    .optional(),
+});
+
+/** A test run's report is a few KB per example: 8 MiB holds thousands of examples with their critiques. */
+export const maxTestRunBytes = 8 * 1024 * 1024;
+
 const reviewBody = z.strictObject({
   label: z.enum(['confirmed', 'false_positive']),
   note: z.string().max(4000, 'must be at most 4000 characters').default(''),
@@ -69,7 +86,11 @@ function parse<T extends z.ZodType>(schema: T, input: unknown, where: string): z
   if (result.success) return result.data;
   const issue = result.error.issues[0];
   const keys = issue?.code === 'unrecognized_keys' ? issue.keys : [];
-  const param = keys[0] ?? (issue?.path[0] === undefined ? null : String(issue.path[0]));
+  // The whole path, as `principles[0].results[1].expected`: a nested mistake is found without guessing.
+  const path = (issue?.path ?? [])
+    .map((k, i) => (typeof k === 'number' ? `[${k}]` : `${i > 0 ? '.' : ''}${String(k)}`))
+    .join('');
+  const param = keys[0] ?? (path === '' ? null : path);
   const message =
     keys.length > 0
       ? `Unknown ${where} ${keys.map((k) => `"${k}"`).join(', ')}.`
@@ -187,6 +208,48 @@ export function adminApi(): Hono<AppEnv> {
     }
     items.sort((a, b) => a.name.localeCompare(b.name) || (b.last ?? 0) - (a.last ?? 0));
     return c.json({ items });
+  });
+
+  api.post(
+    '/test-runs',
+    bodyLimit({
+      maxSize: maxTestRunBytes,
+      onError: () => {
+        throw new TenetError(
+          'request_too_large',
+          `A test run may be at most ${maxTestRunBytes} bytes: post one constitution at a time.`,
+        );
+      },
+    }),
+    async (c) => {
+      let body: unknown;
+      try {
+        body = await c.req.json();
+      } catch {
+        throw new TenetError('invalid_json', 'The request body is not valid JSON.');
+      }
+      const posted = parse(testRunBody, body, 'field');
+      const run: TestRun = {
+        ...posted,
+        id: crypto.randomUUID(),
+        time: Date.now(),
+        ok: posted.totals.failed === 0,
+      };
+      await c.var.deps.logStore.writeTestRun(run);
+      return c.json({ id: run.id, version: run.version, ok: run.ok }, 201);
+    },
+  );
+
+  api.get('/test-runs', async (c) => {
+    const query = defined(parse(testRunsQuery, c.req.query(), 'query parameter'));
+    return c.json({ items: await c.var.deps.logStore.listTestRuns(query) });
+  });
+
+  api.get('/test-runs/:id', async (c) => {
+    const id = c.req.param('id');
+    const run = await c.var.deps.logStore.getTestRun(id);
+    if (!run) throw new TenetError('not_found', `No test run with id "${id}".`, { param: 'id' });
+    return c.json(run);
   });
 
   return api;

@@ -204,6 +204,11 @@ describe('the reviewer dashboard on the Node server, in Chromium', () => {
     await page.goto(admin());
     await expect(row('no-sycophancy').locator('td.precision').textContent()).resolves.toBe('—');
     await expect(row('tone').locator('td:nth-child(5)').textContent()).resolves.toBe('2');
+    // The quality columns next to review precision (no test run or shadow here: dashes).
+    await expect(page.locator('#principles thead').textContent()).resolves.toMatch(
+      /precision.*examples.*last test run.*shadow/,
+    );
+    await expect(row('tone').locator('td.examples-cell').textContent()).resolves.toBe('—');
 
     await page.goto(admin(`/requests/${ids['revised']}`));
     const card = page.locator('section.violation[data-principle="no-sycophancy"]');

@@ -1,4 +1,4 @@
-// The reviewer dashboard (mounted at /admin): sign-in, overview, violation list, request pages and reviews.
+// The reviewer dashboard (mounted at /admin): sign-in, overview, violation list, request and test-run pages, reviews.
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
@@ -11,6 +11,7 @@ import { ClosedPage, LoginPage } from './login.tsx';
 import { OverviewPage, type RangeKey, ranges } from './overview.tsx';
 import { RequestPage } from './request.tsx';
 import { endSession, hasSession, isAdminToken, startSession } from './session.ts';
+import { TestRunPage } from './test-run.tsx';
 import { ViolationsPage, violationQuery } from './violations.tsx';
 
 /** No script may run and no other site may frame or receive anything: the pages are plain HTML and forms. */
@@ -89,17 +90,53 @@ export function dashboard(): Hono<AppEnv> {
     const range: RangeKey = key !== undefined && key in ranges ? (key as RangeKey) : '7d';
     const to = Date.now();
     const from = to - ranges[range].ms;
+    // Narrowed to one version (`name@hash`) or one constitution: stats, test runs and stale marks follow it.
+    const param = (name: string) => c.req.query(name)?.trim().slice(0, 200) || undefined;
+    const version = param('version');
+    const constitution = version?.includes('@')
+      ? version.slice(0, version.indexOf('@'))
+      : param('constitution');
+    const filter = { ...(constitution ? { constitution } : {}), ...(version ? { version } : {}) };
     const [stats, used] = await Promise.all([
-      logStore.stats({ from, to, bucket: ranges[range].bucket }),
+      logStore.stats({ from, to, bucket: ranges[range].bucket, ...filter }),
       logStore.constitutions(),
     ]);
     const loaded = constitutions.names().flatMap((name) => {
       const hash = constitutions.get(name)?.hash;
       return hash ? [{ name, hash }] : [];
     });
+    // The version viewed has its own latest run; without one, the constitution's latest (shown as stale).
+    let runs = version ? await logStore.listTestRuns({ ...filter, limit: 1 }) : [];
+    if (runs.length === 0 && constitution) runs = await logStore.listTestRuns({ constitution, limit: 1 });
+    if (!constitution && !version) {
+      runs = await logStore.listTestRuns({ latestPerConstitution: true, limit: 100 });
+    }
+    const shadow =
+      stats.shadow.judged > 0
+        ? ((await logStore.listRequests({ from, to, ...filter, shadow: 'judged', limit: 1 })).items[0]
+            ?.shadow ?? null)
+        : null;
     return c.html(
-      <OverviewPage range={range} from={from} to={to} stats={stats} used={used} loaded={loaded} />,
+      <OverviewPage
+        range={range}
+        from={from}
+        to={to}
+        stats={stats}
+        used={used}
+        loaded={loaded}
+        viewing={filter}
+        runs={runs}
+        shadow={shadow}
+      />,
     );
+  });
+
+  app.get('/test-runs/:id', open, signedIn, async (c) => {
+    const run = await c.var.deps.logStore.getTestRun(c.req.param('id'));
+    if (!run) {
+      return c.html(<MessagePage title="Not found" message="No test run with this id is in the log." />, 404);
+    }
+    return c.html(<TestRunPage run={run} />);
   });
 
   app.get('/violations', open, signedIn, async (c) => {

@@ -1,9 +1,11 @@
-// The overview page: violations over time, verdict mix, rates and latency, per-principle precision, constitution versions.
+// The overview page: violations over time, verdict mix, rates and latency, per-principle quality, constitution versions.
 import type { FC } from 'hono/jsx';
 import type { ConstitutionUse, Stats } from '../../core/log-store.ts';
+import type { TestRunSummary } from '../../core/quality/test-run.ts';
 import { VerdictMix, ViolationsChart } from './chart.tsx';
 import { formatCount, formatMs, formatShare, formatTime } from './format.ts';
 import { base, Layout } from './layout.tsx';
+import { QualityTable } from './quality.tsx';
 
 /** The ranges the overview offers, each with the bucket its chart uses. */
 export const ranges = {
@@ -21,6 +23,36 @@ export interface OverviewProps {
   used: ConstitutionUse[];
   /** The constitutions loaded now, with the version in force. */
   loaded: Array<{ name: string; hash: string }>;
+  /** The one constitution (`name`) or version (`name@hash`) the page is narrowed to, if any. */
+  viewing?: { constitution?: string; version?: string } | undefined;
+  /** The latest test run per constitution shown (of the version viewed, when one is). */
+  runs?: TestRunSummary[];
+  /** The shadow candidate that judged traffic in the range, if one did. */
+  shadow?: string | null;
+}
+
+/** The overview's URL for a range and a narrowing (constitution or version). */
+export function overviewUrl(range: RangeKey, viewing: OverviewProps['viewing']): string {
+  const params = new URLSearchParams({ range });
+  if (viewing?.version) params.set('version', viewing.version);
+  else if (viewing?.constitution) params.set('constitution', viewing.constitution);
+  return `${base}?${params.toString()}`;
+}
+
+/** Per constitution, the hash a test run must have to be current: the version viewed, else the newest in use. */
+export function currentHashes(
+  used: readonly ConstitutionUse[],
+  loaded: OverviewProps['loaded'],
+  viewing: OverviewProps['viewing'],
+): Map<string, string> {
+  const current = new Map<string, string>();
+  // `used` comes newest first: the first row of a name is its newest version in use.
+  for (const u of used) if (!current.has(u.name)) current.set(u.name, u.hash);
+  for (const c of loaded) if (!current.has(c.name)) current.set(c.name, c.hash);
+  const version = viewing?.version;
+  if (version?.includes('@'))
+    current.set(version.slice(0, version.indexOf('@')), version.slice(version.indexOf('@') + 1));
+  return current;
 }
 
 const violationsLink = (query: Record<string, string>) =>
@@ -33,48 +65,6 @@ const Card: FC<{ k: string; v: string; hint?: string }> = ({ k, v, hint }) => (
     {hint ? <div class="muted small">{hint}</div> : null}
   </div>
 );
-
-const Principles: FC<{ stats: Stats }> = ({ stats }) =>
-  stats.principles.length === 0 ? (
-    <p class="notice">No violations recorded in this range.</p>
-  ) : (
-    <table id="principles">
-      <thead>
-        <tr>
-          <th>principle</th>
-          <th class="num">violations</th>
-          <th class="num">confirmed</th>
-          <th class="num">false positives</th>
-          <th class="num">unreviewed</th>
-          <th class="num">precision</th>
-        </tr>
-      </thead>
-      <tbody>
-        {stats.principles.map((p) => (
-          <tr data-principle={p.principle}>
-            <td>
-              <a href={violationsLink({ principle: p.principle })}>{p.principle}</a>
-            </td>
-            <td class="num">{formatCount(p.violations)}</td>
-            <td class="num">{formatCount(p.confirmed)}</td>
-            <td class="num">{formatCount(p.falsePositive)}</td>
-            <td class="num">
-              {p.unreviewed > 0 ? (
-                <a href={violationsLink({ principle: p.principle, review: 'unreviewed' })}>
-                  {formatCount(p.unreviewed)}
-                </a>
-              ) : (
-                '0'
-              )}
-            </td>
-            <td class="num precision" title="confirmed / (confirmed + false positives)">
-              {formatShare(p.precision)}
-            </td>
-          </tr>
-        ))}
-      </tbody>
-    </table>
-  );
 
 const Versions: FC<{ used: ConstitutionUse[]; loaded: OverviewProps['loaded'] }> = ({ used, loaded }) => {
   const current = new Set(loaded.map((c) => `${c.name}@${c.hash}`));
@@ -104,7 +94,12 @@ const Versions: FC<{ used: ConstitutionUse[]; loaded: OverviewProps['loaded'] }>
               <a href={violationsLink({ constitution: r.name })}>{r.name}</a>
             </td>
             <td>
-              <code>{r.hash}</code>
+              <a
+                href={`${base}?version=${encodeURIComponent(`${r.name}@${r.hash}`)}`}
+                title="overview of this version"
+              >
+                <code>{r.hash}</code>
+              </a>
             </td>
             <td>
               {current.has(`${r.name}@${r.hash}`) ? (
@@ -123,7 +118,17 @@ const Versions: FC<{ used: ConstitutionUse[]; loaded: OverviewProps['loaded'] }>
   );
 };
 
-export const OverviewPage: FC<OverviewProps> = ({ range, from, to, stats, used, loaded }) => {
+export const OverviewPage: FC<OverviewProps> = ({
+  range,
+  from,
+  to,
+  stats,
+  used,
+  loaded,
+  viewing,
+  runs = [],
+  shadow = null,
+}) => {
   const { bucket } = ranges[range];
   const perRequest = stats.tokens.perRequest;
   return (
@@ -135,11 +140,17 @@ export const OverviewPage: FC<OverviewProps> = ({ range, from, to, stats, used, 
             key === range ? (
               <strong>{ranges[key].label}</strong>
             ) : (
-              <a href={`${base}?range=${key}`}>{ranges[key].label}</a>
+              <a href={overviewUrl(key, viewing)}>{ranges[key].label}</a>
             ),
           )}
         </nav>
       </div>
+      {viewing?.version || viewing?.constitution ? (
+        <p class="notice viewing">
+          Showing <code>{viewing.version ?? viewing.constitution}</code> only.{' '}
+          <a href={overviewUrl(range, undefined)}>Show every constitution</a>
+        </p>
+      ) : null}
       <div class="grid">
         <Card k="requests" v={formatCount(stats.requests)} />
         <Card
@@ -163,8 +174,13 @@ export const OverviewPage: FC<OverviewProps> = ({ range, from, to, stats, used, 
       <ViolationsChart series={stats.series} bucket={bucket} from={from} to={to} />
       <h2>Verdict mix</h2>
       <VerdictMix verdicts={stats.verdicts} />
-      <h2>Principles: precision from reviews</h2>
-      <Principles stats={stats} />
+      <h2>Principles: precision from reviews, examples, shadow</h2>
+      <QualityTable
+        stats={stats}
+        runs={runs}
+        current={currentHashes(used, loaded, viewing)}
+        shadow={shadow}
+      />
       <h2>Constitution versions</h2>
       <Versions used={used} loaded={loaded} />
     </Layout>

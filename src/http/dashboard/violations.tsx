@@ -7,6 +7,7 @@ import { base, Layout, SeverityBadge, VerdictBadge } from './layout.tsx';
 
 const severities = ['minor', 'major', 'critical'] as const;
 const reviewStates = ['unreviewed', 'confirmed', 'false_positive'] as const;
+const shadowStates = ['judged', 'agree', 'disagree'] as const;
 const textFields = ['principle', 'constitution', 'version', 'model', 'q'] as const;
 
 const oneOf = <T extends string>(values: readonly T[], value: string | undefined): T | undefined =>
@@ -26,6 +27,8 @@ export function violationQuery(params: Record<string, string>): PageQuery {
   if (verdict) query.verdict = verdict;
   const review = oneOf(reviewStates, params['review']);
   if (review) query.review = review;
+  const shadow = oneOf(shadowStates, params['shadow']);
+  if (shadow) query.shadow = shadow;
   const from = parseLocalTime(params['from']);
   if (from !== undefined) query.from = from;
   const to = parseLocalTime(params['to']);
@@ -41,6 +44,7 @@ export function violationsUrl(query: PageQuery, cursor?: string): string {
   if (query.severity) params.set('severity', query.severity);
   if (query.verdict) params.set('verdict', query.verdict);
   if (query.review) params.set('review', query.review);
+  if (query.shadow) params.set('shadow', query.shadow);
   if (query.from !== undefined) params.set('from', toLocalInput(query.from));
   if (query.to !== undefined) params.set('to', toLocalInput(query.to));
   if (query.limit !== undefined && query.limit !== 50) params.set('limit', String(query.limit));
@@ -96,6 +100,7 @@ const Filters: FC<{ query: PageQuery; options: FilterOptions }> = ({ query, opti
       <input name="model" value={query.model ?? ''} placeholder="any" />
     </label>
     <Select name="review" label="review" value={query.review} options={reviewStates} />
+    <Select name="shadow" label="shadow candidate" value={query.shadow} options={shadowStates} />
     <label>
       text (evidence, critique)
       <input type="search" name="q" value={query.q ?? ''} placeholder="words…" />
