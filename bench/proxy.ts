@@ -26,12 +26,20 @@ const { values: flags } = parseArgs({
     'loop-only': { type: 'boolean', default: false },
     'store-only': { type: 'boolean', default: false },
     'proxy-only': { type: 'boolean', default: false },
+    // More rounds: steadier medians on a busy machine (each round is 1.5 s per target and shape).
+    rounds: { type: 'string' },
     json: { type: 'string' },
   },
 });
 const plan = flags.quick
   ? { rounds: 1, windowMs: 300, warmupMs: 300 }
   : { rounds: 5, windowMs: 1500, warmupMs: 2000 };
+if (flags.rounds !== undefined) {
+  const rounds = Number(flags.rounds);
+  if (!Number.isInteger(rounds) || rounds < 1)
+    throw new Error(`--rounds: a whole number >= 1, not ${flags.rounds}`);
+  plan.rounds = rounds;
+}
 
 const clientKey = 'sk-tenet-bench-client-0123456789';
 const upstreamKey = 'sk-bench-upstream-key';
