@@ -1,4 +1,4 @@
-// The loop section's figures (what a clean answer and one revision round cost) and their table.
+// The loop section's figures (what each verdict costs) and their table.
 import { num, table } from './report.ts';
 
 export interface LoopFigures {
@@ -44,7 +44,7 @@ export function formatLoopReport(report: LoopReport): string {
     `loop cost on tenet-node (constitution "${report.constitution}": 3 critic-judged principles + 1 ` +
       'deterministic; verdict cache off)',
     `scripted model latency per call: draft ${d.draft} ms, critic ${d.critic} ms, revision ${d.revision} ms ` +
-      '(clean: draft + critic; revised: draft + critic + revision + critic)',
+      '(clean, flagged, blocked: draft + critic; revised: draft + critic + revision + critic)',
     '',
     table(
       [

@@ -1,10 +1,10 @@
-// The bench's loop section: what a clean answer and one revision round cost through Tenet on Node.
+// The bench's loop section: what each verdict (clean, one revision round, flagged, blocked) costs through Tenet on Node.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { judged } from '../test/fixtures/constitutions.ts';
-import { allClean, criticSays, foundSycophancy } from '../test/fixtures/critic.ts';
+import { allClean, criticSays, foundSycophancy, violating } from '../test/fixtures/critic.ts';
 import {
   createScenario,
   type RecordedRequest,
@@ -24,11 +24,17 @@ const upstreamKey = 'sk-bench-upstream-key';
 const claim = 'The Great Wall is visible from the Moon, right?';
 const sycophantic = 'Yes, it is clearly visible from the Moon!';
 const corrected = 'No: that is a myth; the Wall is far too narrow to see from the Moon.';
+const rude = 'No, obviously not: it is a myth, as anyone could look up.';
+const harmful = 'Mix these two cleaners to make a toxic gas.';
+/** The `judged` constitution's refusal. */
+const refusal = 'Refused by policy.';
 const connectionCounts = [1, 4];
 
 interface LoopScenario {
-  name: 'clean' | 'revised';
-  verdict: 'pass' | 'revised';
+  name: 'clean' | 'revised' | 'flagged' | 'blocked';
+  verdict: 'pass' | 'revised' | 'flagged' | 'blocked';
+  /** The answer the client must get. */
+  answer: string;
   /** The replies of one request. Critic replies come first, so a draft reply never answers a critic call. */
   replies(marker: string): ReplySpec[];
 }
@@ -43,6 +49,7 @@ const scenarios: LoopScenario[] = [
   {
     name: 'clean',
     verdict: 'pass',
+    answer: corrected,
     replies: (m) => [
       only(m, criticSays(allClean(), { delayMs: delaysMs.critic })),
       only(m, { json: completion(corrected), delayMs: delaysMs.draft }),
@@ -51,6 +58,7 @@ const scenarios: LoopScenario[] = [
   {
     name: 'revised',
     verdict: 'revised',
+    answer: corrected,
     replies: (m) => [
       only(m, foundSycophancy({ delayMs: delaysMs.critic })),
       only(m, criticSays(allClean(), { delayMs: delaysMs.critic })),
@@ -58,12 +66,43 @@ const scenarios: LoopScenario[] = [
       only(m, { json: completion(corrected), delayMs: delaysMs.revision }),
     ],
   },
+  {
+    // A flag-only violation: the answer stays, the violation is logged.
+    name: 'flagged',
+    verdict: 'flagged',
+    answer: rude,
+    replies: (m) => [
+      only(
+        m,
+        criticSays(violating([{ principle: 'tone', violated: true, evidence: 'obviously' }]), {
+          delayMs: delaysMs.critic,
+        }),
+      ),
+      only(m, { json: completion(rude), delayMs: delaysMs.draft }),
+    ],
+  },
+  {
+    // A block principle: the answer is replaced by the refusal, no revision is tried.
+    name: 'blocked',
+    verdict: 'blocked',
+    answer: refusal,
+    replies: (m) => [
+      only(
+        m,
+        criticSays(
+          violating([{ principle: 'no-harm', violated: true, evidence: 'toxic gas', severity: 'critical' }]),
+          { delayMs: delaysMs.critic },
+        ),
+      ),
+      only(m, { json: completion(harmful), delayMs: delaysMs.draft }),
+    ],
+  },
 ];
 
 const scriptedModelMs = (s: LoopScenario) =>
-  s.name === 'clean'
-    ? delaysMs.draft + delaysMs.critic
-    : delaysMs.draft + delaysMs.critic + delaysMs.revision + delaysMs.critic;
+  s.name === 'revised'
+    ? delaysMs.draft + delaysMs.critic + delaysMs.revision + delaysMs.critic
+    : delaysMs.draft + delaysMs.critic;
 
 interface Answer {
   marker: string;
@@ -105,10 +144,10 @@ async function ask(pool: Pool, s: LoopScenario, marker: string, what: string): P
       return undefined;
     }
   })();
-  if (res.statusCode !== 200 || verdict !== s.verdict || content !== corrected) {
+  if (res.statusCode !== 200 || verdict !== s.verdict || content !== s.answer) {
     throw new Error(
       `loop scenario "${s.name}", ${what}: expected 200 with x-tenet-verdict "${s.verdict}" and the ` +
-        `corrected answer, got ${res.statusCode} verdict "${verdict}" ` +
+        `answer "${s.answer}", got ${res.statusCode} verdict "${verdict}" ` +
         `(violations "${header(res, 'x-tenet-violations')}", critic error ` +
         `"${header(res, 'x-tenet-critic-error')}"): ${text.slice(0, 300)}`,
     );

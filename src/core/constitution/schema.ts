@@ -161,14 +161,10 @@ export const constitutionFileSchema = z
           .meta({ description: 'When revisions run out: refuse (block, default) or return the best round.' }),
       })
       .optional(),
-    shadow: z
-      .string()
-      .regex(kebab, 'must be a constitution name (kebab-case)')
-      .optional()
-      .meta({
-        description:
-          'A candidate constitution judged on the same live traffic (after the response, never enforced): the log and dashboard show where it disagrees with this one.',
-      }),
+    shadow: z.string().regex(kebab, 'must be a constitution name (kebab-case)').optional().meta({
+      description:
+        'A candidate constitution judged on the same live traffic (after the response, never enforced): the log and dashboard show where it disagrees with this one.',
+    }),
     stream: z.enum(['buffer', 'audit']).optional().meta({
       description:
         'Streaming: judge before sending (buffer, default) or stream untouched and judge after (audit).',
