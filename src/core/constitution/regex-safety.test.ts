@@ -14,6 +14,8 @@ const dangerous: Array<[pattern: string, flags: string, kind: RegExp]> = [
   ['^(\\d+)*$', '', /exponential/],
   ['(?:[a-z]|[A-Z])+!', 'i', /exponential/], // the two classes overlap once case is ignored
   ['(a|aa){1,50}b', '', /exponential/], // a large count is as bad as +
+  // Small counts multiply: 4^9 ways at every character (found by the property test below).
+  ['(?:(?:(?:\\w|.)(?:.|\\w)){1,3}){1,3}$', '', /exponential/],
   ['(?=(a+)+b)', '', /exponential/], // inside a lookahead too
   ['(["\'])(?:\\1|.)*x', '', /exponential/], // a back-reference counted as a copy of its group
   ['\\d+\\d+$', '', /polynomial.*"\\d\+" and "\\d\+"/],

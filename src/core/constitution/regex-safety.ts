@@ -71,7 +71,15 @@ class Automaton {
   next: Array<Map<number, number>> = [];
   private groups = new Map<number | string, RegexNode>();
 
-  constructor(root: RegexNode, source: string) {
+  /**
+   * @param everyCountALoop analyse `x{2,3}` like `x+`: for the exponential search, where an exact unrolling
+   *   hides ambiguity that multiplies per copy (`(?:(?:\w|.){1,3}){1,3}`: 4^9 ways at every character).
+   */
+  constructor(
+    root: RegexNode,
+    source: string,
+    private everyCountALoop = false,
+  ) {
     const walk = (n: RegexNode) => {
       if (n.type === 'group' && n.index !== undefined) {
         this.groups.set(n.index, n);
@@ -137,7 +145,7 @@ class Automaton {
       }
       case 'repeat': {
         if (n.max === 0) return empty(true);
-        const bounded = n.max <= maxUnrolled && positionsIn(n.body) * n.max <= 200;
+        const bounded = !this.everyCountALoop && n.max <= maxUnrolled && positionsIn(n.body) * n.max <= 200;
         let acc = empty(true);
         if (bounded) {
           for (let i = 0; i < n.min; i++) acc = this.concat(acc, this.build(n.body, owner, depth));
@@ -479,7 +487,7 @@ export function regexRisk(source: string, flags = ''): string | undefined {
     walk(root);
     // Innermost first, so the message names the smallest culprit.
     for (const loop of loops) {
-      const a = new Automaton(root, source);
+      const a = new Automaton(root, source, true);
       a.build(loop);
       const word = exponentialWitness(a);
       if (word !== undefined) return exponentialMessage(source, loop, word);
