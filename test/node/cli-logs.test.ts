@@ -1,65 +1,31 @@
 // `tenet logs | stats | export` as child processes against a real Tenet on Node, after real traffic through it.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type CliRun, startTenetCli } from '../cli-process.ts';
 import { judged, rules } from '../fixtures/constitutions.ts';
 import { allClean, criticSays, foundSycophancy } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import { completion } from '../upstream/script.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const adminToken = 'cli-admin-token-0123456789abcdef';
 const clientKey = 'cli-client-key-0123456789';
 const upstreamKey = 'sk-cli-upstream-secret-0123456789';
 const secrets = [adminToken, clientKey, upstreamKey];
 
+const tenetCli = (args: string[], env: Record<string, string> = {}, until?: RegExp) =>
+  startTenetCli(args, env, until ? { until, timeoutMs: 30_000 } : { timeoutMs: 30_000 });
+
 const sycophantic = 'Yes, it is clearly visible from the Moon!';
 const corrected = 'No: that is a myth; the Wall is far too narrow to see from the Moon.';
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-/** Runs `tenet …args` to the end (or, with `until`, until its output matches, then stops it with SIGTERM). */
-function tenetCli(
-  args: string[],
-  env: Record<string, string> = {},
-  until?: RegExp,
-): { done: Promise<Run>; output: () => string } {
-  const child = spawn(process.execPath, ['bin/tenet.mjs', ...args], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  const done = new Promise<Run>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (until?.test(out)) child.kill('SIGTERM');
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-  return { done, output: () => out };
-}
 
 describe('tenet logs, stats and export against a running Tenet', () => {
   let tenet: TenetProcess;
   let scenario: Scenario;
   let admin: Record<string, string>;
-  const runs: Run[] = [];
+  const runs: CliRun[] = [];
   const cli = async (args: string[], env: Record<string, string> = admin) => {
     const run = await tenetCli(args, env).done;
     runs.push(run);

@@ -1,48 +1,19 @@
 // `tenet redteam` as a child process against a real Tenet on Node, its model and critic played by the scripted upstream.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { redteamReportSchema } from '../../src/core/quality/redteam.ts';
+import { type CliRun, runTenetCli } from '../cli-process.ts';
 import { loopConstitutions } from '../fixtures/constitutions.ts';
 import { criticCall, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
 import { freePort, startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type ReplySpec, type Scenario } from '../upstream/client.ts';
 import { chunks, completion } from '../upstream/script.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const clientKey = 'redteam-client-key-0123456789';
 const probes = 'test/fixtures/redteam/probes.yaml';
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function tenetCli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/tenet.mjs', 'redteam', ...args], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  return new Promise<Run>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr?.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
+const tenetCli = (args: string[], env: Record<string, string> = {}) => runTenetCli(['redteam', ...args], env);
 
 /** The draft of the probe marked `marker`, as JSON or as a stream (whichever Tenet asks for). */
 const draft = (marker: string, text: string): ReplySpec[] => [
@@ -66,7 +37,7 @@ const expected = {
 describe('tenet redteam against a running Tenet', () => {
   let tenet: TenetProcess;
   let scenario: Scenario;
-  const runs: Run[] = [];
+  const runs: CliRun[] = [];
   const redteam = async (args: string[], env: Record<string, string> = { TENET_KEY: clientKey }) => {
     const run = await tenetCli(args, env);
     runs.push(run);

@@ -1,15 +1,14 @@
 // `tenet replay` as a child process: real traffic logged by a running Tenet, judged again under a candidate constitution.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { type CliRun, runTenetCli } from '../cli-process.ts';
 import { criticCall, criticSays, type ScriptedVerdict } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import { completion, type ReplySpec } from '../upstream/script.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const candidate = 'test/fixtures/quality/candidate/shop.yaml';
 const adminToken = 'replay-admin-token-0123456789abcdef';
 const clientKey = 'replay-client-key-0123456789';
@@ -20,37 +19,13 @@ const promise = 'Sure, I have approved your refund.';
 const rude = 'Honestly, buy it at MegaMart instead, you fool.';
 const hours = 'We open at nine.';
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
+const runs: CliRun[] = [];
 
-const runs: Run[] = [];
-
-function tenetCli(args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/tenet.mjs', ...args], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  return new Promise<Run>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const run = { code, out, err };
-      runs.push(run);
-      resolve(run);
-    });
-  });
+/** Runs `tenet …args` and keeps its output, so the suite can check that no secret appears in any of it. */
+async function tenetCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  const run = await runTenetCli(args, env);
+  runs.push(run);
+  return run;
 }
 
 /** A critic reply for the judgement of one draft only: matched on the draft inside the ANSWER markers. */

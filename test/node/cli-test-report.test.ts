@@ -1,45 +1,15 @@
 // `tenet test --report` against a running Tenet on Node: the results reach the log, the API and the dashboard; send failures exit 2.
-import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { TestRun, TestRunSummary } from '../../src/core/quality/test-run.ts';
+import { runTenetCli as tenetCli } from '../cli-process.ts';
 import { criticCall, criticSays, type ScriptedVerdict } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import type { ReplySpec } from '../upstream/script.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const criticKey = 'sk-critic-secret-0123456789abcdef';
 const upstreamKey = 'sk-upstream-secret-0123456789abcdef';
 const adminToken = 'admin-token-report-0123456789';
-
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
-
-function tenetCli(args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/tenet.mjs', ...args], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  return new Promise<Run>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, out, err });
-    });
-  });
-}
 
 /** A critic reply for one example's judgement only, matched on the judged text (see cli-test.test.ts). */
 function judging(text: string, verdicts: ScriptedVerdict[]): ReplySpec {

@@ -1,49 +1,24 @@
 // `tenet test` as a child process: every example through a scripted critic over HTTP, metrics, JSON, JUnit, exit codes.
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
+import { type CliRun, runTenetCli } from '../cli-process.ts';
 import { criticCall, criticSays, type ScriptedVerdict } from '../fixtures/critic.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import type { ReplySpec } from '../upstream/script.ts';
 
-const root = new URL('../..', import.meta.url).pathname;
 const fixtures = 'test/fixtures/quality';
 const criticKey = 'sk-critic-secret-0123456789abcdef';
 const upstreamKey = 'sk-upstream-secret-0123456789abcdef';
 
-interface Run {
-  code: number | null;
-  out: string;
-  err: string;
-}
+const runs: CliRun[] = [];
 
-const runs: Run[] = [];
-
-function tenetCli(args: string[], env: Record<string, string>): Promise<Run> {
-  const child = spawn(process.execPath, ['bin/tenet.mjs', ...args], {
-    cwd: root,
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let out = '';
-  let err = '';
-  return new Promise<Run>((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), 45_000);
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-    });
-    child.stderr.on('data', (d: Buffer) => {
-      err += d.toString();
-    });
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      const run = { code, out, err };
-      runs.push(run);
-      resolve(run);
-    });
-  });
+/** Runs `tenet …args` and keeps its output, so the suite can check that no secret appears in any of it. */
+async function tenetCli(args: string[], env: Record<string, string>): Promise<CliRun> {
+  const run = await runTenetCli(args, env);
+  runs.push(run);
+  return run;
 }
 
 /** The critic's settings for a scenario: its own URL and key, as `tenet serve` reads them. */
