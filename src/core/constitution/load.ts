@@ -156,7 +156,8 @@ function semanticProblems(doc: unknown, file: string): Array<{ path: PropertyKey
   return out;
 }
 
-function locator(doc: Document, lines: LineCounter) {
+/** Where a path (and, on a map, one of its keys) sits in a parsed YAML document: line and column. */
+export function locator(doc: Document, lines: LineCounter) {
   return (path: readonly PropertyKey[], key?: string) => {
     let node: unknown = doc.contents;
     let at = 0;

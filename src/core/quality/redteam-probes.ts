@@ -1,7 +1,7 @@
 // Red-team probe files: the format (a zod schema), positioned errors for every mistake, and adding or replacing by id.
-import { isMap, isPair, isScalar, LineCounter, type Node, parseDocument } from 'yaml';
+import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import type { Problem } from '../constitution/load.ts';
+import { locator, type Problem } from '../constitution/load.ts';
 import { formatPath } from '../json-path.ts';
 import { suggest } from '../suggest.ts';
 
@@ -101,22 +101,7 @@ export function parseProbeFile(file: string, text: string): { probes: Probe[]; p
   };
   const add = (where: { line: number; column: number }, path: readonly PropertyKey[], message: string) =>
     problems.push({ file, ...where, path: formatPath(path), message, level: 'error' });
-  const locate = (path: readonly PropertyKey[], key?: string) => {
-    let node: unknown = doc.contents;
-    let depth = 0;
-    for (const part of path) {
-      const next = (node as { get?: (k: unknown, keep: boolean) => unknown })?.get?.(part, true);
-      if (next === undefined || next === null) break;
-      node = next;
-      depth++;
-    }
-    let offset = (node as Node | undefined)?.range?.[0] ?? 0;
-    if (key !== undefined && depth === path.length && isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && isScalar(p.key) && p.key.value === key);
-      offset = (pair?.key as Node | undefined)?.range?.[0] ?? offset;
-    }
-    return at(offset);
-  };
+  const locate = locator(doc, lines);
 
   for (const e of doc.errors) add(at(e.pos[0]), [], `YAML: ${e.message.split('\n')[0]}`);
   if (problems.length > 0) return { probes: [], problems };
