@@ -114,3 +114,23 @@ export async function startTenet(runtime: Runtime, settings: Record<string, stri
   }
   return { url, pid: child.pid ?? 0, output: () => log, stop };
 }
+
+/** One chat completion through a running Tenet under `constitution`: its verdict and request id. */
+export async function askTenet(
+  tenet: TenetProcess,
+  clientKey: string,
+  content: string,
+  constitution: string,
+): Promise<{ verdict: string | null; id: string }> {
+  const res = await fetch(`${tenet.url}/v1/chat/completions`, {
+    method: 'POST',
+    headers: {
+      authorization: `Bearer ${clientKey}`,
+      'content-type': 'application/json',
+      'x-tenet-constitution': constitution,
+    },
+    body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content }] }),
+  });
+  await res.text();
+  return { verdict: res.headers.get('x-tenet-verdict'), id: res.headers.get('x-tenet-request-id') ?? '' };
+}

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type CliRun, startTenetCli } from '../cli-process.ts';
 import { judged, rules } from '../fixtures/constitutions.ts';
 import { allClean, criticSays, foundSycophancy } from '../fixtures/critic.ts';
-import { startTenet, type TenetProcess } from '../tenet-process.ts';
+import { askTenet, startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import { completion } from '../upstream/script.ts';
 
@@ -32,19 +32,7 @@ describe('tenet logs, stats and export against a running Tenet', () => {
     return run;
   };
 
-  const chat = async (content: string, constitution: string) => {
-    const res = await fetch(`${tenet.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${clientKey}`,
-        'content-type': 'application/json',
-        'x-tenet-constitution': constitution,
-      },
-      body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content }] }),
-    });
-    await res.text();
-    return { verdict: res.headers.get('x-tenet-verdict'), id: res.headers.get('x-tenet-request-id') ?? '' };
-  };
+  const chat = (content: string, constitution: string) => askTenet(tenet, clientKey, content, constitution);
 
   /** Records are written after the response: wait until the admin API lists `count` requests. */
   const untilLogged = async (count: number) => {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { type CliRun, runTenetCli } from '../cli-process.ts';
 import { criticCall, criticSays, type ScriptedVerdict } from '../fixtures/critic.ts';
-import { startTenet, type TenetProcess } from '../tenet-process.ts';
+import { askTenet, startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
 import { completion, type ReplySpec } from '../upstream/script.ts';
 
@@ -83,19 +83,7 @@ describe('tenet replay against a running Tenet', () => {
   let env: Record<string, string>;
   const ids: Record<string, string> = {};
 
-  const chat = async (content: string, constitution: string) => {
-    const res = await fetch(`${tenet.url}/v1/chat/completions`, {
-      method: 'POST',
-      headers: {
-        authorization: `Bearer ${clientKey}`,
-        'content-type': 'application/json',
-        'x-tenet-constitution': constitution,
-      },
-      body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content }] }),
-    });
-    await res.text();
-    return { verdict: res.headers.get('x-tenet-verdict'), id: res.headers.get('x-tenet-request-id') ?? '' };
-  };
+  const chat = (content: string, constitution: string) => askTenet(tenet, clientKey, content, constitution);
 
   beforeAll(async () => {
     scenario = await createScenario(inject('upstreamUrl'));
