@@ -118,14 +118,7 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
         const timer = setTimeout(done, ms);
         wake = done;
       }));
-  const stats: Omit<LogWriterStats, 'enabled' | 'status'> = {
-    written: 0,
-    pending: 0,
-    failed: 0,
-    retries: 0,
-    lastError: null,
-    failingSince: null,
-  };
+  const stats: Omit<LogWriterStats, 'enabled' | 'status'> = { ...noRecordsYet };
   /** Lost during the current outage, for the line that reports its end. */
   let lostInOutage = 0;
 
@@ -340,17 +333,18 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
   };
 }
 
+/** The counters of a writer that has written nothing yet. */
+const noRecordsYet: Omit<LogWriterStats, 'enabled' | 'status'> = {
+  written: 0,
+  pending: 0,
+  failed: 0,
+  retries: 0,
+  lastError: null,
+  failingSince: null,
+};
+
 /** TENET_LOG=off: records are dropped on purpose, and /health says the log is off. */
 export function disabledLogWriter(): LogWriter {
-  const stats: LogWriterStats = {
-    enabled: false,
-    status: 'off',
-    written: 0,
-    pending: 0,
-    failed: 0,
-    retries: 0,
-    lastError: null,
-    failingSince: null,
-  };
+  const stats: LogWriterStats = { enabled: false, status: 'off', ...noRecordsYet };
   return { record: async () => {}, flush: async () => {}, stats: () => ({ ...stats }) };
 }

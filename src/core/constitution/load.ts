@@ -62,14 +62,15 @@ const typeWords: Record<string, string> = {
   object: 'a mapping (key: value lines)',
 };
 
-/** A zod issue in words a policy owner understands. */
-function wordsFor(issue: z.core.$ZodIssue): string {
+/** A zod issue in words a policy owner understands (constitutions, and the red-team probe files). */
+export function wordsFor(issue: z.core.$ZodIssue): string {
   const input = (issue as { input?: unknown }).input;
   switch (issue.code) {
     case 'invalid_type':
       if (input === undefined) return 'is required';
       return `must be ${typeWords[issue.expected] ?? issue.expected} (got ${describe(input)})`;
     case 'invalid_value':
+      if (input === undefined) return 'is required';
       return `must be one of ${issue.values.map(String).join(', ')} (got ${describe(input)})`;
     case 'too_small':
       if (issue.origin === 'array')

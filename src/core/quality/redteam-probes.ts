@@ -1,7 +1,7 @@
 // Red-team probe files: the format (a zod schema), positioned errors for every mistake, and adding or replacing by id.
 import { LineCounter, parseDocument } from 'yaml';
 import { z } from 'zod';
-import { locator, type Problem } from '../constitution/load.ts';
+import { locator, type Problem, wordsFor } from '../constitution/load.ts';
 import { formatPath } from '../json-path.ts';
 import { suggest } from '../suggest.ts';
 
@@ -50,8 +50,6 @@ export type Probe = z.infer<typeof probeSchema>;
 
 export const probeFileSchema = z.strictObject({ probes: z.array(probeSchema) });
 
-const typeWords: Record<string, string> = { string: 'text', array: 'a list', object: 'a mapping' };
-
 const knownKeys = [
   'probes',
   'id',
@@ -63,29 +61,6 @@ const knownKeys = [
   'expect',
   'principles',
 ];
-
-function describe(value: unknown): string {
-  if (value === null || value === undefined) return 'nothing';
-  if (Array.isArray(value)) return 'a list';
-  if (typeof value === 'object') return 'a mapping';
-  return JSON.stringify(value);
-}
-
-function wordsFor(issue: z.core.$ZodIssue): string {
-  const input = (issue as { input?: unknown }).input;
-  switch (issue.code) {
-    case 'invalid_type':
-      if (input === undefined) return 'is required';
-      return `must be ${typeWords[issue.expected] ?? issue.expected} (got ${describe(input)})`;
-    case 'invalid_value':
-      if (input === undefined) return 'is required';
-      return `must be one of ${issue.values.map(String).join(', ')} (got ${describe(input)})`;
-    case 'too_small':
-      return issue.origin === 'array' ? `must have at least ${issue.minimum} item` : issue.message;
-    default:
-      return issue.message;
-  }
-}
 
 /**
  * Parses one probe file (`probes: [...]`). Never throws: every problem comes back at once, with line,
