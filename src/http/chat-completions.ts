@@ -117,6 +117,8 @@ export async function chatCompletions(c: Context<AppEnv>): Promise<Response> {
     if (recorded) return;
     recorded = true;
     logVerdict(c, outcome, parts.reason);
+    // TENET_LOG=off: no record to build, and no shadow judgement that nobody would see.
+    if (!config.logEnabled) return;
     const record = buildRecord({
       id: requestId,
       time: started,

@@ -1,10 +1,12 @@
 // The SQLite log store failing for seconds mid-run on a real Node server: answers never wait, /health shows the
 // outage, and once the store is back every request is stored exactly once; at shutdown a dead store costs a count.
+
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { LogWriterStats } from '../../src/adapters/log-writer.ts';
 import { createLogWriter } from '../../src/adapters/log-writer.ts';
 import { createSqliteStore } from '../../src/adapters/sqlite-store.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
@@ -17,17 +19,10 @@ import { completion } from '../upstream/script.ts';
 
 const key = 'outage-client-key-0123456789';
 
+/** What /health says: the overall status and the log writer's counters. */
 interface LogHealth {
   status: string;
-  log: {
-    status: 'ok' | 'degraded';
-    written: number;
-    pending: number;
-    failed: number;
-    retries: number;
-    lastError: string | null;
-    failingSince: string | null;
-  };
+  log: LogWriterStats;
 }
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));

@@ -1,5 +1,6 @@
 // A failing log store never fails or slows a request: records are retried inside their waitUntil, land once when the
 // store recovers, and are counted as lost on /health when it does not; retention purges on cron.
+
 import {
   createExecutionContext,
   createScheduledController,
@@ -8,6 +9,7 @@ import {
 } from 'cloudflare:test';
 import { describe, expect, inject, it } from 'vitest';
 import { createD1Store } from '../../src/adapters/d1-store.ts';
+import type { LogWriterStats } from '../../src/adapters/log-writer.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import worker, { createWorker } from '../../src/entry/worker.ts';
 import { testConstitutions } from '../fixtures/constitutions.ts';
@@ -60,15 +62,8 @@ async function tenetWith(db: D1Database) {
   };
 }
 
-interface LogHealth {
-  status: string;
-  written: number;
-  pending: number;
-  failed: number;
-  retries: number;
-  lastError: string | null;
-  failingSince: string | null;
-}
+/** The `log` part of /health: the writer's counters. */
+type LogHealth = LogWriterStats;
 
 /**
  * The test D1 behind a binding whose writes fail for `outageMs`; the first `ambiguous` writes after it commit
