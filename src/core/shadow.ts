@@ -68,17 +68,17 @@ function draftVerdict(violations: readonly Violation[], fault: boolean, constitu
 
 /** The input stage's and each choice's draft round: what a constitution found before revising anything. */
 function firstFindings(input: StageResult | undefined, enforcement: Enforcement | undefined) {
-  const stages = [input, ...(enforcement?.choices ?? []).map((c) => c.result)].filter(
-    (s): s is StageResult => s !== undefined,
+  // Each judged stage with its choice (-1: the input); a choice with no text to judge has no stage.
+  const stages: Array<{ result: StageResult; choice: number }> = [
+    ...(input ? [{ result: input, choice: -1 }] : []),
+    ...(enforcement?.choices ?? []).flatMap((c) =>
+      c.result ? [{ result: c.result, choice: c.choice }] : [],
+    ),
+  ];
+  const found = stages.flatMap(({ result, choice }) =>
+    (result.rounds[0]?.violations ?? []).map((v) => ({ v, stage: result.stage, choice })),
   );
-  const found = stages.flatMap((s, i) =>
-    (s.rounds[0]?.violations ?? []).map((v) => ({
-      v,
-      stage: s.stage,
-      choice: s.stage === 'input' ? -1 : (enforcement?.choices[i - (input ? 1 : 0)]?.choice ?? 0),
-    })),
-  );
-  const fault = stages.find((s) => s.criticFault)?.criticFault?.code ?? null;
+  const fault = stages.find((s) => s.result.criticFault)?.result.criticFault?.code ?? null;
   return { found, fault };
 }
 
