@@ -31,6 +31,11 @@ export interface Config {
   logRetentionDays: number;
   /** Whether requests are recorded at all. */
   logEnabled: boolean;
+  /** Anthropic Messages requests (`/v1/messages`) go here, with this key. */
+  anthropicUpstreamUrl: string;
+  anthropicUpstreamKey: string | undefined;
+  /** Generation routes no protocol guards: refused (default) or forwarded unjudged. */
+  unguarded: 'refuse' | 'forward';
 }
 
 /** Node-only settings: where to listen and where the SQLite log lives. */
@@ -45,6 +50,9 @@ export interface NodeConfig extends Config {
 export const settings = {
   TENET_UPSTREAM_URL: 'OpenAI-compatible base URL of the model apps talk to',
   TENET_UPSTREAM_KEY: 'API key for the upstream (secret)',
+  TENET_ANTHROPIC_UPSTREAM_URL: 'base URL of the Anthropic Messages API (for /v1/messages requests)',
+  TENET_ANTHROPIC_UPSTREAM_KEY: 'API key for the Anthropic upstream (secret)',
+  TENET_UNGUARDED: 'refuse | forward: generation routes no protocol guards (assistants runs, audio, images …)',
   TENET_CRITIC_URL: "the critic's base URL (default: the upstream's)",
   TENET_CRITIC_KEY: "the critic's API key (secret; default: the upstream's)",
   TENET_CRITIC_MODEL: 'the critic model',
@@ -74,6 +82,7 @@ export type SettingName = keyof typeof settings;
 /** The settings whose values are secrets: never echoed in errors or logs. */
 const secretSettings = new Set<string>([
   'TENET_UPSTREAM_KEY',
+  'TENET_ANTHROPIC_UPSTREAM_KEY',
   'TENET_CRITIC_KEY',
   'TENET_API_KEYS',
   'TENET_ADMIN_TOKEN',
@@ -203,6 +212,12 @@ const keyConstitutions = z.preprocess(
 const baseShape = {
   TENET_UPSTREAM_URL: baseUrl.default('https://api.openai.com/v1'),
   TENET_UPSTREAM_KEY: optionalText,
+  TENET_ANTHROPIC_UPSTREAM_URL: baseUrl.default('https://api.anthropic.com'),
+  TENET_ANTHROPIC_UPSTREAM_KEY: optionalText,
+  TENET_UNGUARDED: z.preprocess(
+    blankToUndefined,
+    z.enum(['refuse', 'forward'], { error: 'must be refuse or forward' }).default('refuse'),
+  ),
   TENET_CRITIC_URL: baseUrl.optional(),
   TENET_CRITIC_KEY: optionalText,
   TENET_CRITIC_MODEL: optionalText,
@@ -291,6 +306,9 @@ function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
     verdictCacheTtlSeconds: v.TENET_VERDICT_CACHE_TTL_S,
     logRetentionDays: v.TENET_LOG_RETENTION_DAYS,
     logEnabled: v.TENET_LOG === 'on',
+    anthropicUpstreamUrl: v.TENET_ANTHROPIC_UPSTREAM_URL,
+    anthropicUpstreamKey: v.TENET_ANTHROPIC_UPSTREAM_KEY,
+    unguarded: v.TENET_UNGUARDED,
   };
 }
 
@@ -326,6 +344,7 @@ export function parseNodeConfig(env: Env): NodeConfig {
 export function secretsOf(config: Config): string[] {
   return [
     config.upstreamKey,
+    config.anthropicUpstreamKey,
     config.criticKey,
     config.adminToken,
     ...config.apiKeys.map((k) => k.key),
