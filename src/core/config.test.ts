@@ -1,6 +1,6 @@
 // parseConfig: defaults, every problem named at once, secrets never echoed, typos caught.
 import { describe, expect, it } from 'vitest';
-import { ConfigError, configWarnings, parseConfig, parseNodeConfig, secretsOf } from './config.ts';
+import { ConfigError, configWarnings, parseConfig, parseNodeConfig, secretsOf, settings } from './config.ts';
 
 const problems = (env: Record<string, string>): string[] => {
   try {
@@ -25,6 +25,13 @@ describe('parseConfig', () => {
       host: '127.0.0.1',
       db: '.tenet/tenet.db',
     });
+  });
+
+  it('reads every setting left blank (as in .dev.vars.example) as unset', () => {
+    for (const blank of ['', '  ']) {
+      const env = Object.fromEntries(Object.keys(settings).map((name) => [name, blank]));
+      expect(parseNodeConfig(env)).toEqual(parseNodeConfig({}));
+    }
   });
 
   it('derives the critic endpoint and key from the upstream and trims a trailing slash', () => {

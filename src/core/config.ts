@@ -99,21 +99,26 @@ export class ConfigError extends Error {
 
 const blankToUndefined = (v: unknown) => (typeof v === 'string' && v.trim() === '' ? undefined : v);
 
-const baseUrl = z.preprocess(
-  blankToUndefined,
-  z
-    .string()
-    .trim()
-    .refine((v) => {
-      try {
-        const u = new URL(v);
-        return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
-      } catch {
-        return false;
-      }
-    }, 'must be an http(s) URL without credentials, e.g. https://api.openai.com/v1')
-    .transform((v) => v.replace(/\/+$/, '')),
-);
+const urlText = z
+  .string()
+  .trim()
+  .refine((v) => {
+    try {
+      const u = new URL(v);
+      return (u.protocol === 'http:' || u.protocol === 'https:') && u.username === '' && u.password === '';
+    } catch {
+      return false;
+    }
+  }, 'must be an http(s) URL without credentials, e.g. https://api.openai.com/v1')
+  .transform((v) => v.replace(/\/+$/, ''));
+
+/**
+ * An http(s) base URL; blank means unset (the shipped .dev.vars.example leaves optional ones empty), so the
+ * blank check wraps the default or the optional: `preprocess(…).optional()` would still run the inner
+ * string check on the `undefined` a blank becomes.
+ */
+const baseUrl = (fallback?: string) =>
+  z.preprocess(blankToUndefined, fallback === undefined ? urlText.optional() : urlText.default(fallback));
 
 const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());
 
@@ -210,15 +215,15 @@ const keyConstitutions = z.preprocess(
 );
 
 const baseShape = {
-  TENET_UPSTREAM_URL: baseUrl.default('https://api.openai.com/v1'),
+  TENET_UPSTREAM_URL: baseUrl('https://api.openai.com/v1'),
   TENET_UPSTREAM_KEY: optionalText,
-  TENET_ANTHROPIC_UPSTREAM_URL: baseUrl.default('https://api.anthropic.com'),
+  TENET_ANTHROPIC_UPSTREAM_URL: baseUrl('https://api.anthropic.com'),
   TENET_ANTHROPIC_UPSTREAM_KEY: optionalText,
   TENET_UNGUARDED: z.preprocess(
     blankToUndefined,
     z.enum(['refuse', 'forward'], { error: 'must be refuse or forward' }).default('refuse'),
   ),
-  TENET_CRITIC_URL: baseUrl.optional(),
+  TENET_CRITIC_URL: baseUrl(),
   TENET_CRITIC_KEY: optionalText,
   TENET_CRITIC_MODEL: optionalText,
   TENET_API_KEYS: apiKeys,
