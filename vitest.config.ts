@@ -20,8 +20,16 @@ export default defineConfig({
         test: {
           name: 'workers',
           setupFiles: ['test/worker/setup.ts'],
-          include: ['test/worker/**/*.test.ts', 'middleware/**/*.test.ts', 'src/**/*.test.ts'],
+          include: ['test/worker/**/*.test.ts', 'middleware/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],
+        },
+      },
+      {
+        // The fast tier: pure logic in-process (core, protocols, the exchange with scripted ports), milliseconds a test.
+        test: {
+          name: 'fast',
+          environment: 'node',
+          include: ['src/**/*.test.ts', 'test/fast/**/*.test.ts'],
         },
       },
       {

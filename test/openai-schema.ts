@@ -18,4 +18,10 @@ export const schemaErrors = {
   completion: compile('chat-completion-response.schema.json'),
   chunk: compile('chat-completion-chunk.schema.json'),
   error: compile('error-response.schema.json'),
+  /** Legacy `/v1/completions` answers (a `text_completion`, also each streamed chunk). */
+  textCompletion: compile('completion-response.schema.json'),
+  /** A Responses API `response` object. */
+  response: compile('response.schema.json'),
+  /** One Responses API stream event (`response.created`, `response.output_text.delta`, …). */
+  responseEvent: compile('response-stream-event.schema.json'),
 };
