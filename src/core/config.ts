@@ -52,7 +52,8 @@ export const settings = {
   TENET_UPSTREAM_KEY: 'API key for the upstream (secret)',
   TENET_ANTHROPIC_UPSTREAM_URL: 'base URL of the Anthropic Messages API (for /v1/messages requests)',
   TENET_ANTHROPIC_UPSTREAM_KEY: 'API key for the Anthropic upstream (secret)',
-  TENET_UNGUARDED: 'refuse | forward: generation routes no protocol guards (assistants runs, audio, images …)',
+  TENET_UNGUARDED:
+    'refuse | forward: generation routes no protocol guards (assistants runs, audio, images …)',
   TENET_CRITIC_URL: "the critic's base URL (default: the upstream's)",
   TENET_CRITIC_KEY: "the critic's API key (secret; default: the upstream's)",
   TENET_CRITIC_MODEL: 'the critic model',
@@ -117,8 +118,8 @@ const urlText = z
  * blank check wraps the default or the optional: `preprocess(…).optional()` would still run the inner
  * string check on the `undefined` a blank becomes.
  */
-const baseUrl = (fallback?: string) =>
-  z.preprocess(blankToUndefined, fallback === undefined ? urlText.optional() : urlText.default(fallback));
+const baseUrl = (fallback: string) => z.preprocess(blankToUndefined, urlText.default(fallback));
+const optionalBaseUrl = z.preprocess(blankToUndefined, urlText.optional());
 
 const optionalText = z.preprocess(blankToUndefined, z.string().trim().optional());
 
@@ -223,7 +224,7 @@ const baseShape = {
     blankToUndefined,
     z.enum(['refuse', 'forward'], { error: 'must be refuse or forward' }).default('refuse'),
   ),
-  TENET_CRITIC_URL: baseUrl(),
+  TENET_CRITIC_URL: optionalBaseUrl,
   TENET_CRITIC_KEY: optionalText,
   TENET_CRITIC_MODEL: optionalText,
   TENET_API_KEYS: apiKeys,
