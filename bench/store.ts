@@ -214,6 +214,7 @@ function makeRecord(i: number, count: number, rand: () => number): RequestRecord
     id,
     time,
     keyId: rand() < 0.7 ? 'app' : 'batch',
+    protocol: 'chat',
     constitution: c.name,
     constitutionHash: time < start + c.switchDay * day ? c.hashes[0] : c.hashes[1],
     model: pick(models, rand()),

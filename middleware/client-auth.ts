@@ -40,7 +40,9 @@ export function clientAuth(options: ClientAuthOptions) {
   const where = options.byok ? 'the x-tenet-api-key header' : 'an Authorization header (Bearer)';
 
   return createMiddleware<{ Variables: ClientAuthVariables }>(async (c, next) => {
-    const bearer = bearerOf(c.req.header('authorization'));
+    // Anthropic's SDK sends its key as `x-api-key`; OpenAI's as a bearer. Either names the same client key.
+    const bearer =
+      bearerOf(c.req.header('authorization')) ?? (c.req.header('x-api-key')?.trim() || undefined);
     const presented = options.byok ? c.req.header('x-tenet-api-key')?.trim() : bearer;
     if (options.byok && !bearer) {
       throw new TenetError(

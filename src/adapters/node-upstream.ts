@@ -10,6 +10,7 @@ import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import {
   type HeaderReader,
+  setUpstreamKey,
   type Upstream,
   type UpstreamOptions,
   type UpstreamReply,
@@ -155,9 +156,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
     send(request) {
       return new Promise<UpstreamReply>((resolve, reject) => {
         const headers = request.headers; // built for this call by the caller: ours to change
-        const key = request.apiKey ?? options.apiKey;
-        if (key) headers['authorization'] = `Bearer ${key}`;
-        else delete headers['authorization'];
+        setUpstreamKey(headers, request.apiKey ?? options.apiKey, options.auth);
         // fetch asks for compressed answers and decodes them; so does this adapter (the same request upstream).
         headers['accept-encoding'] = 'gzip, deflate, br';
         const payload =

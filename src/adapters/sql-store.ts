@@ -23,7 +23,7 @@ export interface SqlDb {
 }
 
 const requestColumns =
-  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees';
+  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees, protocol';
 
 type Row = Record<string, SqlValue>;
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
@@ -56,6 +56,7 @@ function toRequestRow(r: Row): RequestRow {
       r['shadow_disagrees'] === null || r['shadow_disagrees'] === undefined
         ? null
         : num(r['shadow_disagrees']) === 1,
+    protocol: (str(r['protocol']) ?? 'chat') as RequestRow['protocol'],
   };
 }
 
@@ -103,6 +104,10 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
   if (filter.version) add('t.constitution_hash = ?', filter.version.replace(/^.*@/, ''));
   if (filter.verdict) add('t.verdict = ?', filter.verdict);
   if (filter.model) add('t.model = ?', filter.model);
+  if (filter.protocol) {
+    if (kind === 'requests') add('t.protocol = ?', filter.protocol);
+    else add('t.request_id IN (SELECT id FROM requests WHERE protocol = ?)', filter.protocol);
+  }
   if (filter.from !== undefined) add('t.time >= ?', filter.from);
   if (filter.to !== undefined) add('t.time < ?', filter.to);
   if (filter.shadow) {
@@ -195,7 +200,7 @@ export function createSqlStore(db: SqlDb): LogStore {
       const statements: Array<{ sql: string; params: SqlValue[] }> = [];
       for (const rec of records) {
         statements.push({
-          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(24)}?)`,
+          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(25)}?)`,
           params: [
             rec.id,
             rec.time,
@@ -219,6 +224,7 @@ export function createSqlStore(db: SqlDb): LogStore {
             rec.shadow?.constitution ?? null,
             rec.shadow?.verdict ?? null,
             rec.shadow ? (rec.shadow.disagrees ? 1 : 0) : null,
+            rec.protocol,
             rec.draft,
             rec.final,
             JSON.stringify(rec),

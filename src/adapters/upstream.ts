@@ -5,6 +5,8 @@ export interface UpstreamOptions {
   baseUrl: string;
   apiKey: string | undefined;
   timeoutMs: number;
+  /** How the key is sent: OpenAI-compatible servers take a bearer, the Anthropic API an `x-api-key` header. */
+  auth?: 'bearer' | 'x-api-key';
   /** The test seam and the runtime's own fetch (Workers, Node's undici). */
   fetch?: typeof fetch;
 }
@@ -52,6 +54,19 @@ export interface Upstream {
   send(request: UpstreamRequest): Promise<UpstreamReply>;
 }
 
+/** Puts the upstream's key where it expects it (and nothing of the client's where the key goes). */
+export function setUpstreamKey(
+  headers: Record<string, string>,
+  key: string | undefined,
+  auth: UpstreamOptions['auth'] = 'bearer',
+): void {
+  delete headers['authorization'];
+  delete headers['x-api-key'];
+  if (!key) return;
+  if (auth === 'x-api-key') headers['x-api-key'] = key;
+  else headers['authorization'] = `Bearer ${key}`;
+}
+
 /** Turns a failed call into the error the client should see: a timeout (504) or an unreachable upstream (502). */
 export function upstreamCallFailure(err: unknown, timedOut: boolean): TenetError {
   if (err instanceof TenetError) return err;
@@ -78,9 +93,7 @@ export function createUpstream(options: UpstreamOptions): Upstream {
       };
 
       const headers = request.headers; // built for this call by the caller: ours to change
-      const key = request.apiKey ?? options.apiKey;
-      if (key) headers['authorization'] = `Bearer ${key}`;
-      else delete headers['authorization'];
+      setUpstreamKey(headers, request.apiKey ?? options.apiKey, options.auth);
 
       let response: Response;
       try {

@@ -11,6 +11,7 @@ export const errorCodes = {
   forbidden: { status: 403, type: 'invalid_request_error' },
   not_found: { status: 404, type: 'invalid_request_error' },
   method_not_allowed: { status: 405, type: 'invalid_request_error' },
+  unguarded_route: { status: 403, type: 'invalid_request_error' },
   request_too_large: { status: 413, type: 'invalid_request_error' },
   headers_too_large: { status: 431, type: 'invalid_request_error' },
   unknown_constitution: { status: 400, type: 'invalid_request_error' },

@@ -1,6 +1,7 @@
 // The log record of one request: what was asked, every round and verdict, calls and tokens — texts per the content setting.
 import { z } from 'zod';
 import { actions, severities, stages } from './constitution/schema.ts';
+import { protocolIds } from './exchange/protocol.ts';
 
 /** A request's verdict: a stage's verdict, or `error` for a request that failed before an answer. */
 export const verdicts = ['pass', 'revised', 'flagged', 'blocked', 'error'] as const;
@@ -60,6 +61,8 @@ export const requestRecordSchema = z.object({
   id: z.string(),
   time: z.number(),
   keyId: z.string(),
+  /** The client-facing API (absent in records older than migration 0007: chat completions). */
+  protocol: z.enum(protocolIds).default('chat'),
   constitution: z.string(),
   constitutionHash: z.string(),
   model: z.string(),

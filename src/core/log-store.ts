@@ -1,4 +1,5 @@
 // The log store's interface: one contract, two backends (D1 on Workers, SQLite on Node) sharing the same SQL.
+import type { ProtocolId } from './exchange/protocol.ts';
 import type { LoggedVerdict, RequestRecord } from './log-record.ts';
 import type { TestRun, TestRunSummary } from './quality/test-run.ts';
 
@@ -11,6 +12,8 @@ export interface LogFilter {
   version?: string;
   verdict?: LoggedVerdict;
   model?: string;
+  /** The client-facing API: chat | responses | completions | messages. */
+  protocol?: ProtocolId;
   /** Time range, ms since the epoch: from inclusive, to exclusive. */
   from?: number;
   to?: number;
@@ -60,6 +63,8 @@ export interface RequestRow {
   shadow: string | null;
   shadowVerdict: string | null;
   shadowDisagrees: boolean | null;
+  /** The client-facing API the request came in on. */
+  protocol: ProtocolId;
 }
 
 export interface ViolationRow {

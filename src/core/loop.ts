@@ -1,5 +1,5 @@
 // The critique → revise → re-check loop: judges a text against a stage's principles and revises it until it passes.
-import type { Usage } from './completion.ts';
+
 import type { Constitution, Principle, Stage } from './constitution/schema.ts';
 import {
   type ChatMessage,
@@ -9,6 +9,7 @@ import {
   critiqueUserPrompt,
   verifyCritique,
 } from './critique.ts';
+import type { Usage } from './exchange/conversation.ts';
 import { revisionMessages } from './revise.ts';
 import { checkRules, principlesFor, severityWeight, type Verdict, type Violation } from './verdict.ts';
 

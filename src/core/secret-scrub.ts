@@ -1,5 +1,5 @@
 // Keeps Tenet's configured secrets out of the answers it sends: whole answers, and streams split at any point.
-import type { Completion } from './completion.ts';
+import type { DeltaCodec, SseEvent } from './exchange/protocol.ts';
 
 /** What a secret becomes in an answer (the same marker the log uses). */
 export const secretMask = '[redacted]';
@@ -16,18 +16,18 @@ function replaceAll(text: string, secrets: readonly string[]): string {
 }
 
 /**
- * A whole answer without the secrets, or undefined when it has none. The check runs on the serialized
- * completion, so a secret written with JSON `\u` escapes by the upstream is found as well.
+ * A whole JSON answer (any protocol's) without the secrets, or undefined when it has none. The check runs on
+ * the serialized answer, so a secret written with JSON `\u` escapes by the upstream is found as well.
  */
-export function scrubCompletion(completion: Completion, secrets: readonly string[]): Completion | undefined {
+export function scrubJson<T>(answer: T, secrets: readonly string[]): T | undefined {
   if (secrets.length === 0) return undefined;
-  const json = JSON.stringify(completion);
+  const json = JSON.stringify(answer);
   let out = json;
   for (const secret of secrets) {
     const escaped = JSON.stringify(secret).slice(1, -1);
     if (out.includes(escaped)) out = out.split(escaped).join(secretMask);
   }
-  return out === json ? undefined : (JSON.parse(out) as Completion);
+  return out === json ? undefined : (JSON.parse(out) as T);
 }
 
 /** True when raw answer text may hold a secret (as written, or hidden behind `\u` escapes). */
@@ -36,8 +36,8 @@ export function mayHoldSecret(raw: string, secrets: readonly string[]): boolean 
 }
 
 /**
- * Scrubs one streamed text (a choice's content, a tool call's arguments) delta by delta. A secret split
- * over any number of deltas never goes out: text that could be the start of a secret is held back until
+ * Scrubs streamed texts (a choice's content, a content block, a tool call's arguments) delta by delta. A secret
+ * split over any number of deltas never goes out: text that could be the start of a secret is held back until
  * the next delta shows whether it is (then it is masked) or not (then it goes out unchanged).
  */
 export class StreamScrubber {
@@ -82,33 +82,21 @@ export class StreamScrubber {
   }
 }
 
-interface ChunkChoice {
-  index?: number;
-  finish_reason?: string | null;
-  delta?: {
-    content?: string | null;
-    tool_calls?: Array<{ index?: number; function?: { arguments?: string } }>;
-  };
-}
-interface Chunk {
-  id?: string | undefined;
-  object?: string | undefined;
-  created?: number | undefined;
-  model?: string | undefined;
-  choices?: ChunkChoice[];
-}
+const isObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /**
- * Scrubs the `chat.completion.chunk` events of a piece of SSE text (whole events only). Every parsed chunk is
- * also handed to `seen` (before scrubbing) so a caller that assembles the answer parses it once. Returns the
- * text to send: the input itself when nothing changed, rewritten events where a secret was masked or held back.
- * Text still held when `[DONE]` arrives goes out in one extra chunk before it.
+ * Scrubs the events of a piece of SSE text (whole events only), in any protocol: `codec` says where its text
+ * deltas are and where they end. Every event is also handed to `seen` (parsed, before scrubbing) so a caller that
+ * assembles the answer parses it once. Returns the text to send: the input itself when nothing changed, rewritten
+ * events where a secret was masked or held back. Text still held when its text ends goes out in an extra event
+ * just before the one that ends it.
  */
 export function scrubSseEvents(
   text: string,
   scrubber: StreamScrubber,
-  seen?: (chunk: unknown) => void,
-  last: { chunk?: Chunk } = {},
+  codec: DeltaCodec,
+  seen?: (event: SseEvent) => void,
 ): string {
   let changed = false;
   const blocks = text.split(/(\r?\n\r?\n)/);
@@ -119,84 +107,52 @@ export function scrubSseEvents(
     const dataLines = lines.filter((l) => l.startsWith('data:'));
     if (dataLines.length === 0) continue;
     const data = dataLines.map((l) => l.slice(l[5] === ' ' ? 6 : 5)).join('\n');
-    const rewrite = (payload: string) => {
-      const others = lines.filter((l) => !l.startsWith('data:'));
-      blocks[i] = [...others, `data: ${payload}`].join('\n');
-      changed = true;
-    };
-    if (data === '[DONE]') {
-      const rest = scrubber.pending();
-      if (rest.length === 0) continue;
-      const flushed = { ...last.chunk, choices: rest.map((key) => flushChoice(key, scrubber)) };
-      rewrite(`${JSON.stringify(flushed)}\n\ndata: [DONE]`);
-      continue;
+    const nameLine = lines.find((l) => l.startsWith('event:'));
+    const name = nameLine === undefined ? undefined : nameLine.slice(6).trim();
+    let event: Record<string, unknown> | '[DONE]';
+    if (data === '[DONE]') event = '[DONE]';
+    else {
+      let json: unknown;
+      try {
+        json = JSON.parse(data);
+      } catch {
+        seen?.({ event: name, data });
+        continue; // not JSON: the client sees it as the upstream sent it
+      }
+      seen?.({ event: name, data, json });
+      if (!isObject(json)) continue;
+      event = json;
     }
-    let chunk: Chunk;
-    try {
-      chunk = JSON.parse(data) as Chunk;
-    } catch {
-      continue; // not JSON: the client sees it as the upstream sent it
+    let rewritten = false;
+    const slots = event === '[DONE]' ? [] : codec.texts(event, name);
+    const sent = new Map<string, { slot: (typeof slots)[number]; out: string }>();
+    for (const slot of slots) {
+      const out = scrubber.push(slot.key, slot.text);
+      sent.set(slot.key, { slot, out });
+      if (out !== slot.text) {
+        slot.set(out);
+        rewritten = true;
+      }
     }
-    seen?.(chunk);
-    if (typeof chunk !== 'object' || chunk === null || !Array.isArray(chunk.choices)) continue;
-    last.chunk = { id: chunk.id, object: chunk.object, created: chunk.created, model: chunk.model };
-    if (scrubChunk(chunk, scrubber)) rewrite(JSON.stringify(chunk));
+    // Text ending with this event: what is still held goes out with it (in its own delta when it has one, else
+    // in an event of its own just before it).
+    const closes = codec.closes(event, name);
+    const pending = scrubber.pending();
+    const keys = closes === 'all' ? pending : closes.filter((k) => pending.includes(k));
+    let carriers = '';
+    for (const key of keys) {
+      const rest = scrubber.flush(key);
+      const own = sent.get(key);
+      if (own) {
+        own.slot.set(own.out + rest);
+        rewritten = true;
+      } else if (rest) carriers += codec.carrier(key, rest);
+    }
+    if (!rewritten && !carriers) continue;
+    const others = lines.filter((l) => !l.startsWith('data:'));
+    const payload = rewritten && event !== '[DONE]' ? JSON.stringify(event) : data;
+    blocks[i] = carriers + [...others, `data: ${payload}`].join('\n');
+    changed = true;
   }
   return changed ? blocks.join('') : text;
-}
-
-/** Scrubs one parsed chunk in place; true when it changed. */
-function scrubChunk(chunk: Chunk, scrubber: StreamScrubber): boolean {
-  let changed = false;
-  for (const choice of chunk.choices ?? []) {
-    const n = choice.index ?? 0;
-    const delta = choice.delta;
-    const content = delta?.content;
-    if (delta && typeof content === 'string') {
-      const out = scrubber.push(`${n}`, content);
-      if (out !== content) {
-        delta.content = out;
-        changed = true;
-      }
-    }
-    for (const call of delta?.tool_calls ?? []) {
-      const args = call.function?.arguments;
-      if (typeof args !== 'string' || !call.function) continue;
-      const out = scrubber.push(`${n}:${call.index ?? 0}`, args);
-      if (out !== args) {
-        call.function.arguments = out;
-        changed = true;
-      }
-    }
-    if (choice.finish_reason) {
-      // The choice ends here: whatever it still holds goes out with this chunk.
-      for (const key of scrubber.pending().filter((k) => k === `${n}` || k.startsWith(`${n}:`))) {
-        const rest = scrubber.flush(key);
-        const d = choice.delta ?? {};
-        choice.delta = d;
-        if (key === `${n}`) d.content = (d.content ?? '') + rest;
-        else
-          d.tool_calls = [
-            ...(d.tool_calls ?? []),
-            { index: Number(key.split(':')[1]), function: { arguments: rest } },
-          ];
-        changed = true;
-      }
-    }
-  }
-  return changed;
-}
-
-/** A choice delta carrying what one stream key still holds. */
-function flushChoice(key: string, scrubber: StreamScrubber): ChunkChoice {
-  const [choice, call] = key.split(':');
-  const rest = scrubber.flush(key);
-  return {
-    index: Number(choice),
-    finish_reason: null,
-    delta:
-      call === undefined
-        ? { content: rest }
-        : { tool_calls: [{ index: Number(call), function: { arguments: rest } }] },
-  };
 }

@@ -1,5 +1,6 @@
 // Server-sent events: splitting a byte stream into whole events, and writing the events Tenet sends.
 import type { OpenAIErrorBody } from './errors.ts';
+import type { SseEvent } from './exchange/protocol.ts';
 
 const LF = 10;
 const CR = 13;
@@ -79,4 +80,20 @@ export function sseData(events: string): string[] {
 /** An error event the official SDKs raise as an `APIError` (they throw on a `data` object with `error`). */
 export function sseError(body: OpenAIErrorBody): string {
   return `data: ${JSON.stringify(body)}\n\n`;
+}
+
+/** The events of a piece of SSE text holding whole events: their names and data (comments skipped). */
+export function parseSse(text: string): SseEvent[] {
+  const out: SseEvent[] = [];
+  for (const block of text.split(/\r?\n\r?\n/)) {
+    if (block === '') continue;
+    const data: string[] = [];
+    let event: string | undefined;
+    for (const line of block.split(/\r?\n/)) {
+      if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
+      else if (line.startsWith('event:')) event = line.slice(6).trim();
+    }
+    if (data.length > 0) out.push({ event, data: data.join('\n') });
+  }
+  return out;
 }

@@ -1,4 +1,5 @@
 // Builds the app's dependencies from a parsed config: the same wiring for both runtimes.
+import { createAnthropicClient } from '../adapters/anthropic-client.ts';
 import { createLogWriter, disabledLogWriter } from '../adapters/log-writer.ts';
 import { createModelClient } from '../adapters/model-client.ts';
 import { createUpstream, type Upstream, type UpstreamOptions } from '../adapters/upstream.ts';
@@ -35,13 +36,20 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     apiKey: config.upstreamKey,
     timeoutMs: config.upstreamTimeoutMs,
   };
-  const upstream = options.fetch
-    ? createUpstream({ ...upstreamOptions, fetch: options.fetch })
-    : (options.upstream ?? createUpstream)(upstreamOptions);
+  const makeUpstream = (o: UpstreamOptions) =>
+    options.fetch ? createUpstream({ ...o, fetch: options.fetch }) : (options.upstream ?? createUpstream)(o);
+  const upstream = makeUpstream(upstreamOptions);
+  const anthropicUpstream = makeUpstream({
+    baseUrl: config.anthropicUpstreamUrl,
+    apiKey: config.anthropicUpstreamKey,
+    timeoutMs: config.upstreamTimeoutMs,
+    auth: 'x-api-key',
+  });
   const fetchOption = options.fetch ? { fetch: options.fetch } : {};
   return {
     config,
     upstream,
+    anthropicUpstream,
     critic: createModelClient({
       baseURL: config.criticUrl,
       apiKey: config.criticKey,
@@ -51,6 +59,12 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     reviser: createModelClient({
       baseURL: config.upstreamUrl,
       apiKey: config.upstreamKey,
+      timeoutMs: config.criticTimeoutMs,
+      ...fetchOption,
+    }),
+    anthropicReviser: createAnthropicClient({
+      baseURL: config.anthropicUpstreamUrl,
+      apiKey: config.anthropicUpstreamKey,
       timeoutMs: config.criticTimeoutMs,
       ...fetchOption,
     }),

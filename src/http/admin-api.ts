@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { severities } from '../core/constitution/schema.ts';
 import { diffTexts } from '../core/diff.ts';
 import { TenetError } from '../core/errors.ts';
+import { protocolIds } from '../core/exchange/protocol.ts';
 import { verdicts } from '../core/log-record.ts';
 import type { LogFilter } from '../core/log-store.ts';
 import { type TestRun, testRunBody } from '../core/quality/test-run.ts';
@@ -32,6 +33,7 @@ const filterShape = {
   constitution: text.optional(),
   version: text.optional(),
   verdict: z.enum(verdicts).optional(),
+  protocol: z.enum(protocolIds).optional(),
   model: text.optional(),
   from: time.optional(),
   to: time.optional(),

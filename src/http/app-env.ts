@@ -14,12 +14,17 @@ import type { Redactor } from '../core/redact.ts';
 /** What createApp needs from the runtime: everything that talks to the world comes in here. */
 export interface AppDeps {
   config: Config;
+  /** The OpenAI-compatible upstream (chat completions, responses, completions, and the routes passed through). */
   upstream: Upstream;
+  /** The Anthropic API (messages, count_tokens, and requests that carry `anthropic-version`). */
+  anthropicUpstream: Upstream;
   constitutions: ConstitutionSource;
   /** The critic model's endpoint (TENET_CRITIC_URL / KEY). */
   critic: ModelClient;
   /** The client's model for revisions (the upstream). */
   reviser: ModelClient;
+  /** The client's Claude model for revisions of Anthropic Messages requests. */
+  anthropicReviser: ModelClient;
   verdictCache: VerdictCache | undefined;
   /** The violation log (reads: admin API, dashboard). Writes go through `logWriter`. */
   logStore: LogStore;

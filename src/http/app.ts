@@ -3,15 +3,18 @@ import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { requestId } from 'hono/request-id';
+import { getPath } from 'hono/utils/url';
 import { adminAuth } from '../../middleware/admin-auth.ts';
 import { clientAuth } from '../../middleware/client-auth.ts';
 import { selectConstitution } from '../../middleware/select-constitution.ts';
 import { TenetError } from '../core/errors.ts';
+import { messagesProtocol, protocols } from '../protocols/index.ts';
 import { adminApi } from './admin-api.ts';
 import type { AppDeps, AppEnv } from './app-env.ts';
-import { chatCompletions } from './chat-completions.ts';
 import { dashboard } from './dashboard/index.tsx';
+import { generationRoute } from './generation.ts';
 import { passthrough } from './passthrough.ts';
+import { guardedRoutes, isAnthropicRequest, normalisePath, unguardedGeneration } from './paths.ts';
 
 export type { AppDeps } from './app-env.ts';
 
@@ -34,8 +37,14 @@ function toTenetError(err: unknown): TenetError {
   });
 }
 
+/** Hono's path, normalised only when it could be a second spelling of a route (the common case costs one test). */
+function routingPath(request: Request): string {
+  const path = getPath(request);
+  return /[%;A-Z]|\/\/|\/\.|.\/$/.test(path) ? normalisePath(path) : path;
+}
+
 export function createApp(deps: AppDeps): Hono<AppEnv> {
-  const app = new Hono<AppEnv>();
+  const app = new Hono<AppEnv>({ getPath: routingPath });
 
   app.use(requestId({ headerName: requestIdHeader, limitLength: 128, generator: newRequestId }));
   app.use(async (c, next) => {
@@ -54,6 +63,9 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       default_constitution: deps.config.constitution,
       constitutions: constitutions.names().map((name) => `${name}@${constitutions.get(name)?.hash}`),
       constitution_errors: errors,
+      // What is held to the constitutions, and what happens to generation routes no protocol guards.
+      guarded: guardedRoutes,
+      unguarded: deps.config.unguarded,
       // The log: ok or degraded (the store failing), records written, waiting, lost, retries so far.
       log: { ...log, lastError: log.lastError === null ? null : deps.redact(log.lastError) },
     });
@@ -82,17 +94,25 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     return limitStreamedBody(c, next);
   });
 
-  app.post(
-    '/v1/chat/completions',
-    selectConstitution({
-      source: deps.constitutions,
-      keyDefaults: deps.config.keyConstitutions,
-      fallback: deps.config.constitution,
-    }),
-    chatCompletions,
-  );
-  app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], '/v1/chat/completions', () => {
-    throw new TenetError('method_not_allowed', 'Use POST for /v1/chat/completions.');
+  const constitutionOf = selectConstitution({
+    source: deps.constitutions,
+    keyDefaults: deps.config.keyConstitutions,
+    fallback: deps.config.constitution,
+  });
+  for (const protocol of protocols) {
+    app.post(protocol.path, constitutionOf, generationRoute(protocol));
+    app.on(['GET', 'PUT', 'PATCH', 'DELETE', 'HEAD', 'OPTIONS'], protocol.path, () => {
+      throw new TenetError('method_not_allowed', `Use POST for ${protocol.path}.`);
+    });
+  }
+  // A route that generates content without a protocol to judge it is never forwarded unjudged by default.
+  app.all('/v1/*', async (c, next) => {
+    if (deps.config.unguarded === 'forward' || !unguardedGeneration(c.req.path)) return next();
+    throw new TenetError(
+      'unguarded_route',
+      `${c.req.method} ${c.req.path} generates content that Tenet cannot hold to a constitution, so it is refused. ` +
+        `Guarded routes: ${guardedRoutes.join(', ')}. To forward unguarded generation routes unjudged, set TENET_UNGUARDED=forward.`,
+    );
   });
   app.all('/v1/*', passthrough);
 
@@ -110,8 +130,16 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
       deps.logger.error(err.message, { request_id: c.var.requestId, code: err.code, cause });
     }
-    const body = err.toBody();
-    body.error.message = deps.redact(body.error.message);
+    const safe = new TenetError(err.code, deps.redact(err.message), {
+      status: err.status,
+      type: err.type,
+      param: err.param,
+      wireCode: err.wireCode,
+      headers: err.headers,
+    });
+    // Each client gets errors in its own API's shape: Anthropic's SDK reads {"type":"error","error":{…}}.
+    const anthropic = isAnthropicRequest(c.req.path, c.req.raw.headers);
+    const body = anthropic ? messagesProtocol.errorBody(safe) : safe.toBody();
     return c.json(body, err.status as 500, err.headers);
   });
 

@@ -1,17 +1,23 @@
-// Every other /v1/* route (models, embeddings, files, …): forwarded unchanged, both ways.
+// Every other /v1/* route (models, embeddings, files, count_tokens …): forwarded unchanged, both ways.
 import type { Context } from 'hono';
 import type { AppEnv } from './app-env.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
+import { isAnthropicRequest } from './paths.ts';
 
 export async function passthrough(c: Context<AppEnv>): Promise<Response> {
-  const { upstream } = c.var.deps;
+  const { deps } = c.var;
   const url = new URL(c.req.url);
+  // The normalised path: the upstream gets the one spelling Tenet routed, never a second one it might serve.
+  const path = c.req.path;
+  // Anthropic's own routes, and any request in its dialect (its GET /v1/models shares OpenAI's path).
+  const anthropic = isAnthropicRequest(path, c.req.raw.headers);
+  const upstream = anthropic ? deps.anthropicUpstream : deps.upstream;
   const method = c.req.method;
   const hasBody = method !== 'GET' && method !== 'HEAD';
   const reply = await upstream.send({
     method,
-    // The base URL already ends in /v1: /v1/models → {base}/models.
-    path: url.pathname.replace(/^\/v1(?=\/|$)/, '') + url.search,
+    // OpenAI-compatible base URLs end in /v1 (/v1/models → {base}/models); Anthropic's does not.
+    path: (anthropic ? path : path.replace(/^\/v1(?=\/|$)/, '')) + url.search,
     headers: toUpstreamHeaders(c.req.raw.headers),
     body: hasBody ? await c.req.arrayBuffer() : null,
     apiKey: c.var.upstreamKey,

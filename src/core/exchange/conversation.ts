@@ -1,8 +1,13 @@
 // The protocol-neutral shapes the exchange judges: a conversation of turns, and a draft of choices.
-import type { Usage } from '../completion.ts';
 import type { ChatMessage } from '../critique.ts';
 
-export type { Usage };
+/** Tokens of a model call, in OpenAI's names (every protocol's usage is converted to these). */
+export interface Usage {
+  prompt_tokens: number;
+  completion_tokens: number;
+  total_tokens: number;
+  [detail: string]: unknown;
+}
 
 /** A tool call as every protocol has it: an id, a function name, and its arguments as JSON text. */
 export interface ToolCallPart {

@@ -1,12 +1,17 @@
 // A judged SSE answer: sent whole with its verdict headers when ready in time, else kept alive with comments.
-import type { Context } from 'hono';
-import { TenetError } from '../core/errors.ts';
-import { sseError } from '../core/sse.ts';
+import { TenetError } from '../errors.ts';
 
 export interface JudgedStream {
   headers: Record<string, string>;
   /** The whole SSE body: chunks and `data: [DONE]`. */
   sse: string;
+}
+
+/** What the exchange answers: the HTTP layer sends it as it is. */
+export interface Reply {
+  status: number;
+  headers: Record<string, string>;
+  body: string | Uint8Array | ReadableStream<Uint8Array> | null;
 }
 
 export const sseHeaders = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
@@ -20,17 +25,16 @@ const late = Symbol('late');
  * headers, then the answer. Failures before the start are HTTP errors; after it, error events.
  */
 export async function deferredSse(
-  c: Context,
   work: Promise<JudgedStream>,
-  keepAliveMs: number,
-  onCancel: () => void,
-): Promise<Response> {
+  options: { keepAliveMs: number; onCancel: () => void; errorEvent: (err: TenetError) => string },
+): Promise<Reply> {
+  const { keepAliveMs, onCancel } = options;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const deadline = new Promise<typeof late>((resolve) => {
     timer = setTimeout(() => resolve(late), keepAliveMs);
   });
   const first = await Promise.race([work, deadline]).finally(() => clearTimeout(timer));
-  if (first !== late) return c.body(first.sse, 200, { ...sseHeaders, ...first.headers });
+  if (first !== late) return { status: 200, headers: { ...sseHeaders, ...first.headers }, body: first.sse };
 
   const encoder = new TextEncoder();
   let interval: ReturnType<typeof setInterval> | undefined;
@@ -50,7 +54,7 @@ export async function deferredSse(
             err instanceof TenetError
               ? err
               : new TenetError('internal_error', 'The server had an error while processing your request.');
-          controller.enqueue(encoder.encode(sseError(error.toBody())));
+          controller.enqueue(encoder.encode(options.errorEvent(error)));
           controller.close();
         },
       );
@@ -60,5 +64,5 @@ export async function deferredSse(
       onCancel();
     },
   });
-  return c.body(body, 200, { ...sseHeaders, 'x-tenet-verdict': 'pending' });
+  return { status: 200, headers: { ...sseHeaders, 'x-tenet-verdict': 'pending' }, body };
 }

@@ -1,14 +1,12 @@
-// Holds an answer to a constitution: every choice through the loop, and the answer that may go out.
-
-import type { Usage } from './completion.ts';
-import { type Completion, type CompletionChoice, refusalChoice } from './completion.ts';
-import type { Constitution } from './constitution/schema.ts';
-import type { ChatMessage } from './critique.ts';
-import { type LoopDeps, reviseUntilClean, type StageResult } from './loop.ts';
-import type { Verdict, Violation } from './verdict.ts';
+// Holds a draft to a constitution: every choice through the loop, and what becomes of each choice.
+import type { Constitution } from '../constitution/schema.ts';
+import type { ChatMessage } from '../critique.ts';
+import { type LoopDeps, reviseUntilClean, type StageResult } from '../loop.ts';
+import type { Verdict, Violation } from '../verdict.ts';
+import type { Draft, FinalChoice, Usage } from './conversation.ts';
 
 export interface ChoiceViolation extends Violation {
-  /** Which choice of the completion (-1 for the input). */
+  /** Which choice of the answer (-1 for the input). */
   choice: number;
   /** Which round found it (0 = the draft). */
   round: number;
@@ -21,16 +19,19 @@ export interface ChoiceResult {
 }
 
 export interface Enforcement {
-  /** The answer to send: the original object when nothing changed. */
-  completion: Completion;
+  /** What becomes of each choice of the draft, in the draft's order. */
+  finals: FinalChoice[];
   verdict: Verdict;
   /** Every violation of every round of every choice, for the record and the headers. */
   violations: ChoiceViolation[];
   /** Revisions the answer went through (the most of any choice). */
   revisions: number;
+  /** True when any choice is not sent as the upstream wrote it. */
   changed: boolean;
   choices: ChoiceResult[];
   criticTokens: number;
+  /** The client's model's tokens spent on revisions (added to the answer's usage when it changed). */
+  revisionUsage: Usage;
 }
 
 const rank: Record<Verdict, number> = { pass: 0, flagged: 1, revised: 2, blocked: 3 };
@@ -40,7 +41,9 @@ export function worse(a: Verdict, b: Verdict): Verdict {
   return rank[a] >= rank[b] ? a : b;
 }
 
-const addUsage = (a: Usage, b: Usage): Usage => ({
+export const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+export const addUsage = (a: Usage, b: Usage): Usage => ({
   ...a,
   prompt_tokens: a.prompt_tokens + b.prompt_tokens,
   completion_tokens: a.completion_tokens + b.completion_tokens,
@@ -50,20 +53,20 @@ const addUsage = (a: Usage, b: Usage): Usage => ({
 export interface EnforceOptions {
   conversation: readonly ChatMessage[];
   deps: LoopDeps;
-  /** `audit`: judge only, never change the answer (it has already been sent). */
+  /** `audit`: judge only, never change the answer (it has already been sent, or it is a trial). */
   mode: 'enforce' | 'audit';
 }
 
-/** Judges (and revises) every choice of `completion` against the constitution's output principles. */
+/** Judges (and revises) every choice of `draft` against the constitution's output principles. */
 export async function enforceOutput(
-  completion: Completion,
+  draft: Draft,
   constitution: Constitution,
   options: EnforceOptions,
 ): Promise<Enforcement> {
   const audit = options.mode === 'audit';
   const judged = await Promise.all(
-    completion.choices.map(async (choice): Promise<ChoiceResult> => {
-      const text = choice.message.content;
+    draft.choices.map(async (choice): Promise<ChoiceResult> => {
+      const text = choice.text;
       if (text === null || text === '') return { choice: choice.index };
       const c = audit
         ? { ...constitution, critic: { ...constitution.critic, max_revisions: 0 } }
@@ -77,50 +80,43 @@ export async function enforceOutput(
   );
 
   let verdict: Verdict = 'pass';
-  let changed = false;
   let revisions = 0;
   let criticTokens = 0;
-  let revisionUsage: Usage = { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  let revisionUsage = zeroUsage();
   const violations: ChoiceViolation[] = [];
-  const choices = completion.choices.map((choice): CompletionChoice => {
-    const result = judged.find((j) => j.choice === choice.index)?.result;
-    if (!result) return choice;
+  const finals = judged.map(({ choice, result }): FinalChoice => {
+    if (!result) return { index: choice, kind: 'unchanged' };
     verdict = worse(verdict, result.verdict);
     criticTokens += result.criticTokens;
     revisionUsage = addUsage(revisionUsage, result.revisionUsage);
     revisions = Math.max(revisions, result.rounds.filter((r) => r.kind === 'revision').length);
     for (const round of result.rounds) {
-      violations.push(...round.violations.map((v) => ({ ...v, choice: choice.index, round: round.index })));
+      violations.push(...round.violations.map((v) => ({ ...v, choice, round: round.index })));
     }
-    if (audit) return choice;
-    if (result.chosen === -1) {
-      changed = true;
-      return refusalChoice(choice.index, constitution.on_block.message);
-    }
-    if (result.chosen > 0) {
-      changed = true;
-      // Tool calls and everything else of the choice stay; only the judged text is replaced.
-      return {
-        ...choice,
-        message: { ...choice.message, content: result.text },
-        finish_reason: choice.finish_reason ?? 'stop',
-      };
-    }
-    return choice;
+    if (audit) return { index: choice, kind: 'unchanged' };
+    if (result.chosen === -1)
+      return { index: choice, kind: 'refused', message: constitution.on_block.message };
+    // Tool calls and everything else of the choice stay; only the judged text is replaced.
+    if (result.chosen > 0) return { index: choice, kind: 'revised', text: result.text };
+    return { index: choice, kind: 'unchanged' };
   });
 
-  // `usage` reports the client's model: the draft plus the revisions (critic tokens are reported apart).
-  const usage =
-    changed && completion.usage && revisionUsage.total_tokens > 0
-      ? addUsage(completion.usage, revisionUsage)
-      : completion.usage;
   return {
-    completion: changed ? { ...completion, choices, ...(usage ? { usage } : {}) } : completion,
+    finals,
     verdict,
     violations,
     revisions,
-    changed,
+    changed: finals.some((f) => f.kind !== 'unchanged'),
     choices: judged,
     criticTokens,
+    revisionUsage,
   };
+}
+
+/** The text a choice goes out with: the draft's, the revision, or the refusal. */
+export function finalText(draft: Draft | undefined, finals: readonly FinalChoice[] | undefined, index = 0) {
+  const final = finals?.find((f) => f.index === index);
+  if (final?.kind === 'revised') return final.text;
+  if (final?.kind === 'refused') return final.message;
+  return draft?.choices.find((c) => c.index === index)?.text ?? null;
 }

@@ -23,6 +23,8 @@ export interface ParsedRequest<Body = unknown> {
 export interface SseEvent {
   event?: string | undefined;
   data: string;
+  /** The data already parsed as JSON, when the caller had to parse it anyway (assemblers may skip their parse). */
+  json?: unknown;
 }
 
 /** Folds a stream's events into the JSON answer they spell out (the record, audit mode, buffer mode). */

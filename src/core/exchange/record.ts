@@ -1,9 +1,7 @@
 // Builds the log record of a request from what the pipeline returned, applying the constitution's content setting.
-import type { Completion, Usage } from './completion.ts';
-import type { Constitution } from './constitution/schema.ts';
-import { detectors } from './constitution/schema.ts';
-import { maskDetected } from './detectors.ts';
-import type { Enforcement } from './enforce.ts';
+import type { Constitution } from '../constitution/schema.ts';
+import { detectors } from '../constitution/schema.ts';
+import { maskDetected } from '../detectors.ts';
 import type {
   LoggedVerdict,
   RequestRecord,
@@ -11,16 +9,21 @@ import type {
   ShadowRecord,
   StageRecord,
   ViolationRecord,
-} from './log-record.ts';
-import type { Round, StageResult } from './loop.ts';
-import type { Redactor } from './redact.ts';
+} from '../log-record.ts';
+import type { Round, StageResult } from '../loop.ts';
+import type { Redactor } from '../redact.ts';
+import { principlesFor } from '../verdict.ts';
+import type { Draft, Usage } from './conversation.ts';
+import type { Enforcement } from './enforce.ts';
+import type { ProtocolId } from './protocol.ts';
 import type { ShadowJudgement } from './shadow.ts';
-import { principlesFor } from './verdict.ts';
 
 export interface RecordInput {
   id: string;
   time: number;
   keyId: string;
+  /** The client-facing API the request came in on. */
+  protocol: ProtocolId;
   constitution: Constitution;
   model: string;
   criticModel: string | null;
@@ -30,11 +33,13 @@ export interface RecordInput {
   prompt: string;
   input: StageResult | undefined;
   /** The upstream's answer (absent when the input was blocked or the upstream failed). */
-  draft: Completion | undefined;
+  draft: Draft | undefined;
   draftCall: { latencyMs: number; usage: Usage | null } | null;
   enforcement: Enforcement | undefined;
-  /** The answer that went out (its first choice's text is the record's `final`). */
-  final: Completion | undefined;
+  /** The text the first choice went out with (the draft's, the revision, or the refusal). */
+  final: string | null | undefined;
+  /** Earlier turns kept by the upstream (`previous_response_id`), not seen or judged by Tenet. */
+  serverSideHistory?: string | undefined;
   /** Scrubs configured secrets (always applied, whatever the content setting). */
   redact: Redactor;
   /** Why the answer stopped early (a stream broken off or left by the client): kept in the reason. */
@@ -137,6 +142,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
   const criticFault = stages.find((s) => s.criticFault)?.criticFault ?? null;
   const reasons = stages.map((s) => (s.stage === 'input' ? `input: ${s.reason}` : s.reason));
   if (r.enforcement?.choices.some((c) => !c.result)) reasons.push('not critiqued: no text (tool calls only)');
+  if (r.serverSideHistory) reasons.push(r.serverSideHistory);
   if (r.cutShort) reasons.push(r.cutShort);
   if (r.error) reasons.push(`failed (${r.error.code}, HTTP ${r.error.status}): ${r.redact(r.error.message)}`);
   const draftUsage = r.draftCall?.usage?.total_tokens ?? 0;
@@ -151,6 +157,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
     id: r.id,
     time: r.time,
     keyId: r.keyId,
+    protocol: r.protocol,
     constitution: r.constitution.name,
     constitutionHash: r.constitution.hash,
     model: r.model,
@@ -165,8 +172,8 @@ export function buildRecord(r: RecordInput): RequestRecord {
     criticError: criticFault,
     reason: reasons.join('; ') || 'no principles judged this request',
     prompt: text(r.prompt),
-    draft: text(r.draft?.choices[0]?.message.content),
-    final: text(r.final?.choices[0]?.message.content),
+    draft: text(r.draft?.choices[0]?.text),
+    final: text(r.final),
     content: setting,
     draftCall: r.draftCall,
     error: r.error ? { ...r.error, message: r.redact(r.error.message) } : null,

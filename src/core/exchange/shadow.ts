@@ -1,11 +1,11 @@
 // Shadow mode: a candidate constitution judges the same live traffic as the primary, after the response and
 // without enforcing anything, so the log shows where the two would disagree before the candidate ships.
-import type { Completion } from './completion.ts';
-import type { Constitution } from './constitution/schema.ts';
-import type { ChatMessage } from './critique.ts';
-import { type Enforcement, enforceOutput } from './enforce.ts';
-import { judgeInput, type LoopDeps, type StageResult } from './loop.ts';
-import { principlesFor, type Verdict, type Violation } from './verdict.ts';
+import type { Constitution } from '../constitution/schema.ts';
+import type { LoopDeps, StageResult } from '../loop.ts';
+import { principlesFor, type Verdict, type Violation } from '../verdict.ts';
+import type { Conversation, Draft } from './conversation.ts';
+import type { Enforcement } from './enforce.ts';
+import { judgeInputStage, judgeOutputStage } from './judge.ts';
 
 /** One violation the candidate found (its evidence follows the primary's content setting in the record). */
 export interface ShadowViolation {
@@ -38,13 +38,10 @@ export interface ShadowJudgement {
 
 export interface ShadowInput {
   candidate: Constitution;
-  /** The conversation before the last user message, and that message (judged by input principles). */
-  context: readonly ChatMessage[];
-  prompt: string;
-  /** The whole conversation, for the output principles. */
-  conversation: readonly ChatMessage[];
+  /** The request's conversation (its last user turn is the judged input). */
+  conversation: Conversation;
   /** The upstream's draft (absent when the primary blocked the input). */
-  draft: Completion | undefined;
+  draft: Draft | undefined;
   /** What the primary found: its input stage, and its enforcement of the draft. */
   primary: { input: StageResult | undefined; enforcement: Enforcement | undefined };
 }
@@ -90,15 +87,12 @@ export async function judgeShadow(
 ): Promise<ShadowJudgement> {
   const started = deps.now();
   const { candidate } = input;
+  const spec = { constitution: candidate, conversation: input.conversation, mode: 'audit' as const };
+  // The same judging as the proxy's exchange, in audit mode. Unlike a live exchange, a draft the candidate would
+  // never have let the model write is still judged: the comparison is per text.
   const judgedInput =
-    principlesFor(candidate, 'input').length > 0
-      ? await judgeInput({ constitution: candidate, conversation: input.context, text: input.prompt }, deps)
-      : undefined;
-  // A draft the candidate would never have let the model write is still judged: the comparison is per text.
-  const judgedOutput =
-    input.draft && principlesFor(candidate, 'output').length > 0
-      ? await enforceOutput(input.draft, candidate, { conversation: input.conversation, deps, mode: 'audit' })
-      : undefined;
+    principlesFor(candidate, 'input').length > 0 ? await judgeInputStage(spec, deps) : undefined;
+  const judgedOutput = input.draft ? await judgeOutputStage(spec, input.draft, deps) : undefined;
 
   const shadow = firstFindings(judgedInput, judgedOutput);
   const primary = firstFindings(input.primary.input, input.primary.enforcement);

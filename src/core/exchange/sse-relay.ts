@@ -1,17 +1,25 @@
 // Reads an upstream SSE answer event by event: relayed to the client as it comes, or collected whole.
-import type { UpstreamReply } from '../adapters/upstream.ts';
-import { TenetError } from '../core/errors.ts';
-import { containsDone, SseFramer, sseError } from '../core/sse.ts';
+import { TenetError } from '../errors.ts';
+import { SseFramer } from '../sse.ts';
 
 const encoder = new TextEncoder();
 
+/** The body of an upstream answer handed over for streaming (the upstream adapters' replies are ones). */
+export interface StreamSource {
+  stream(): ReadableStream<Uint8Array>;
+  /** Stops the call (client gone, stream stalled). */
+  abort(reason?: unknown): void;
+}
+
 /**
- * Yields the upstream's complete SSE events as text, as they arrive. Throws a TenetError when the
- * upstream drops, stalls past `idleTimeoutMs`, or closes without `data: [DONE]`: never a silent end.
+ * Yields the upstream's complete SSE events as bytes, as they arrive. Throws a TenetError when the upstream
+ * drops, stalls past `idleTimeoutMs`, or closes before its protocol's last event (`ended`: `data: [DONE]`,
+ * `message_stop`, …): never a silent end.
  */
 export async function* upstreamEvents(
-  reply: UpstreamReply,
+  reply: StreamSource,
   idleTimeoutMs: number,
+  ended: (events: Uint8Array) => boolean,
 ): AsyncGenerator<Uint8Array> {
   const reader = reply.stream().getReader();
   const framer = new SseFramer();
@@ -56,12 +64,11 @@ export async function* upstreamEvents(
         failRead = undefined;
       }
       if (result.done) {
-        // A last event without its blank line still counts if the stream ends right after it.
-        // A final `data: [DONE]` missing its blank line still ends the stream properly; any other
-        // unfinished event is dropped (never forward half an event).
+        // A last event missing its blank line still ends the stream properly if it is the protocol's last
+        // event; any other unfinished event is dropped (never forward half an event).
         if (framer.pendingBytes > 0 && !sawDone) {
           const rest = framer.push(new Uint8Array([10, 10]));
-          if (rest && containsDone(rest)) {
+          if (rest && ended(rest)) {
             sawDone = true;
             yield rest;
           }
@@ -77,7 +84,7 @@ export async function* upstreamEvents(
       }
       const events = framer.push(result.value);
       if (events) {
-        if (!sawDone && containsDone(events)) sawDone = true;
+        if (!sawDone && ended(events)) sawDone = true;
         yield events;
       }
     }
@@ -94,12 +101,16 @@ export async function* upstreamEvents(
 export type RelayOutcome = { kind: 'done' } | { kind: 'client_gone' } | { kind: 'broken'; error: TenetError };
 
 /**
- * Relays events to the client as they arrive (never buffering the answer); a broken upstream
- * stream ends with an error event the official SDKs raise as an APIError.
+ * Relays events to the client as they arrive (never buffering the answer); a broken upstream stream ends with
+ * the protocol's error event (`errorEvent`), which the official SDKs raise as their API error.
  */
 export function relaySse(
   events: AsyncGenerator<Uint8Array>,
-  options: { abort: () => void; onEnd?: (outcome: RelayOutcome) => void },
+  options: {
+    abort: () => void;
+    errorEvent: (err: TenetError) => string;
+    onEnd?: (outcome: RelayOutcome) => void;
+  },
 ): ReadableStream<Uint8Array> {
   let ended = false;
   const end = (outcome: RelayOutcome) => {
@@ -126,7 +137,7 @@ export function relaySse(
                 'The upstream model broke off the stream mid-answer.',
                 { cause: err },
               );
-        controller.enqueue(encoder.encode(sseError(error.toBody())));
+        controller.enqueue(encoder.encode(options.errorEvent(error)));
         controller.close();
         end({ kind: 'broken', error });
       }

@@ -1,7 +1,9 @@
 // A principle's examples as test cases, each judged by the loop's own judging code exactly as the proxy judges a text.
 import type { Constitution, ExampleSpec, Principle, Stage } from '../constitution/schema.ts';
 import type { CritiqueFault } from '../critique.ts';
-import { judgeInput, type LoopDeps, reviseUntilClean, type StageResult } from '../loop.ts';
+import { textDraft } from '../exchange/conversation.ts';
+import { judgeInputStage, judgeOutputStage } from '../exchange/judge.ts';
+import type { LoopDeps, StageResult } from '../loop.ts';
 
 /** One example of one principle: what `tenet test` judges. `index` counts from 1, as people do. */
 export interface ExampleCase {
@@ -73,21 +75,17 @@ export async function judgeExample(
   deps: LoopDeps,
 ): Promise<ExampleRun> {
   const { example } = c;
-  let result: StageResult;
-  if (c.stage === 'input') {
-    result = await judgeInput({ constitution, conversation: [], text: example.user }, deps);
-  } else {
-    // max_revisions 0: judged once, never revised (how `stream: audit` judges an answer).
-    const once = { ...constitution, critic: { ...constitution.critic, max_revisions: 0 } };
-    result = await reviseUntilClean(
-      {
-        constitution: once,
-        conversation: [{ role: 'user', content: example.user }],
-        text: example.response ?? '',
-      },
-      deps,
-    );
+  // The proxy's exchange stages, one at a time: an example judges either the input or the answer, never both.
+  const conversation = { turns: [{ role: 'user' as const, text: example.user }] };
+  const spec = { constitution, conversation, mode: 'audit' as const };
+  let result: StageResult | undefined;
+  if (c.stage === 'input') result = await judgeInputStage(spec, deps);
+  else {
+    // `audit`: judged once, never revised (how `stream: audit` judges an answer).
+    const judged = await judgeOutputStage(spec, textDraft(example.response ?? ''), deps);
+    result = judged?.choices[0]?.result;
   }
+  if (!result) return { outcome: 'clean', others: [], criticTokens: 0, criticCalls: 0, criticMs: 0 };
   const round = result.rounds[0];
   const violations = round?.violations ?? [];
   const calls = round?.critic ?? [];

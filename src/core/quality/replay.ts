@@ -1,7 +1,9 @@
 // `tenet replay`'s logic: a logged prompt and draft judged under a candidate constitution, and what changed.
 import type { Constitution } from '../constitution/schema.ts';
-import { worse } from '../enforce.ts';
-import { judgeInput, type LoopDeps, reviseUntilClean, type StageResult } from '../loop.ts';
+import { textDraft } from '../exchange/conversation.ts';
+import { worse } from '../exchange/enforce.ts';
+import { judgeExchange } from '../exchange/judge.ts';
+import type { LoopDeps, StageResult } from '../loop.ts';
 import { principlesFor, type Verdict } from '../verdict.ts';
 
 /** The parts of a log record replay reads (the admin API's `record`). */
@@ -75,10 +77,17 @@ export async function replayRequest(
   };
   if (record.content === 'none' || record.prompt === null) return { ...base, skipped: 'content_not_stored' };
 
-  let input: StageResult | undefined;
-  if (principlesFor(candidate, 'input').length > 0) {
-    input = await judgeInput({ constitution: candidate, conversation: [], text: record.prompt }, deps);
-  }
+  // The proxy's own exchange, with the logged draft standing in for the upstream: `audit` judges it once.
+  const judged = await judgeExchange(
+    {
+      constitution: candidate,
+      conversation: { turns: [{ role: 'user', text: record.prompt }] },
+      mode: options.revise ? 'enforce' : 'audit',
+    },
+    { input: deps, output: deps },
+    async () => (record.draft === null ? undefined : textDraft(record.draft)),
+  );
+  const input = principlesFor(candidate, 'input').length > 0 ? judged.input : undefined;
   const inputPart = {
     newPrinciples: [...new Set(idsOf(input))].sort(),
     criticTokens: input?.criticTokens ?? 0,
@@ -87,13 +96,8 @@ export async function replayRequest(
   if (input?.verdict === 'blocked') return { ...base, ...inputPart, newVerdict: 'blocked' };
   if (record.draft === null) return { ...base, ...inputPart, skipped: 'no_draft' };
 
-  const constitution = options.revise
-    ? candidate
-    : { ...candidate, critic: { ...candidate.critic, max_revisions: 0 } };
-  const output = await reviseUntilClean(
-    { constitution, conversation: [{ role: 'user', content: record.prompt }], text: record.draft },
-    deps,
-  );
+  const output = judged.output?.choices[0]?.result;
+  if (!output) return { ...base, ...inputPart, newVerdict: input?.verdict ?? 'pass' };
   const outputVerdict = options.revise ? output.verdict : unrevisedVerdict(output);
   const fault = inputPart.criticFault ?? output.criticFault?.code;
   return {

@@ -1,4 +1,5 @@
 // Chat completions as data: assembling streamed chunks into one completion, and streaming one out as chunks.
+import type { Usage } from '../../core/exchange/conversation.ts';
 
 export interface ToolCall {
   id: string;
@@ -21,12 +22,7 @@ export interface CompletionChoice {
   logprobs: unknown;
 }
 
-export interface Usage {
-  prompt_tokens: number;
-  completion_tokens: number;
-  total_tokens: number;
-  [detail: string]: unknown;
-}
+export type { Usage };
 
 /** A `chat.completion` object (extra fields an upstream sends are kept). */
 export interface Completion {

@@ -1,7 +1,7 @@
 // parseChatRequest: valid requests pass with every field kept; invalid ones name their param.
 import { describe, expect, it } from 'vitest';
-import { parseChatRequest } from './chat-request.ts';
-import { TenetError } from './errors.ts';
+import { TenetError } from '../../core/errors.ts';
+import { parseChatRequest } from './request.ts';
 
 const errorOf = (text: string): TenetError => {
   try {

@@ -1,7 +1,7 @@
 // The chat completion request: validated with zod, yet loose, so every field a client sends is kept.
 import { z } from 'zod';
-import { TenetError } from './errors.ts';
-import { formatPath } from './json-path.ts';
+import { TenetError } from '../../core/errors.ts';
+import { formatPath } from '../../core/json-path.ts';
 
 const nullish = <T extends z.ZodType>(t: T) => t.nullish();
 

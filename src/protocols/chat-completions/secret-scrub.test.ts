@@ -1,8 +1,16 @@
+// Secrets kept out of chat completion answers: whole answers, and streams split at any point (the generic scrubber with the chat codec).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import {
+  StreamScrubber,
+  scrubbable,
+  scrubJson,
+  scrubSseEvents,
+  secretMask,
+} from '../../core/secret-scrub.ts';
 import type { Completion } from './completion.ts';
 import { ChunkAssembler } from './completion.ts';
-import { StreamScrubber, scrubbable, scrubCompletion, scrubSseEvents, secretMask } from './secret-scrub.ts';
+import { chatProtocol } from './index.ts';
 
 const secret = 'sk-upstream-secret-0123456789';
 const admin = 'admin-token-abcdefghijklmnop';
@@ -58,7 +66,7 @@ describe('StreamScrubber', () => {
   });
 });
 
-describe('scrubCompletion', () => {
+describe('scrubJson', () => {
   const completion = (content: string): Completion => ({
     id: 'c1',
     object: 'chat.completion',
@@ -75,9 +83,9 @@ describe('scrubCompletion', () => {
   });
 
   it('masks secrets in a whole answer and leaves a clean one alone', () => {
-    const out = scrubCompletion(completion(`key: ${secret}`), secrets);
+    const out = scrubJson(completion(`key: ${secret}`), secrets);
     expect(out?.choices[0]?.message.content).toBe(`key: ${secretMask}`);
-    expect(scrubCompletion(completion('clean'), secrets)).toBeUndefined();
+    expect(scrubJson(completion('clean'), secrets)).toBeUndefined();
   });
 });
 
@@ -93,15 +101,15 @@ describe('scrubSseEvents', () => {
 
   it('rewrites only the events that carry (part of) a secret, and the answer assembles without it', () => {
     const scrubber = new StreamScrubber(secrets);
-    const last = {};
+    const codec = chatProtocol.deltaCodec();
     const pieces = [
       event('The key: sk-ups'),
       event('tream-secret-0123'),
       event('456789.'),
       event('', 'stop'),
     ];
-    const sent = pieces.map((p) => scrubSseEvents(p, scrubber, undefined, last));
-    const done = scrubSseEvents('data: [DONE]\n\n', scrubber, undefined, last);
+    const sent = pieces.map((p) => scrubSseEvents(p, scrubber, codec));
+    const done = scrubSseEvents('data: [DONE]\n\n', scrubber, codec);
     expect(done).toBe('data: [DONE]\n\n');
     expect(sent[3]).toBe(pieces[3]);
     const assembler = new ChunkAssembler();
@@ -112,15 +120,17 @@ describe('scrubSseEvents', () => {
 
   it('sends what is still held before [DONE] when the upstream never finished the choice', () => {
     const scrubber = new StreamScrubber(secrets);
-    const last = {};
-    expect(scrubSseEvents(event('almost sk-upstream'), scrubber, undefined, last)).toBe(event('almost '));
-    const done = scrubSseEvents('data: [DONE]\n\n', scrubber, undefined, last);
+    const codec = chatProtocol.deltaCodec();
+    expect(scrubSseEvents(event('almost sk-upstream'), scrubber, codec)).toBe(event('almost '));
+    const done = scrubSseEvents('data: [DONE]\n\n', scrubber, codec);
     expect(done).toMatch(/^data: \{.*"content":"sk-upstream".*\}\n\ndata: \[DONE\]\n\n$/);
   });
 
   it('hands every parsed chunk to the caller, scrubbed or not', () => {
     const seen: unknown[] = [];
-    scrubSseEvents(event('a') + event('b'), new StreamScrubber(secrets), (c) => seen.push(c));
+    scrubSseEvents(event('a') + event('b'), new StreamScrubber(secrets), chatProtocol.deltaCodec(), (c) =>
+      seen.push(c),
+    );
     expect(seen).toHaveLength(2);
   });
 });

@@ -1,0 +1,36 @@
+// Reads a relayed stream on its way to the client: a copy for the record (and audit), secrets kept out.
+import type { StreamScrubber } from '../secret-scrub.ts';
+import { scrubSseEvents } from '../secret-scrub.ts';
+import { parseSse } from '../sse.ts';
+import type { DeltaCodec, StreamAssembler } from './protocol.ts';
+
+/**
+ * Passes events through while feeding them to `assembler` (the record; audit mode judges after the fact), and
+ * keeps configured secrets out of them (`scrub`), parsing each event once for both. An event the assembler
+ * cannot take is the client's to see as sent; the audit judges what it can.
+ */
+export async function* tapEvents(
+  events: AsyncGenerator<Uint8Array>,
+  assembler: StreamAssembler<unknown> | undefined,
+  scrub: { scrubber: StreamScrubber; codec: DeltaCodec } | undefined,
+): AsyncGenerator<Uint8Array> {
+  const decoder = new TextDecoder();
+  const encoder = new TextEncoder();
+  const add = (event: Parameters<StreamAssembler<unknown>['add']>[0]) => {
+    try {
+      assembler?.add(event);
+    } catch {
+      // not part of an answer: relayed, not assembled
+    }
+  };
+  for await (const chunk of events) {
+    const text = decoder.decode(chunk, { stream: true });
+    if (scrub) {
+      const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, assembler && add);
+      yield out === text ? chunk : encoder.encode(out);
+      continue;
+    }
+    if (assembler) for (const event of parseSse(text)) add(event);
+    yield chunk;
+  }
+}

@@ -1,0 +1,82 @@
+// A guarded generation route: the request parsed by its protocol, served by the one exchange, sent as it answers.
+import type { Context } from 'hono';
+import { type Config, secretsOf } from '../core/config.ts';
+import type { Constitution } from '../core/constitution/schema.ts';
+import type { AnyProtocol } from '../core/exchange/protocol.ts';
+import { type DraftReply, type ExchangePorts, serveExchange } from '../core/exchange/serve.ts';
+import { scrubbable } from '../core/secret-scrub.ts';
+import type { AppEnv } from './app-env.ts';
+import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
+import { loopDepsFor } from './loop-deps.ts';
+import { upstreamFailure } from './upstream-failure.ts';
+
+/** The route handler of one protocol. */
+export function generationRoute(protocol: AnyProtocol) {
+  return async (c: Context<AppEnv>): Promise<Response> => {
+    const { deps } = c.var;
+    const { config } = deps;
+    const text = await c.req.text();
+    const request = protocol.parse(text);
+    // Built first: headers the upstream would refuse are the client's error, before any critic call is spent.
+    const upstreamHeaders = toUpstreamHeaders(c.req.raw.headers);
+    const upstream = protocol.upstream === 'anthropic' ? deps.anthropicUpstream : deps.upstream;
+    const constitution = c.var.constitution;
+    const ports: ExchangePorts = {
+      requestId: c.var.requestId,
+      keyId: c.var.clientKeyId,
+      constitution,
+      shadow: constitution.shadow ? deps.constitutions.get(constitution.shadow) : undefined,
+      async sendUpstream(body, signal): Promise<DraftReply> {
+        const reply = await upstream.send({
+          method: 'POST',
+          path: protocol.upstreamPath,
+          headers: upstreamHeaders,
+          body,
+          apiKey: c.var.upstreamKey,
+          signal,
+        });
+        if (!reply.response.ok) throw await upstreamFailure(reply, deps.redact);
+        return {
+          status: reply.response.status,
+          headers: Object.fromEntries(toClientHeaders(reply.response.headers)),
+          bytes: () => reply.bytes(),
+          stream: () => reply.stream(),
+          abort: (reason) => reply.abort(reason),
+        };
+      },
+      loopDeps: (judge: Constitution, signal) => loopDepsFor(c, protocol, request, signal, judge),
+      criticModel: (judge) => judge.critic.model ?? config.criticModel ?? request.model,
+      record: (record) => deps.logWriter.record(record),
+      background: (work) => waitUntil(c, work),
+      logger: deps.logger,
+      redact: deps.redact,
+      signal: c.req.raw.signal,
+      logEnabled: config.logEnabled,
+      streamIdleTimeoutMs: config.streamIdleTimeoutMs,
+      streamKeepAliveMs: config.streamKeepAliveMs,
+      secrets: answerSecrets(config),
+    };
+    const reply = await serveExchange(protocol, request, text, ports);
+    return c.body(reply.body as string, reply.status as 200, reply.headers);
+  };
+}
+
+/** Keeps work alive after the response (Workers' waitUntil; Node simply lets the promise run). */
+function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
+  try {
+    c.executionCtx.waitUntil(work);
+  } catch {
+    // No execution context (Node): the promise runs on its own.
+  }
+}
+
+/** The configured secrets kept out of answers, worked out once per configuration. */
+const secretsByConfig = new WeakMap<Config, string[]>();
+function answerSecrets(config: Config): string[] {
+  let secrets = secretsByConfig.get(config);
+  if (!secrets) {
+    secrets = scrubbable(secretsOf(config));
+    secretsByConfig.set(config, secrets);
+  }
+  return secrets;
+}
