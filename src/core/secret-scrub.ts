@@ -43,7 +43,7 @@ export function mayHoldSecret(raw: string, secrets: readonly string[]): boolean 
 export class StreamScrubber {
   private readonly held = new Map<string, string>();
 
-  constructor(private readonly secrets: readonly string[]) {}
+  constructor(readonly secrets: readonly string[]) {}
 
   /** The text to send now for this delta of stream `key`. */
   push(key: string, delta: string): string {
@@ -105,7 +105,15 @@ export function scrubSseEvents(
     // An event's other fields (id:, event:, comments) stay as they are; its data lines are read as one.
     const lines = block.split(/\r?\n/);
     const dataLines = lines.filter((l) => l.startsWith('data:'));
-    if (dataLines.length === 0) continue;
+    if (dataLines.length === 0) {
+      // A comment or a field without data: nothing to assemble, but no secret goes out in it either.
+      const masked = replaceAll(block, scrubber.secrets);
+      if (masked !== block) {
+        blocks[i] = masked;
+        changed = true;
+      }
+      continue;
+    }
     const data = dataLines.map((l) => l.slice(l[5] === ' ' ? 6 : 5)).join('\n');
     const nameLine = lines.find((l) => l.startsWith('event:'));
     const name = nameLine === undefined ? undefined : nameLine.slice(6).trim();
@@ -117,7 +125,13 @@ export function scrubSseEvents(
         json = JSON.parse(data);
       } catch {
         seen?.({ event: name, data });
-        continue; // not JSON: the client sees it as the upstream sent it
+        // Not JSON: the client sees it as the upstream sent it, but for the secrets.
+        const masked = replaceAll(block, scrubber.secrets);
+        if (masked !== block) {
+          blocks[i] = masked;
+          changed = true;
+        }
+        continue;
       }
       seen?.({ event: name, data, json });
       if (!isObject(json)) continue;
@@ -148,9 +162,19 @@ export function scrubSseEvents(
         rewritten = true;
       } else if (rest) carriers += codec.carrier(key, rest);
     }
-    if (!rewritten && !carriers) continue;
-    const others = lines.filter((l) => !l.startsWith('data:'));
-    const payload = rewritten && event !== '[DONE]' ? JSON.stringify(event) : data;
+    // Whole texts outside the deltas (a `*.done` event, the final response, an error) are masked as they are.
+    let payload = rewritten && event !== '[DONE]' ? JSON.stringify(event) : data;
+    if (event !== '[DONE]' && mayHoldSecret(payload, scrubber.secrets)) {
+      const masked = scrubJson(JSON.parse(payload) as unknown, scrubber.secrets);
+      if (masked !== undefined) {
+        payload = JSON.stringify(masked);
+        rewritten = true;
+      }
+    }
+    // Comments and other fields of the event (`: …`, `id:`) keep no secret either.
+    const fields = lines.filter((l) => !l.startsWith('data:'));
+    const others = fields.map((l) => replaceAll(l, scrubber.secrets));
+    if (!rewritten && !carriers && others.every((l, k) => l === fields[k])) continue;
     blocks[i] = carriers + [...others, `data: ${payload}`].join('\n');
     changed = true;
   }
