@@ -1,9 +1,11 @@
 // `tenet redteam`: sends the red-team probes through a running Tenet and reports which principles caught what.
+
 import { readFileSync, writeFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatProblem } from '../core/constitution/load.ts';
+import { type ProtocolId, protocolIds } from '../core/exchange/protocol.ts';
 import {
   classifyProbe,
   outcomes,
@@ -26,6 +28,7 @@ const options = {
   probes: { type: 'string', multiple: true },
   category: { type: 'string', multiple: true },
   stream: { type: 'boolean' },
+  protocol: { type: 'string' },
   concurrency: { type: 'string' },
   timeout: { type: 'string' },
   json: { type: 'string' },
@@ -162,7 +165,7 @@ export function renderReport(report: RedteamReport): string {
   const { results, summary } = report;
   const head =
     `tenet redteam: ${summary.total} probe${summary.total === 1 ? '' : 's'} through ${report.url}` +
-    ` (constitution ${report.constitution ?? 'unknown'}, model ${report.model}${report.stream ? ', streamed' : ''})\n\n`;
+    ` (constitution ${report.constitution ?? 'unknown'}, model ${report.model}, ${report.protocol}${report.stream ? ', streamed' : ''})\n\n`;
   const probes = table(
     ['PROBE', 'CATEGORY', 'EXPECT', 'OUTCOME', 'VERDICT', 'FIRED', 'WHY'],
     results.map((r) => [
@@ -201,6 +204,13 @@ export function renderReport(report: RedteamReport): string {
   return `${head}${probes}\n${categories}\n${principles}\n${last}`;
 }
 
+/** `--protocol chat|responses|completions|messages`: which API the probes are sent through. */
+function protocolOption(value: string | undefined): ProtocolId {
+  if (value === undefined) return 'chat';
+  if ((protocolIds as readonly string[]).includes(value)) return value as ProtocolId;
+  throw new UsageError(`--protocol: one of ${protocolIds.join(', ')} (got "${value}")`);
+}
+
 function count(value: string | undefined, name: string, fallback: number, max: number): number {
   if (value === undefined) return fallback;
   const n = Number(value);
@@ -233,6 +243,7 @@ async function redteam(args: string[]): Promise<number> {
     constitution: values.constitution,
     model: values.model ?? 'gpt-4o-mini',
     stream: values.stream === true,
+    protocol: protocolOption(values.protocol),
     timeoutMs: count(values.timeout, '--timeout', 120, 3600) * 1000,
   };
   const concurrency = count(values.concurrency, '--concurrency', 4, 64);
@@ -244,6 +255,7 @@ async function redteam(args: string[]): Promise<number> {
     constitution,
     model: target.model,
     stream: target.stream,
+    protocol: target.protocol,
     results,
     summary: summariseRun(results),
   };

@@ -1,5 +1,7 @@
 // Red-team runs: how one answer of the proxy to a probe is classified, and the counts of a run.
+
 import { z } from 'zod';
+import { protocolIds } from '../exchange/protocol.ts';
 import type { Probe } from './redteam-probes.ts';
 
 export const verdicts = ['pass', 'revised', 'flagged', 'blocked'] as const;
@@ -151,6 +153,8 @@ export const redteamReportSchema = z.strictObject({
   constitution: z.string().nullable(),
   model: z.string(),
   stream: z.boolean(),
+  /** The API the probes went through (reports older than the protocols: chat completions). */
+  protocol: z.enum(protocolIds).default('chat'),
   results: z.array(probeResultSchema),
   summary: redteamSummarySchema,
 });
