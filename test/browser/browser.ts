@@ -1,22 +1,29 @@
-// Headless Chromium for browser tests (playwright-core driving the system's /usr/bin/chromium; CI: apt-get install chromium).
-import { existsSync } from 'node:fs';
+// Headless Chromium for browser tests: the build @sparticuz/chromium ships in its npm package (from the lockfile, no system browser), driven by playwright-core.
+import sparticuz from '@sparticuz/chromium';
 import { type Browser, chromium } from 'playwright-core';
 
-/** Where Debian/Ubuntu put Chromium; CHROMIUM_PATH overrides it. */
-export const chromiumPath = process.env['CHROMIUM_PATH'] ?? '/usr/bin/chromium';
+/** The Chromium binary: unpacked from node_modules on first use (into the temp folder); CHROMIUM_PATH overrides it. */
+export async function chromiumPath(): Promise<string> {
+  return process.env['CHROMIUM_PATH'] ?? (await sparticuz.executablePath());
+}
 
-export const hasChromium = () => existsSync(chromiumPath);
+/**
+ * The package's flags are made for AWS Lambda: keep those that let it run on a bare system (no sandbox helper, no
+ * GPU: SwiftShader, its own fonts); drop one-process mode (a closed context would take the browser down) and the
+ * ones that weaken what the dashboard tests check (web security, site isolation).
+ */
+const lambdaOnly =
+  /^--(single-process|disable-web-security|allow-running-insecure-content|disable-site-isolation-trials|disable-features=)/;
 
 export async function launchChromium(): Promise<Browser> {
   return await chromium.launch({
-    executablePath: chromiumPath,
+    executablePath: await chromiumPath(),
     args: [
-      '--headless',
-      '--no-sandbox',
-      '--disable-gpu',
+      ...sparticuz.args.filter((arg) => !lambdaOnly.test(arg)),
       '--no-first-run',
       '--disable-background-networking',
     ],
-    timeout: 30_000,
+    headless: true,
+    timeout: 60_000,
   });
 }

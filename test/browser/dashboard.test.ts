@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loopConstitutions } from '../fixtures/constitutions.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
-import { chromiumPath, hasChromium, launchChromium } from './browser.ts';
+import { launchChromium } from './browser.ts';
 import { injected, sycophantic, traffic, waitForRecords } from './dashboard-traffic.ts';
 
 const adminToken = 'dashboard-admin-token-0123456789';
@@ -37,11 +37,6 @@ describe('the reviewer dashboard on the Node server, in Chromium', () => {
   }
 
   beforeAll(async () => {
-    if (!hasChromium()) {
-      throw new Error(
-        `Chromium not found at ${chromiumPath}: apt-get install -y chromium (or set CHROMIUM_PATH)`,
-      );
-    }
     mkdirSync(artefacts, { recursive: true });
     dir = mkdtempSync(join(tmpdir(), 'tenet-dashboard-'));
     const constitutionsDir = join(dir, 'constitutions');
