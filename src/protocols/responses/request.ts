@@ -1,0 +1,190 @@
+// The Responses API request: validated with zod (loose, so every field a client sends is kept), read as a conversation.
+import { z } from 'zod';
+import { TenetError } from '../../core/errors.ts';
+import type { Conversation, ToolCallPart, Turn } from '../../core/exchange/conversation.ts';
+import type { ParsedRequest } from '../../core/exchange/protocol.ts';
+import { formatPath } from '../../core/json-path.ts';
+import { isObject } from './shape.ts';
+
+/** A content part (`input_text`, `output_text`, `input_image`, `input_file`, …): only its `type` is required here. */
+const contentPart = z.looseObject({ type: z.string({ error: 'must be a string naming the part type' }) });
+const content = z.union([z.string(), z.array(contentPart)], {
+  error: 'must be a string or an array of content parts',
+});
+
+const messageItem = z.looseObject({
+  type: z.literal('message').optional(),
+  role: z.enum(['user', 'assistant', 'system', 'developer'], {
+    error: 'must be user, assistant, system or developer',
+  }),
+  content,
+});
+const functionCallItem = z.looseObject({
+  type: z.literal('function_call'),
+  call_id: z.string({ error: 'is required and must be a string' }),
+  name: z.string({ error: 'is required and must be a string' }),
+  arguments: z.string({ error: 'is required and must be a string of JSON' }),
+});
+const functionCallOutputItem = z.looseObject({
+  type: z.literal('function_call_output'),
+  call_id: z.string({ error: 'is required and must be a string' }),
+  output: z.union([z.string(), z.array(contentPart)], {
+    error: 'is required and must be a string or an array of content parts',
+  }),
+});
+
+type MessageItem = z.infer<typeof messageItem>;
+type FunctionCallItem = z.infer<typeof functionCallItem>;
+type FunctionCallOutputItem = z.infer<typeof functionCallOutputItem>;
+
+/** The schema of the items Tenet judges; other item types (reasoning, web_search_call, …) are kept unjudged. */
+function itemSchema(type: string | undefined) {
+  if (type === undefined || type === 'message') return messageItem;
+  if (type === 'function_call') return functionCallItem;
+  if (type === 'function_call_output') return functionCallOutputItem;
+  return undefined;
+}
+
+/** The issue to report: a union whose input matched one branch's type reports that branch's own first issue. */
+function firstIssue(
+  issues: readonly z.core.$ZodIssue[],
+  base: PropertyKey[] = [],
+): { path: PropertyKey[]; message: string } {
+  const issue = issues[0];
+  if (!issue) return { path: base, message: 'is invalid' };
+  const path = [...base, ...issue.path];
+  if (issue.code === 'invalid_union') {
+    const typed = issue.errors.filter(
+      (e) => !(e.length === 1 && e[0]?.code === 'invalid_type' && e[0].path.length === 0),
+    );
+    if (typed.length === 1 && typed[0]) return firstIssue(typed[0], path);
+  }
+  return { path, message: issue.message };
+}
+
+/**
+ * An input item, checked by its `type`. A union of the item schemas would report a bad function_call as
+ * "Invalid input" on the whole item (the catch-all branch accepts it); dispatching on `type` names the field.
+ */
+const inputItem = z
+  .looseObject({ type: z.string({ error: 'must be a string naming the item type' }).optional() })
+  .superRefine((item, ctx) => {
+    const result = itemSchema(item.type)?.safeParse(item);
+    if (result && !result.success) {
+      const { path, message } = firstIssue(result.error.issues);
+      ctx.addIssue({ code: 'custom', message, path });
+    }
+  });
+
+const nullish = <T extends z.ZodType>(t: T) => t.nullish();
+const intMin = (min: number) =>
+  z
+    .number({ error: 'must be an integer' })
+    .refine(Number.isInteger, 'must be an integer')
+    .refine((n) => n >= min, `must be at least ${min}`);
+
+export const responsesRequestSchema = z.looseObject({
+  model: z.string({ error: 'is required and must be a string' }).min(1, 'must not be empty'),
+  input: nullish(
+    z.union([z.string(), z.array(inputItem)], { error: 'must be a string or an array of input items' }),
+  ),
+  instructions: nullish(z.string({ error: 'must be a string' })),
+  tools: nullish(
+    z.array(z.looseObject({ type: z.string({ error: 'must be a string naming the tool type' }) })),
+  ),
+  stream: nullish(z.boolean({ error: 'must be a boolean' })),
+  temperature: nullish(z.number().min(0, 'must be at least 0').max(2, 'must be at most 2')),
+  top_p: nullish(z.number().min(0, 'must be at least 0').max(1, 'must be at most 1')),
+  max_output_tokens: nullish(intMin(1)),
+  previous_response_id: nullish(z.string({ error: 'must be a string' })),
+  conversation: nullish(
+    z.union([z.string(), z.looseObject({ id: z.string() })], {
+      error: 'must be a string or an object with an id',
+    }),
+  ),
+});
+
+export type ResponsesRequest = z.infer<typeof responsesRequestSchema>;
+
+/** The text of content parts, joined with a newline (images and files have none). */
+function textOf(value: string | readonly Record<string, unknown>[]): string {
+  if (typeof value === 'string') return value;
+  const texts: string[] = [];
+  for (const part of value) {
+    if (typeof part['text'] === 'string') texts.push(part['text']);
+    else if (typeof part['refusal'] === 'string') texts.push(part['refusal']);
+  }
+  return texts.join('\n');
+}
+
+/** The neutral conversation: instructions and system/developer messages as system turns, function calls merged into the assistant turn they follow. */
+function conversationOf(body: ResponsesRequest): Conversation {
+  const turns: Turn[] = [];
+  if (body.instructions) turns.push({ role: 'system', text: body.instructions });
+  const input = body.input;
+  if (typeof input === 'string') turns.push({ role: 'user', text: input });
+  else if (input) {
+    for (const raw of input) {
+      const type = raw.type;
+      if (type === undefined || type === 'message') {
+        const item = raw as MessageItem;
+        const role = item.role === 'developer' || item.role === 'system' ? 'system' : item.role;
+        turns.push({ role, text: textOf(item.content) });
+      } else if (type === 'function_call') {
+        const item = raw as FunctionCallItem;
+        const call: ToolCallPart = { id: item.call_id, name: item.name, arguments: item.arguments };
+        const last = turns[turns.length - 1];
+        if (last?.role === 'assistant') last.toolCalls = [...(last.toolCalls ?? []), call];
+        else turns.push({ role: 'assistant', text: '', toolCalls: [call] });
+      } else if (type === 'function_call_output') {
+        const item = raw as FunctionCallOutputItem;
+        turns.push({ role: 'tool', text: textOf(item.output), toolCallId: item.call_id });
+      }
+    }
+  }
+  const conversation: Conversation = { turns };
+  const history = serverSideHistory(body);
+  if (history) conversation.serverSideHistory = history;
+  return conversation;
+}
+
+/** Why some earlier turns are not in the request: the upstream keeps them (`previous_response_id`, `conversation`). */
+function serverSideHistory(body: ResponsesRequest): string | undefined {
+  const notes: string[] = [];
+  if (body.previous_response_id) notes.push(`previous_response_id ${body.previous_response_id}`);
+  const conv = body.conversation;
+  if (conv) notes.push(`conversation ${typeof conv === 'string' ? conv : conv.id}`);
+  return notes.length
+    ? `${notes.join(', ')}: earlier turns are kept by the upstream and were not judged`
+    : undefined;
+}
+
+/** Parses the raw body of a Responses API request; throws a 400 TenetError naming the bad param. */
+export function parseResponsesRequest(text: string): ParsedRequest<ResponsesRequest> {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    throw new TenetError(
+      'invalid_json',
+      'We could not parse the JSON body of your request. The body must be a JSON object.',
+    );
+  }
+  if (!isObject(json)) throw new TenetError('invalid_request', 'The request body must be a JSON object.');
+  const result = responsesRequestSchema.safeParse(json);
+  if (!result.success) {
+    const { path, message } = firstIssue(result.error.issues);
+    const param = path.length > 0 ? formatPath(path) : null;
+    throw new TenetError('invalid_request', `Invalid request: ${param ?? 'body'} ${message}.`, { param });
+  }
+  const body = result.data;
+  return {
+    body,
+    model: body.model,
+    stream: body.stream ?? false,
+    conversation: conversationOf(body),
+    choices: 1,
+    temperature: body.temperature ?? undefined,
+    maxTokens: body.max_output_tokens ?? undefined,
+  };
+}
