@@ -2,19 +2,29 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { configWarnings, parseConfig } from '../core/config.ts';
+import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
+import { checkPortFree, portInUseMessage } from '../entry/port-in-use.ts';
+import { keepLastGoodVariable } from './bundle.ts';
 
 const devVarsFile = '.dev.vars';
 // One file per run, so two `tenet dev` in one checkout (tests, the benchmark) never share one.
 const processVarsFile = join('.wrangler', 'tenet', `process-${process.pid}.env`);
 
-/** Settings from .dev.vars, overridden by TENET_* variables of the calling shell (so CI and tests can set them). */
-function collectSettings(): { fromFile: Record<string, string>; fromProcess: Record<string, string> } {
-  const fromFile = existsSync(devVarsFile)
-    ? (parseEnv(readFileSync(devVarsFile, 'utf8')) as Record<string, string>)
-    : {};
+/**
+ * Settings from the env files (`--env-file`, else .dev.vars), overridden by TENET_* variables of the calling shell
+ * (so CI and tests can set them).
+ */
+function collectSettings(files: readonly string[]): {
+  fromFile: Record<string, string>;
+  fromProcess: Record<string, string>;
+} {
+  const fromFile: Record<string, string> = {};
+  for (const file of files) {
+    if (!existsSync(file)) throw new ConfigError([`--env-file ${file}: no such file`]);
+    Object.assign(fromFile, parseEnv(readFileSync(file, 'utf8')));
+  }
   const fromProcess: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (k.startsWith('TENET_') && v !== undefined) fromProcess[k] = v;
@@ -25,14 +35,35 @@ function hasFlag(args: string[], flag: string): boolean {
   return args.some((a) => a === flag || a.startsWith(`${flag}=`));
 }
 
-export async function runWranglerDev(args: string[]): Promise<number> {
-  const { fromFile, fromProcess } = collectSettings();
+/** The value of `--flag V` or `--flag=V` in wrangler's arguments. */
+function flagValue(args: string[], flag: string): string | undefined {
+  const at = args.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+  if (at === -1) return undefined;
+  const arg = args[at] ?? '';
+  return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1];
+}
+
+/** Runs wrangler dev; `files` (from `--env-file`) replace .dev.vars as the settings file. */
+export async function runWranglerDev(args: string[], files: readonly string[] = []): Promise<number> {
+  const settingsFiles = files.length > 0 ? files : existsSync(devVarsFile) ? [devVarsFile] : [];
+  const { fromFile, fromProcess } = collectSettings(settingsFiles);
   const config = parseConfig({ ...fromFile, ...fromProcess });
   for (const w of configWarnings(config)) console.warn(`tenet: warning: ${w}`);
 
-  // wrangler dev reads .dev.vars itself; variables of the shell reach the Worker only through an env file.
+  // A taken port is said plainly before wrangler starts (wrangler's own message is a stack trace).
+  const host = flagValue(args, '--ip') ?? '127.0.0.1';
+  const port = Number(flagValue(args, '--port') ?? (process.env['PORT'] || 8787));
+  try {
+    await checkPortFree(host, port);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    console.error(`tenet: cannot start, ${await portInUseMessage(host, port, 'workers')}`);
+    return 1;
+  }
+
+  // wrangler dev reads .dev.vars itself unless given env files; shell variables reach the Worker only through one.
   const envFiles: string[] = [];
-  if (existsSync(devVarsFile)) envFiles.push('--env-file', devVarsFile);
+  for (const file of settingsFiles) envFiles.push('--env-file', resolve(file));
   if (Object.keys(fromProcess).length > 0) {
     mkdirSync(join('.wrangler', 'tenet'), { recursive: true });
     const text = Object.entries(fromProcess)
@@ -49,6 +80,8 @@ export async function runWranglerDev(args: string[]): Promise<number> {
     WRANGLER_SEND_METRICS: 'false',
     CLOUDFLARE_CF_FETCH_ENABLED: 'false',
     ...process.env,
+    // wrangler's build command (`tenet bundle`) keeps the last good constitutions on a broken edit.
+    [keepLastGoodVariable]: '1',
   };
   // The log's migrations first, on the same local D1 state wrangler dev will use.
   const persist = args.findIndex((a) => a === '--persist-to' || a.startsWith('--persist-to='));
@@ -72,7 +105,7 @@ export async function runWranglerDev(args: string[]): Promise<number> {
   }
   const defaults = [
     ...(hasFlag(args, '--ip') ? [] : ['--ip', '127.0.0.1']),
-    ...(hasFlag(args, '--port') ? [] : ['--port', String(process.env['PORT'] || 8787)]),
+    ...(hasFlag(args, '--port') ? [] : ['--port', String(port)]),
     '--show-interactive-dev-session=false',
   ];
   const child = spawn(process.execPath, [wrangler, 'dev', ...defaults, ...envFiles, ...args], {

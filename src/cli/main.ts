@@ -1,12 +1,15 @@
 // The `tenet` command: dispatches to its subcommands and turns their failures into exit codes.
+import { existsSync } from 'node:fs';
 import { ConstitutionLoadError } from '../adapters/constitution-files.ts';
 import { ConfigError, settings } from '../core/config.ts';
+import { PortInUseError } from '../entry/port-in-use.ts';
 
 const usage = `tenet — a principle-based response critic in front of your LLM
 
 Usage:
-  tenet serve [--env-file FILE]   run the proxy on Node (default http://127.0.0.1:8787)
-  tenet dev [wrangler dev args]   run the proxy under wrangler dev (Workers runtime, local D1)
+  tenet serve                     run the proxy on Node (default http://127.0.0.1:8787)
+  tenet dev [wrangler dev args]   run the proxy under wrangler dev (Workers runtime, local D1; settings
+                                  from .dev.vars, or the --env-file files instead)
   tenet lint [files…]             check constitution files (default: constitutions/*.yaml)
   tenet bundle [dir]              resolve the constitutions into the Worker's bundle
   tenet schema [file]             write the constitution JSON Schema for editors
@@ -19,18 +22,21 @@ Usage:
     filters: --principle P --severity S --constitution C --version H --verdict V --model M
              --since 1h|2d|DATE --to DATE --q TEXT --review confirmed|false_positive|unreviewed
     target:  --url URL (TENET_URL, default http://127.0.0.1:8787), --token T (TENET_ADMIN_TOKEN)
-  tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE] [--env-file FILE]
+  tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE]
                                   judge every principle's examples with the configured critic
                                   (names or files; default: every constitution); exit 1 on a failure
                                   --report: post the results to a running Tenet (--url, --token) for the
                                   dashboard; exit 2 when they could not be sent
-  tenet replay --constitution FILE|NAME [filters] [--limit N] [--revise] [--json FILE|-] [--env-file FILE]
+  tenet replay --constitution FILE|NAME [filters] [--limit N] [--revise] [--json FILE|-]
                                   judge logged drafts under a candidate constitution: what would change
                                   (--logged NAME|all: whose traffic; default the candidate's name if logged)
-  tenet redteam [--constitution NAME] [--category C] [--probes FILE [--no-builtin]] [--stream] [--json FILE|-]
+  tenet redteam [--constitution NAME] [--category C] [--probes FILE [--no-builtin]] [--stream] [--protocol chat|responses|completions|messages] [--json FILE|-]
                                   send the red-team probes through a running Tenet (--url, --key /
                                   TENET_KEY, --model, default gpt-4o-mini); exit 1 on a miss or over-block
   tenet help                      this text
+
+Every command takes --env-file FILE (repeatable, e.g. --env-file .dev.vars): settings and TENET_URL,
+TENET_ADMIN_TOKEN, TENET_KEY are read from it; variables already set in the shell win.
 
 Settings (environment variables):
 ${Object.entries(settings)
@@ -38,27 +44,48 @@ ${Object.entries(settings)
   .join('\n')}
 `;
 
-function loadEnvFiles(args: string[]): string[] {
+/** A mistake on the command line that stops a command before it starts: exit 2. */
+class CommandLineError extends Error {}
+
+/** Splits `--env-file FILE` / `--env-file=FILE` (any command, repeatable) from the other arguments. */
+function envFileArgs(args: string[]): { files: string[]; rest: string[] } {
+  const files: string[] = [];
   const rest: string[] = [];
   for (let i = 0; i < args.length; i++) {
     const arg = args[i] ?? '';
     if (arg === '--env-file' || arg.startsWith('--env-file=')) {
       const file = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
-      if (!file) throw new ConfigError(['--env-file needs a file name']);
-      process.loadEnvFile(file);
+      if (!file) throw new CommandLineError('--env-file needs a file name');
+      files.push(file);
     } else {
       rest.push(arg);
     }
   }
-  return rest;
+  return { files, rest };
+}
+
+/** Loads env files into process.env; variables already set in the shell win, as with `node --env-file`. */
+function loadEnvFiles(files: string[]): void {
+  for (const file of files) {
+    // Node 20's loadEnvFile ends the process on a missing file instead of throwing: look first.
+    if (!existsSync(file)) throw new CommandLineError(`--env-file ${file}: no such file`);
+    try {
+      process.loadEnvFile(file);
+    } catch (err) {
+      throw new CommandLineError(`--env-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
 }
 
 export async function main(argv: string[]): Promise<number> {
-  const [command, ...args] = argv;
+  const [command, ...given] = argv;
   try {
+    // Every command reads --env-file (the server its settings, the CLI TENET_URL, TENET_ADMIN_TOKEN, TENET_KEY);
+    // `tenet dev` hands its files to wrangler instead of .dev.vars.
+    const { files: envFiles, rest: args } = envFileArgs(given);
+    if (command !== 'dev') loadEnvFiles(envFiles);
     switch (command) {
       case 'serve': {
-        loadEnvFiles(args);
         const { startNodeServer } = await import('../entry/node.ts');
         const server = await startNodeServer(process.env);
         const stop = () => {
@@ -101,7 +128,7 @@ export async function main(argv: string[]): Promise<number> {
       }
       case 'dev': {
         const { runWranglerDev } = await import('./dev.ts');
-        return await runWranglerDev(args);
+        return await runWranglerDev(args, envFiles);
       }
       case undefined:
       case 'help':
@@ -114,7 +141,11 @@ export async function main(argv: string[]): Promise<number> {
         return 2;
     }
   } catch (err) {
-    if (err instanceof ConfigError || err instanceof ConstitutionLoadError) {
+    if (err instanceof CommandLineError) {
+      process.stderr.write(`tenet: ${err.message}\n`);
+      return 2;
+    }
+    if (err instanceof ConfigError || err instanceof ConstitutionLoadError || err instanceof PortInUseError) {
       process.stderr.write(`tenet: cannot start, ${err.message}\n`);
       return 1;
     }

@@ -10,6 +10,7 @@ import { createMemoryVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseNodeConfig } from '../core/config.ts';
 import { createApp } from '../http/app.ts';
 import { buildDeps, constitutionSettingProblems, loggingFor } from './build-deps.ts';
+import { PortInUseError, portInUseMessage } from './port-in-use.ts';
 
 export interface NodeServer {
   url: string;
@@ -47,7 +48,7 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
   for (const warning of configWarnings(config)) deps.logger.warn(warning);
   const app = createApp(deps);
 
-  const server = await new Promise<ReturnType<typeof serve>>((resolve, reject) => {
+  const listening = new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
       {
         // Bodies and abort signals come straight from node:http (see node-request.ts); the app is the same.
@@ -64,6 +65,16 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     );
     s.once('error', reject);
   });
+  let server: Awaited<typeof listening>;
+  try {
+    server = await listening;
+  } catch (err) {
+    constitutions.close();
+    clearInterval(purge);
+    logStore.close();
+    if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
+    throw new PortInUseError(await portInUseMessage(config.host, config.port, 'node'));
+  }
   // Long generations stream for minutes: never cut a request off on our side.
   if ('requestTimeout' in server) server.requestTimeout = 0;
   if ('keepAliveTimeout' in server) server.keepAliveTimeout = 65_000;

@@ -8,7 +8,7 @@ import { staticConstitutionSource } from '../core/constitution/set.ts';
 import { TenetError } from '../core/errors.ts';
 import { createApp } from '../http/app.ts';
 import { buildDeps, constitutionSettingProblems, loggingFor } from './build-deps.ts';
-import { bundledConstitutions } from './constitutions.bundle.ts';
+import { bundledConstitutions, bundleErrors } from './constitutions.bundle.ts';
 
 export interface Env {
   DB?: D1Database;
@@ -23,9 +23,20 @@ export interface TenetWorker {
   scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void>;
 }
 
-/** A Worker fetch handler serving `constitutions` (the default export serves the bundled ones). */
-export function createWorker(constitutions: readonly Constitution[]): TenetWorker {
-  const source = staticConstitutionSource(new Map(constitutions.map((c) => [c.name, c])));
+/**
+ * A Worker fetch handler serving `constitutions` (the default export serves the bundled ones). `errors` are the
+ * constitution errors `tenet dev` bundled beside the last good ones after a broken edit: shown on /health while
+ * the last good ones serve; with none to serve, every request is a 503 naming them (file:line:col).
+ */
+export function createWorker(
+  constitutions: readonly Constitution[],
+  errors: readonly string[] = [],
+): TenetWorker {
+  const source = {
+    ...staticConstitutionSource(new Map(constitutions.map((c) => [c.name, c]))),
+    errors: () => [...errors],
+  };
+  const broken = constitutions.length === 0 && errors.length > 0;
   // A Worker has no start-up hook: the config is validated once per env (isolate) and the result kept.
   const apps = new WeakMap<object, App | ConfigError>();
 
@@ -61,6 +72,16 @@ export function createWorker(constitutions: readonly Constitution[]): TenetWorke
 
   return {
     fetch(request, env, ctx) {
+      if (broken) {
+        const err = new TenetError(
+          'constitution_unavailable',
+          `Tenet has no constitution to serve: fix ${errors.join('; ')} (the Worker reloads when the file is saved)`,
+          { status: 503 },
+        );
+        console.error(err.message);
+        const id = `req_${crypto.randomUUID().replaceAll('-', '')}`;
+        return Response.json(err.toBody(), { status: 503, headers: { 'x-tenet-request-id': id } });
+      }
       const app = appFor(env);
       if (app instanceof ConfigError) {
         const err = new TenetError('config_invalid', `Tenet is misconfigured: ${app.problems.join('; ')}`);
@@ -81,4 +102,4 @@ export function createWorker(constitutions: readonly Constitution[]): TenetWorke
   };
 }
 
-export default createWorker(bundledConstitutions) satisfies ExportedHandler<Env>;
+export default createWorker(bundledConstitutions, bundleErrors) satisfies ExportedHandler<Env>;
