@@ -107,6 +107,14 @@ describe('tenet logs, stats and export against a running Tenet', () => {
     expect(revised.out).not.toContain('no-shouting');
     const none = await cli(['logs', '--since', '2030-01-01']);
     expect([none.code, none.err]).toEqual([0, 'no violations match\n']);
+    // Every request here came in on chat completions: the protocol filter keeps them all, or none.
+    const chat = await cli(['logs', '--protocol', 'chat', '--principle', 'no-keys']);
+    expect(chat.out).toContain('no-keys');
+    const messages = await cli(['logs', '--protocol', 'messages']);
+    expect([messages.code, messages.err]).toEqual([0, 'no violations match\n']);
+    const bad = await cli(['logs', '--protocol', 'soap']);
+    expect(bad.code).not.toBe(0);
+    expect(bad.err).toContain('protocol');
   });
 
   it('logs --follow prints a new violation as it is logged, and stops cleanly', async () => {
