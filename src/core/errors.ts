@@ -18,6 +18,8 @@ export const errorCodes = {
   content_blocked: { status: 400, type: 'invalid_request_error' },
   constitution_unavailable: { status: 500, type: 'server_error' },
   upstream_error: { status: 502, type: 'server_error' },
+  /** The upstream refused Tenet's own key: Tenet's configuration, not the client's key. */
+  upstream_auth_failed: { status: 502, type: 'server_error' },
   upstream_unreachable: { status: 502, type: 'server_error' },
   upstream_invalid_response: { status: 502, type: 'server_error' },
   upstream_stream_broken: { status: 502, type: 'server_error' },

@@ -1,4 +1,4 @@
-// An upstream's error answer, turned into the error Tenet's client sees: 4xx kept, 5xx as 502.
+// An upstream's error answer, turned into the error Tenet's client sees: 4xx kept, Tenet's own key refused and 5xx as 502.
 
 import type { UpstreamReply } from '../adapters/upstream.ts';
 import { TenetError } from '../core/errors.ts';
@@ -40,8 +40,32 @@ function fieldsOf(text: string): UpstreamErrorFields {
   return fields;
 }
 
+/** Where a failed answer came from, so the message can say what to fix. */
+export interface UpstreamOrigin {
+  /** The upstream's base URL: its host is named in 502 messages. */
+  url?: string | undefined;
+  /**
+   * The setting holding the key Tenet sent (`TENET_UPSTREAM_KEY`, `TENET_ANTHROPIC_UPSTREAM_KEY`): a 401 then is
+   * Tenet's configuration, not the client's fault. Undefined when the key was the client's own (TENET_BYOK).
+   */
+  keySetting?: string | undefined;
+}
+
+const hostOf = (url: string | undefined): string | undefined => {
+  if (url === undefined) return undefined;
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+};
+
 /** Reads a non-2xx upstream answer and builds the TenetError to throw. */
-export async function upstreamFailure(reply: UpstreamReply, redact: Redactor): Promise<TenetError> {
+export async function upstreamFailure(
+  reply: UpstreamReply,
+  redact: Redactor,
+  origin: UpstreamOrigin = { keySetting: 'TENET_UPSTREAM_KEY' },
+): Promise<TenetError> {
   const status = reply.response.status;
   let text = '';
   try {
@@ -55,6 +79,18 @@ export async function upstreamFailure(reply: UpstreamReply, redact: Redactor): P
     const value = reply.response.headers.get(name);
     if (value !== null) headers[name] = value;
   }
+  const host = hostOf(origin.url);
+  const at = host ? ` at ${host}` : '';
+  if (status === 401 && origin.keySetting) {
+    // The client's key was good (Tenet checked it); the upstream refused Tenet's own. Its text would blame the
+    // client ("You didn't provide an API key") and is mostly about headers the client never sent, so it is
+    // replaced by what to fix. Not retryable: a retry meets the same key.
+    return new TenetError(
+      'upstream_auth_failed',
+      `The upstream${at} refused Tenet's key (HTTP 401): set ${origin.keySetting} in Tenet's settings (.dev.vars or the environment).`,
+      { headers: { 'x-should-retry': 'false' } },
+    );
+  }
   const message = redact(fields.message || `HTTP ${status}`);
   if (status >= 400 && status < 500) {
     return new TenetError('upstream_error', message, {
@@ -65,7 +101,7 @@ export async function upstreamFailure(reply: UpstreamReply, redact: Redactor): P
       headers,
     });
   }
-  return new TenetError('upstream_error', `The upstream model failed (HTTP ${status}): ${message}`, {
+  return new TenetError('upstream_error', `The upstream model${at} failed (HTTP ${status}): ${message}`, {
     wireCode: 'upstream_error',
     headers,
   });

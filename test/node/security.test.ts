@@ -90,7 +90,7 @@ describe('no configured secret leaks', () => {
       await transcript.response(`response to ${s.label}`, res);
     }
     // The mix really happened: every verdict and errors.
-    expect([...verdicts]).toEqual(expect.arrayContaining(['pass', 'revised', 'blocked', '401', '400']));
+    expect([...verdicts]).toEqual(expect.arrayContaining(['pass', 'revised', 'blocked', '403', '400']));
     // One record per chat completion that reached the loop (pass, revised, blocked ×2, streamed ×2, echo, leaky).
     const items = await logged(8);
     expect(items.length).toBeGreaterThanOrEqual(8);

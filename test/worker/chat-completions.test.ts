@@ -224,10 +224,22 @@ describe('errors', () => {
   it('scrubs key-like strings from upstream error messages', async () => {
     const t = await harness();
     await t.scenario.script([
+      apiError(403, `Project has no access with key ${upstreamKey}.`, { code: 'model_not_found' }),
+    ]);
+    const e = await expectOpenAIError(await t.chat(hello), 403, 'model_not_found');
+    expect(e['message']).toContain('[redacted]');
+  });
+
+  it("calls an upstream 401 Tenet's own key refused: a 502 naming the setting, never the client's fault", async () => {
+    const t = await harness();
+    await t.scenario.script([
       apiError(401, `Incorrect API key provided: ${upstreamKey}.`, { code: 'invalid_api_key' }),
     ]);
-    const e = await expectOpenAIError(await t.chat(hello), 401, 'invalid_api_key');
-    expect(e['message']).toContain('[redacted]');
+    const res = await t.chat(hello);
+    expect(res.headers.get('x-should-retry')).toBe('false');
+    const e = await expectOpenAIError(res, 502, 'upstream_auth_failed');
+    expect(e['message']).toContain('set TENET_UPSTREAM_KEY');
+    expect(e['message']).not.toContain(upstreamKey);
   });
 
   it('502 on an upstream 5xx', async () => {
