@@ -41,6 +41,7 @@ export default defineConfig({
             'test/e2e/**/*.test.ts',
             'test/upstream/**/*.test.ts',
             'test/browser/**/*.test.ts',
+            'test/first-run/**/*.test.ts',
           ],
           globalSetup: ['test/global-setup.ts'],
           testTimeout: 60_000,

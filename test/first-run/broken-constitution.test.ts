@@ -1,0 +1,115 @@
+// A constitution broken under `npm start` (workerd): the last good bundle keeps serving and /health names the error; broken from the start, every request is a prompt 503 naming it.
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { freePort } from '../tenet-process.ts';
+import { createScenario } from '../upstream/client.ts';
+import { type FreshCopy, freshCopy, type Running, run, waitForAnswer } from './fresh-copy.ts';
+
+interface Health {
+  status: string;
+  constitutions: string[];
+  constitution_errors: string[];
+}
+
+/** A YAML slip in support-bot.yaml, at line 3 column 7 (an indented key after a top-level one). */
+const breakSupportBot = (text: string) =>
+  text.replace(/^name: support-bot$/m, 'name: support-bot\n  oops: [');
+
+const timed = async (request: Promise<Response>) => {
+  const started = Date.now();
+  const res = await request;
+  return { res, ms: Date.now() - started, body: await res.text() };
+};
+
+async function startWorkerd(copy: FreshCopy, upstream: string): Promise<{ server: Running; url: string }> {
+  const port = await freePort();
+  copy.fillDevVars({ TENET_UPSTREAM_URL: upstream });
+  const server = run(copy, 'npm', ['start'], { PORT: String(port) });
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+describe('npm start with a constitution broken while it runs', () => {
+  let copy: FreshCopy;
+  let server: Running;
+  let url: string;
+  let good: string;
+
+  beforeAll(async () => {
+    copy = freshCopy();
+    ({ server, url } = await startWorkerd(copy, (await createScenario(inject('upstreamUrl'))).baseURL));
+    expect((await waitForAnswer(server, `${url}/health`)).status).toBe(200);
+    good = copy.read('constitutions/support-bot.yaml');
+  });
+  afterAll(async () => {
+    await server?.stop();
+    copy?.remove();
+  });
+
+  it('keeps serving the last good constitutions and says on /health which file, line and column broke', async () => {
+    copy.write('constitutions/support-bot.yaml', breakSupportBot(good));
+    let health: Health | undefined;
+    for (let i = 0; i < 300 && !health?.constitution_errors.length; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const { res, ms, body } = await timed(fetch(`${url}/health`));
+      // Never held: every answer comes at once, during the rebuild too.
+      expect(ms, server.output()).toBeLessThan(5_000);
+      if (res.ok) health = JSON.parse(body) as Health;
+    }
+    expect(health?.status, server.output()).toBe('degraded');
+    expect(health?.constitution_errors.join('\n')).toMatch(/constitutions\/support-bot\.yaml:3:7 /);
+    expect(health?.constitutions.some((c) => c.startsWith('support-bot@'))).toBe(true);
+
+    const chat = await timed(
+      fetch(`${url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenet-constitution': 'passthrough' },
+        body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'Hello' }] }),
+      }),
+    );
+    expect(chat.res.status, chat.body).toBe(200);
+    expect(chat.ms).toBeLessThan(5_000);
+  });
+
+  it('clears the error once the file is fixed', async () => {
+    copy.write('constitutions/support-bot.yaml', good);
+    let health: Health | undefined;
+    for (let i = 0; i < 300 && health?.status !== 'ok'; i++) {
+      await new Promise((r) => setTimeout(r, 200));
+      const res = await fetch(`${url}/health`);
+      if (res.ok) health = (await res.json()) as Health;
+    }
+    expect(health, server.output()).toMatchObject({ status: 'ok', constitution_errors: [] });
+  });
+});
+
+describe('npm start with a constitution broken before the first start', () => {
+  let copy: FreshCopy;
+  let server: Running;
+  let url: string;
+
+  beforeAll(async () => {
+    copy = freshCopy();
+    copy.write(
+      'constitutions/support-bot.yaml',
+      breakSupportBot(copy.read('constitutions/support-bot.yaml')),
+    );
+    ({ server, url } = await startWorkerd(copy, 'http://127.0.0.1:9/v1'));
+  });
+  afterAll(async () => {
+    await server?.stop();
+    copy?.remove();
+  });
+
+  it('answers every request, /health included, at once with a 503 naming file:line:col', async () => {
+    await waitForAnswer(server, `${url}/health`);
+    for (const path of ['/health', '/v1/chat/completions', '/admin']) {
+      const { res, ms, body } = await timed(
+        fetch(`${url}${path}`, { method: path === '/health' ? 'GET' : 'POST' }),
+      );
+      expect(res.status, `${path}: ${body}`).toBe(503);
+      expect(ms).toBeLessThan(5_000);
+      const error = (JSON.parse(body) as { error: { code: string; message: string } }).error;
+      expect(error.code).toBe('constitution_unavailable');
+      expect(error.message).toMatch(/constitutions\/support-bot\.yaml:3:7 /);
+    }
+  });
+});
