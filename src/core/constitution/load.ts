@@ -4,6 +4,7 @@ import type { z } from 'zod';
 import { formatPath } from '../json-path.ts';
 import { suggest } from '../suggest.ts';
 import { type ConstitutionFile, constitutionFileSchema } from './schema.ts';
+import { indentationHint, isIndentationSlip, isStructural } from './yaml-hint.ts';
 
 export const maxFileBytes = 256 * 1024;
 
@@ -206,8 +207,32 @@ export function loadConstitutionFile(file: string, text: string): LoadedFile {
     return { line, column: col };
   };
 
+  // A structure error (mostly an indentation slip) comes first and alone, in plain words: the parser's errors after
+  // it are a cascade of the same slip ("sequence item without - indicator" ×7).
+  const [first, ...cascade] = doc.errors.filter(isStructural);
+  if (first) {
+    const { line, column } = at(first.pos[0]);
+    const hint = isIndentationSlip(first) ? indentationHint(text, line) : undefined;
+    const said = first.message.split('\n')[0]?.replace(/\.$/, '') ?? first.code;
+    const parser = said.charAt(0).toLowerCase() + said.slice(1);
+    const more =
+      cascade.length > 0
+        ? `${cascade.length} more error${cascade.length === 1 ? '' : 's'} after it not shown`
+        : '';
+    add(
+      hint ? { line: hint.line, column: hint.column } : { line, column },
+      '',
+      hint
+        ? `YAML: ${hint.hint} (the parser says: ${parser}${more ? `; ${more}` : ''})`
+        : `YAML: ${parser}${more ? ` (${more})` : ''}`,
+    );
+  }
   // Unresolved tags are reported once, by the visitor below, in the form the author wrote them.
-  for (const e of [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')]) {
+  const independent = doc.errors.filter((e) => !isStructural(e));
+  for (const e of [
+    ...(first ? [] : independent),
+    ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED'),
+  ]) {
     const message =
       e.code === 'DUPLICATE_KEY'
         ? 'this key appears twice in the same mapping'
