@@ -4,6 +4,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // The app's own log lines (JSON, one per request) are shown for failed tests only: a passing run stays readable.
+    silent: 'passed-only',
     projects: [
       {
         plugins: [
