@@ -21,6 +21,9 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
+          // One module graph per worker instead of per file: loading the app into workerd is most of a file's cost
+          // (about 6 s), and the suites keep their data apart by themselves (own scenarios, own tags).
+          isolate: false,
           setupFiles: ['test/worker/setup.ts'],
           include: ['test/worker/**/*.test.ts', 'middleware/**/*.test.ts'],
           globalSetup: ['test/global-setup.ts'],

@@ -11,7 +11,7 @@ import type {
   StatsQuery,
   ViolationRow,
 } from '../core/log-store.ts';
-import { hashOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
+import { hashOf, nameOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 
 export type SqlValue = string | number | null;
 
@@ -101,7 +101,12 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
     params.push(...values);
   };
   if (filter.constitution) add('t.constitution = ?', filter.constitution);
-  if (filter.version) add('t.constitution_hash = ?', filter.version.replace(/^.*@/, ''));
+  if (filter.version) {
+    // `name@hash` means that constitution's version; a bare hash, any constitution with that content.
+    add('t.constitution_hash = ?', hashOf(filter.version));
+    const name = nameOf(filter.version);
+    if (name) add('t.constitution = ?', name);
+  }
   if (filter.verdict) add('t.verdict = ?', filter.verdict);
   if (filter.model) add('t.model = ?', filter.model);
   if (filter.protocol) {
@@ -498,6 +503,11 @@ export function createSqlStore(db: SqlDb): LogStore {
       if (query.version) {
         parts.push('t.constitution_hash = ?');
         params.push(hashOf(query.version));
+        const name = nameOf(query.version);
+        if (name) {
+          parts.push('t.constitution = ?');
+          params.push(name);
+        }
       }
       if (query.latestPerConstitution) {
         parts.push('t.time = (SELECT MAX(m.time) FROM test_runs m WHERE m.constitution = t.constitution)');

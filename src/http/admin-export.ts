@@ -18,6 +18,8 @@ export interface PreferencePair {
     note: string;
   }>;
   request_id: string;
+  /** Which choice of the request (n > 1 gives one pair per revised choice). */
+  choice: number;
   constitution: string;
 }
 
@@ -87,6 +89,7 @@ const requestColumns = [
   'id',
   'time',
   'key_id',
+  'protocol',
   'constitution',
   'constitution_hash',
   'model',
@@ -113,6 +116,8 @@ const requestCsv = (r: RequestRecord) =>
     r.id,
     iso(r.time),
     r.keyId,
+    // Records written before migration 0007 have no protocol: they were all chat completions.
+    r.protocol ?? 'chat',
     r.constitution,
     r.constitutionHash,
     r.model,
@@ -134,35 +139,55 @@ const requestCsv = (r: RequestRecord) =>
     r.final,
   ]);
 
-/** The principles whose violations made the first answer get revised: those found before the chosen round. */
-export function principlesBehindRevision(record: RequestRecord): string[] {
-  const stage = record.stages.find((s) => s.stage === 'output' && s.choice === 0);
+/** The principles whose violations made choice `choice`'s answer get revised: those found before its chosen round. */
+export function principlesBehindRevision(record: RequestRecord, choice = 0): string[] {
+  const stage = record.stages.find((s) => s.stage === 'output' && s.choice === choice);
   const chosen = stage?.chosen ?? Number.POSITIVE_INFINITY;
   const found = record.violations.filter(
-    (v) => v.stage === 'output' && v.choice === 0 && v.round < chosen && v.action === 'revise',
+    (v) => v.stage === 'output' && v.choice === choice && v.round < chosen && v.action === 'revise',
   );
   return [...new Set(found.map((v) => v.principle))];
 }
 
-/** The preference pair of a revised request, or undefined when its texts were not logged. */
-export async function pairOf(store: LogStore, record: RequestRecord): Promise<PreferencePair | undefined> {
-  const { prompt, draft, final } = record;
-  if (record.verdict !== 'revised' || prompt === null || draft === null || final === null) return undefined;
-  const principles = principlesBehindRevision(record);
+/** Each revised choice's draft and final text (n > 1: every choice, each judged and revised on its own). */
+function revisedChoices(record: RequestRecord): Array<{ choice: number; draft: string; final: string }> {
+  const outputs = record.stages.filter((s) => s.stage === 'output');
+  if (outputs.length === 0) {
+    // A record without stages: its one draft and final.
+    return record.verdict === 'revised' && record.draft !== null && record.final !== null
+      ? [{ choice: 0, draft: record.draft, final: record.final }]
+      : [];
+  }
+  return outputs.flatMap((stage) => {
+    const draft = stage.rounds.find((r) => r.kind === 'draft')?.text ?? null;
+    const final = stage.rounds.find((r) => r.index === stage.chosen)?.text ?? null;
+    return stage.verdict === 'revised' && draft !== null && final !== null && draft !== final
+      ? [{ choice: stage.choice, draft, final }]
+      : [];
+  });
+}
+
+/** The preference pairs of a request, one per revised choice whose texts were logged. */
+export async function pairsOf(store: LogStore, record: RequestRecord): Promise<PreferencePair[]> {
+  const { prompt } = record;
+  const choices = prompt === null ? [] : revisedChoices(record);
+  if (prompt === null || choices.length === 0) return [];
   // Reviews live beside the record: read this request's violations with their labels.
   const detail = await store.getRequest(record.id);
-  const labels = (detail?.violations ?? []).flatMap((v) =>
-    v.review ? [{ violation: v.id, principle: v.principle, label: v.review.label, note: v.review.note }] : [],
-  );
-  return {
+  return choices.map(({ choice, draft, final }) => ({
     prompt,
     chosen: final,
     rejected: draft,
-    principles,
-    labels,
+    principles: principlesBehindRevision(record, choice),
+    labels: (detail?.violations ?? []).flatMap((v) =>
+      v.review && v.stage === 'output' && v.choice === choice
+        ? [{ violation: v.id, principle: v.principle, label: v.review.label, note: v.review.note }]
+        : [],
+    ),
     request_id: record.id,
+    choice,
     constitution: `${record.constitution}@${record.constitutionHash}`,
-  };
+  }));
 }
 
 /** The export's text lines, one source row at a time. */
@@ -173,9 +198,11 @@ async function* exportLines(
   filter: LogFilter,
 ): AsyncGenerator<string> {
   if (format === 'pairs') {
-    for await (const record of store.exportRequests({ ...filter, verdict: 'revised' })) {
-      const pair = await pairOf(store, record);
-      if (pair) yield `${JSON.stringify(pair)}\n`;
+    // A revised choice sits in a revised request, or in a blocked one when another choice of n > 1 was blocked.
+    for (const verdict of filter.verdict ? [filter.verdict] : (['revised', 'blocked'] as const)) {
+      for await (const record of store.exportRequests({ ...filter, verdict })) {
+        for (const pair of await pairsOf(store, record)) yield `${JSON.stringify(pair)}\n`;
+      }
     }
   } else if (kind === 'violations') {
     if (format === 'csv') yield csvLine(violationColumns);

@@ -141,6 +141,9 @@ describe('reviews, stats and exports', () => {
     expect(requestsCsv.find((r) => r[0] === records.revisedTwice.id)?.[draftAt]).toBe(
       records.revisedTwice.draft,
     );
+    const protocolAt = requestsCsv[0]?.indexOf('protocol') ?? -1;
+    expect(protocolAt).toBeGreaterThan(0);
+    expect(new Set(requestsCsv.slice(1).map((r) => r[protocolAt]))).toEqual(new Set(['chat']));
 
     const badFormat = await call('/export?format=xml', asAdmin());
     expect([badFormat.status, errorOf(badFormat).param]).toEqual([400, 'format']);

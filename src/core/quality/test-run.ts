@@ -131,6 +131,8 @@ export interface TestRunSummary {
 
 /** The hash part of `name@hash`. */
 export const hashOf = (version: string) => version.slice(version.lastIndexOf('@') + 1);
+/** The constitution name of a `name@hash` version ('' for a bare hash). */
+export const nameOf = (version: string) => version.slice(0, Math.max(0, version.lastIndexOf('@')));
 
 export function summarizeTestRun(run: TestRun): TestRunSummary {
   return {
