@@ -95,3 +95,18 @@ export function criticMessages(conversation: Conversation): ChatMessage[] {
 export function textDraft(text: string | null, finishReason: string | null = 'stop'): Draft {
   return { choices: [{ index: 0, text, toolCalls: [], finishReason }], usage: null };
 }
+
+/** Splits text at word ends into pieces of about `size` characters that join back to it exactly (how every
+ * protocol streams a text Tenet wrote: deltas the size a model would send). */
+export function textPieces(text: string, size = 48): string[] {
+  const out: string[] = [];
+  let rest = text;
+  while (rest.length > size) {
+    const cut = rest.lastIndexOf(' ', size);
+    const at = cut > 0 ? cut + 1 : size;
+    out.push(rest.slice(0, at));
+    rest = rest.slice(at);
+  }
+  if (rest) out.push(rest);
+  return out;
+}

@@ -1,8 +1,7 @@
 // The Messages API request: validated with zod, yet loose, so every field a client sends is kept.
-import { type core, z } from 'zod';
-import { TenetError } from '../../core/errors.ts';
+import { z } from 'zod';
 import type { Conversation, ToolCallPart, Turn } from '../../core/exchange/conversation.ts';
-import { formatPath } from '../../core/json-path.ts';
+import { parseRequestBody } from '../../core/exchange/request-body.ts';
 import {
   type Block,
   blockSchema,
@@ -68,40 +67,9 @@ export const messagesRequestSchema = z.looseObject({
 
 export type MessagesRequest = z.infer<typeof messagesRequestSchema>;
 
-/**
- * The issue worth naming. A union (string or blocks) reports only "must be a string or …" even when the client
- * sent blocks and one field of one block is wrong: when exactly one branch got past the type check, its own first
- * issue is the one the client needs, at its full path.
- */
-function pointedIssue(issue: core.$ZodIssue): core.$ZodIssue {
-  if (issue.code !== 'invalid_union') return issue;
-  const deeper = issue.errors.filter((branch) => (branch[0]?.path.length ?? 0) > 0);
-  const inner = deeper.length === 1 ? deeper[0]?.[0] : undefined;
-  if (!inner) return issue;
-  return pointedIssue({ ...inner, path: [...issue.path, ...inner.path] });
-}
-
 /** Parses the raw body of a Messages request; throws a 400 TenetError naming the bad param. */
 export function parseMessagesRequest(text: string): MessagesRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new TenetError(
-      'invalid_json',
-      'We could not parse the JSON body of your request. The body must be a JSON object.',
-    );
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new TenetError('invalid_request', 'The request body must be a JSON object.');
-  }
-  const result = messagesRequestSchema.safeParse(json);
-  if (result.success) return result.data;
-  const first = result.error.issues[0];
-  const issue = first ? pointedIssue(first) : undefined;
-  const param = issue && issue.path.length > 0 ? formatPath(issue.path) : null;
-  const detail = issue?.message ?? 'is invalid';
-  throw new TenetError('invalid_request', `Invalid request: ${param ?? 'body'} ${detail}.`, { param });
+  return parseRequestBody(text, messagesRequestSchema);
 }
 
 const blocksOf = (content: string | readonly Block[]): readonly Block[] =>

@@ -1,5 +1,6 @@
 // Messages API streams: folding their events into the message they spell out, and writing a message as events.
 import { TenetError } from '../../core/errors.ts';
+import { textPieces } from '../../core/exchange/conversation.ts';
 import type { SseEvent, StreamAssembler } from '../../core/exchange/protocol.ts';
 import { type MessageAnswer, messageAnswerOf } from './answer.ts';
 import type { Block } from './blocks.ts';
@@ -145,20 +146,6 @@ export function messageStreamEnded(events: Uint8Array): boolean {
   return false;
 }
 
-/** Splits text at word ends into pieces of about `size` characters that join back to it exactly. */
-function pieces(text: string, size = 48): string[] {
-  const out: string[] = [];
-  let rest = text;
-  while (rest.length > size) {
-    const cut = rest.lastIndexOf(' ', size);
-    const at = cut > 0 ? cut + 1 : size;
-    out.push(rest.slice(0, at));
-    rest = rest.slice(at);
-  }
-  if (rest) out.push(rest);
-  return out;
-}
-
 export const sseEvent = (data: Json): string =>
   `event: ${String(data['type'])}\ndata: ${JSON.stringify(data)}\n\n`;
 
@@ -171,10 +158,10 @@ function blockEvents(block: Block, index: number): string {
     const citations = Array.isArray(block['citations']) ? block['citations'] : undefined;
     start = { ...block, text: '', ...(citations ? { citations: [] } : {}) };
     for (const citation of citations ?? []) deltas += delta({ type: 'citations_delta', citation });
-    for (const piece of pieces(block['text'])) deltas += delta({ type: 'text_delta', text: piece });
+    for (const piece of textPieces(block['text'])) deltas += delta({ type: 'text_delta', text: piece });
   } else if (block.type === 'thinking' && typeof block['thinking'] === 'string') {
     start = { ...block, thinking: '', signature: '' };
-    for (const piece of pieces(block['thinking']))
+    for (const piece of textPieces(block['thinking']))
       deltas += delta({ type: 'thinking_delta', thinking: piece });
     if (typeof block['signature'] === 'string' && block['signature'])
       deltas += delta({ type: 'signature_delta', signature: block['signature'] });

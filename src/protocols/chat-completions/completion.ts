@@ -1,5 +1,6 @@
 // Chat completions as data: assembling streamed chunks into one completion, and streaming one out as chunks.
 import type { Usage } from '../../core/exchange/conversation.ts';
+import { textPieces } from '../../core/exchange/conversation.ts';
 
 export interface ToolCall {
   id: string;
@@ -108,20 +109,6 @@ export class ChunkAssembler {
   }
 }
 
-/** Splits text at word ends into pieces of about `size` characters that join back to it exactly. */
-function pieces(text: string, size = 48): string[] {
-  const out: string[] = [];
-  let rest = text;
-  while (rest.length > size) {
-    const cut = rest.lastIndexOf(' ', size);
-    const at = cut > 0 ? cut + 1 : size;
-    out.push(rest.slice(0, at));
-    rest = rest.slice(at);
-  }
-  if (rest) out.push(rest);
-  return out;
-}
-
 /** Writes `completion` as the SSE events of a stream: role first, content, one finish_reason per choice, usage when asked, `[DONE]`. */
 export function completionToSse(completion: Completion, options: { includeUsage: boolean }): string {
   const base: Json = {
@@ -145,7 +132,7 @@ export function completionToSse(completion: Completion, options: { includeUsage:
     });
     const m = choice.message;
     out += event([at({ role: 'assistant', content: '', refusal: null })]);
-    for (const piece of pieces(m.content ?? '')) out += event([at({ content: piece })]);
+    for (const piece of textPieces(m.content ?? '')) out += event([at({ content: piece })]);
     if (m.refusal) out += event([at({ refusal: m.refusal })]);
     (m.tool_calls ?? []).forEach((call, index) => {
       out += event([at({ tool_calls: [{ index, id: call.id, type: call.type, function: call.function }] })]);

@@ -1,7 +1,6 @@
 // The chat completion request: validated with zod, yet loose, so every field a client sends is kept.
 import { z } from 'zod';
-import { TenetError } from '../../core/errors.ts';
-import { formatPath } from '../../core/json-path.ts';
+import { parseRequestBody } from '../../core/exchange/request-body.ts';
 
 const nullish = <T extends z.ZodType>(t: T) => t.nullish();
 
@@ -60,22 +59,5 @@ export type ChatRequest = z.infer<typeof chatRequestSchema>;
 
 /** Parses the raw body of a chat completion request; throws a 400 TenetError naming the bad param. */
 export function parseChatRequest(text: string): ChatRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new TenetError(
-      'invalid_json',
-      'We could not parse the JSON body of your request. The body must be a JSON object.',
-    );
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new TenetError('invalid_request', 'The request body must be a JSON object.');
-  }
-  const result = chatRequestSchema.safeParse(json);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const param = issue && issue.path.length > 0 ? formatPath(issue.path) : null;
-  const detail = issue?.message ?? 'is invalid';
-  throw new TenetError('invalid_request', `Invalid request: ${param ?? 'body'} ${detail}.`, { param });
+  return parseRequestBody(text, chatRequestSchema);
 }

@@ -1,9 +1,8 @@
 // The legacy completions request (`POST /v1/completions`): validated with zod yet loose, and read as a conversation.
 import { z } from 'zod';
-import { TenetError } from '../../core/errors.ts';
 import type { Conversation, Turn } from '../../core/exchange/conversation.ts';
 import type { ParsedRequest } from '../../core/exchange/protocol.ts';
-import { formatPath } from '../../core/json-path.ts';
+import { parseRequestBody } from '../../core/exchange/request-body.ts';
 
 // Not z.int(): it rejects integers beyond 2^53, and a client may send an int64 seed.
 const integer = () => z.number().refine(Number.isInteger, 'must be an integer');
@@ -77,24 +76,7 @@ export const completionsRequestSchema = z
 export type CompletionsRequest = z.infer<typeof completionsRequestSchema>;
 
 function validate(text: string): CompletionsRequest {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new TenetError(
-      'invalid_json',
-      'We could not parse the JSON body of your request. The body must be a JSON object.',
-    );
-  }
-  if (typeof json !== 'object' || json === null || Array.isArray(json)) {
-    throw new TenetError('invalid_request', 'The request body must be a JSON object.');
-  }
-  const result = completionsRequestSchema.safeParse(json);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
-  const param = issue && issue.path.length > 0 ? formatPath(issue.path) : null;
-  const detail = issue?.message ?? 'is invalid';
-  throw new TenetError('invalid_request', `Invalid request: ${param ?? 'body'} ${detail}.`, { param });
+  return parseRequestBody(text, completionsRequestSchema);
 }
 
 /**

@@ -1,6 +1,7 @@
 // Streamed `text_completion` chunks: folding an upstream's stream into one answer, and streaming an answer out.
 import { TenetError } from '../../core/errors.ts';
 import type { Usage } from '../../core/exchange/conversation.ts';
+import { textPieces } from '../../core/exchange/conversation.ts';
 import type { SseEvent, StreamAssembler } from '../../core/exchange/protocol.ts';
 import type { TextCompletion, TextCompletionChoice } from './answer.ts';
 
@@ -106,20 +107,6 @@ export class TextCompletionAssembler implements StreamAssembler<TextCompletion> 
   }
 }
 
-/** Splits text at word ends into pieces of about `size` characters that join back to it exactly. */
-function pieces(text: string, size = 48): string[] {
-  const out: string[] = [];
-  let rest = text;
-  while (rest.length > size) {
-    const cut = rest.lastIndexOf(' ', size);
-    const at = cut > 0 ? cut + 1 : size;
-    out.push(rest.slice(0, at));
-    rest = rest.slice(at);
-  }
-  if (rest) out.push(rest);
-  return out;
-}
-
 /**
  * Writes `answer` as the SSE stream the API sends: per choice its text in pieces, then a chunk with its
  * finish_reason; the usage chunk (`choices: []`) when the client asked for it; `[DONE]`. A choice's logprobs
@@ -143,7 +130,7 @@ export function textCompletionToSse(answer: TextCompletion, options: { includeUs
       logprobs = null;
       return c;
     };
-    for (const piece of pieces(choice.text)) out += event([at(piece, null)]);
+    for (const piece of textPieces(choice.text)) out += event([at(piece, null)]);
     out += event([at('', choice.finish_reason ?? 'stop')]);
   }
   if (options.includeUsage)

@@ -1,10 +1,8 @@
 // The Responses API request: validated with zod (loose, so every field a client sends is kept), read as a conversation.
 import { z } from 'zod';
-import { TenetError } from '../../core/errors.ts';
 import type { Conversation, ToolCallPart, Turn } from '../../core/exchange/conversation.ts';
 import type { ParsedRequest } from '../../core/exchange/protocol.ts';
-import { formatPath } from '../../core/json-path.ts';
-import { isObject } from './shape.ts';
+import { firstIssue, parseRequestBody } from '../../core/exchange/request-body.ts';
 
 /** A content part (`input_text`, `output_text`, `input_image`, `input_file`, …): only its `type` is required here. */
 const contentPart = z.looseObject({ type: z.string({ error: 'must be a string naming the part type' }) });
@@ -43,23 +41,6 @@ function itemSchema(type: string | undefined) {
   if (type === 'function_call') return functionCallItem;
   if (type === 'function_call_output') return functionCallOutputItem;
   return undefined;
-}
-
-/** The issue to report: a union whose input matched one branch's type reports that branch's own first issue. */
-function firstIssue(
-  issues: readonly z.core.$ZodIssue[],
-  base: PropertyKey[] = [],
-): { path: PropertyKey[]; message: string } {
-  const issue = issues[0];
-  if (!issue) return { path: base, message: 'is invalid' };
-  const path = [...base, ...issue.path];
-  if (issue.code === 'invalid_union') {
-    const typed = issue.errors.filter(
-      (e) => !(e.length === 1 && e[0]?.code === 'invalid_type' && e[0].path.length === 0),
-    );
-    if (typed.length === 1 && typed[0]) return firstIssue(typed[0], path);
-  }
-  return { path, message: issue.message };
 }
 
 /**
@@ -161,23 +142,7 @@ function serverSideHistory(body: ResponsesRequest): string | undefined {
 
 /** Parses the raw body of a Responses API request; throws a 400 TenetError naming the bad param. */
 export function parseResponsesRequest(text: string): ParsedRequest<ResponsesRequest> {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new TenetError(
-      'invalid_json',
-      'We could not parse the JSON body of your request. The body must be a JSON object.',
-    );
-  }
-  if (!isObject(json)) throw new TenetError('invalid_request', 'The request body must be a JSON object.');
-  const result = responsesRequestSchema.safeParse(json);
-  if (!result.success) {
-    const { path, message } = firstIssue(result.error.issues);
-    const param = path.length > 0 ? formatPath(path) : null;
-    throw new TenetError('invalid_request', `Invalid request: ${param ?? 'body'} ${message}.`, { param });
-  }
-  const body = result.data;
+  const body = parseRequestBody(text, responsesRequestSchema);
   return {
     body,
     model: body.model,

@@ -40,17 +40,3 @@ export const isObject = (v: unknown): v is Json => typeof v === 'object' && v !=
 /** An id Tenet made, marked so a log reader can tell it from the upstream's (`resp_tenet_…`, `msg_tenet_…`). */
 export const tenetId = (prefix: string): string =>
   `${prefix}_tenet_${crypto.randomUUID().replaceAll('-', '')}`;
-
-/** Splits text at word ends into pieces of about `size` characters that join back to it exactly. */
-export function pieces(text: string, size = 48): string[] {
-  const out: string[] = [];
-  let rest = text;
-  while (rest.length > size) {
-    const cut = rest.lastIndexOf(' ', size);
-    const at = cut > 0 ? cut + 1 : size;
-    out.push(rest.slice(0, at));
-    rest = rest.slice(at);
-  }
-  if (rest) out.push(rest);
-  return out;
-}

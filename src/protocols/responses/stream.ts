@@ -1,9 +1,10 @@
 // Responses API streams: folding the semantic events into the `response`, writing one out as events, seeing the end.
 
 import { TenetError } from '../../core/errors.ts';
+import { textPieces } from '../../core/exchange/conversation.ts';
 import type { SseEvent, StreamAssembler } from '../../core/exchange/protocol.ts';
 import { containsDone } from '../../core/sse.ts';
-import { isObject, type Json, type OutputItem, pieces, type ResponseObject } from './shape.ts';
+import { isObject, type Json, type OutputItem, type ResponseObject } from './shape.ts';
 
 const finalEvents = new Set(['response.completed', 'response.incomplete', 'response.failed']);
 const startEvents = new Set(['response.created', 'response.in_progress', 'response.queued']);
@@ -148,7 +149,7 @@ export function responseToSse(answer: ResponseObject): string {
             ...at,
             part: { ...part, text: '', annotations: [], logprobs: [] },
           });
-          for (const delta of pieces(part['text']))
+          for (const delta of textPieces(part['text']))
             emit('response.output_text.delta', { ...at, delta, logprobs: [] });
           const annotations = Array.isArray(part['annotations']) ? part['annotations'] : [];
           annotations.forEach((annotation, annotation_index) => {
@@ -158,7 +159,7 @@ export function responseToSse(answer: ResponseObject): string {
           emit('response.output_text.done', { ...at, text: part['text'], logprobs });
         } else if (part['type'] === 'refusal' && typeof part['refusal'] === 'string') {
           emit('response.content_part.added', { ...at, part: { ...part, refusal: '' } });
-          for (const delta of pieces(part['refusal'])) emit('response.refusal.delta', { ...at, delta });
+          for (const delta of textPieces(part['refusal'])) emit('response.refusal.delta', { ...at, delta });
           emit('response.refusal.done', { ...at, refusal: part['refusal'] });
         } else emit('response.content_part.added', { ...at, part });
         emit('response.content_part.done', { ...at, part });
@@ -168,7 +169,7 @@ export function responseToSse(answer: ResponseObject): string {
         output_index,
         item: { ...item, status: 'in_progress', arguments: '' },
       });
-      for (const delta of pieces(item['arguments']))
+      for (const delta of textPieces(item['arguments']))
         emit('response.function_call_arguments.delta', { item_id, output_index, delta });
       emit('response.function_call_arguments.done', {
         item_id,
