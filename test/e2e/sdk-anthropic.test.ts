@@ -296,6 +296,65 @@ describe.each<Runtime>(['node', 'workers'])('@anthropic-ai/sdk through Tenet on 
     });
   });
 
+  it('streams a revised text beside a tool_use block: finalMessage() has the revision and the tool input intact', async () => {
+    const m = newMarker('toolrev');
+    const draft = `Yes, it is clearly visible from the Moon! (${m}) `;
+    const revision = `No: that is a myth (${m}). `;
+    const call = { tool_use: { id: 'toolu_02B', name: 'get_photo', input: { place: 'Moon', zoom: [1, 2] } } };
+    await scenario.script([
+      criticSycophancy(m, 'clearly visible from the Moon'),
+      criticClean(m),
+      { match: onMessages(m), stream: anthropicEvents([draft, call]), done: false },
+      { match: onMessages(m), json: anthropicMessage(revision) },
+    ]);
+    const final = await client.messages
+      .stream({
+        ...params(m),
+        tools: [{ name: 'get_photo', input_schema: { type: 'object' } }],
+      })
+      .finalMessage();
+    expect(final.content[0]).toMatchObject({ type: 'text', text: revision });
+    expect(final.content[1]).toMatchObject({
+      type: 'tool_use',
+      id: 'toolu_02B',
+      name: 'get_photo',
+      input: { place: 'Moon', zoom: [1, 2] },
+    });
+    expect(final.stop_reason).toBe('tool_use');
+  });
+
+  it('raises an APIError in Anthropic shape when the upstream stream reports an error event', async () => {
+    const m = newMarker('streamerror');
+    const [start, ping] = anthropicEvents('unused');
+    const failure = `event: error\ndata: ${JSON.stringify({
+      type: 'error',
+      error: { type: 'overloaded_error', message: 'Overloaded' },
+    })}\n\n`;
+    await scenario.script([
+      { match: onMessages(m), stream: [start, ping, failure], done: false },
+      { match: onMessages(m), stream: [start, ping, failure], done: false },
+    ]);
+    const err = await client.messages
+      .stream(params(m))
+      .finalMessage()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+
+    const res = await raw({ ...params(m), stream: true });
+    const text = await res.text();
+    if (res.headers.get('content-type')?.startsWith('application/json')) {
+      expect(res.status).toBeGreaterThanOrEqual(500);
+      expect(JSON.parse(text)).toMatchObject({ type: 'error', error: { type: expect.any(String) } });
+    } else {
+      const events = parseSse(text);
+      const error = events.find((e) => e.event === 'error');
+      expect(JSON.parse(error?.data ?? '{}')).toMatchObject({
+        type: 'error',
+        error: { type: expect.any(String), message: expect.any(String) },
+      });
+    }
+  });
+
   it("refuses an invalid request with BadRequestError in Anthropic's error shape", async () => {
     const err = await client.messages
       .create({
@@ -318,5 +377,39 @@ describe.each<Runtime>(['node', 'workers'])('@anthropic-ai/sdk through Tenet on 
     const wrong = new Anthropic({ baseURL: tenet.url, apiKey: 'not-the-key-0000000000', maxRetries: 0 });
     const err = await wrong.messages.create(params(m)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(Anthropic.AuthenticationError);
+    expect((err as InstanceType<typeof Anthropic.AuthenticationError>).error).toMatchObject({
+      type: 'error',
+      error: { type: 'authentication_error', message: expect.any(String) },
+    });
+  });
+
+  it("forwards the SDK's models.list and messages.countTokens to the Anthropic upstream with its key", async () => {
+    await scenario.script([
+      {
+        match: { path: '/v1/models', header: { 'x-api-key': anthropicKey } },
+        json: {
+          data: [
+            {
+              type: 'model',
+              id: 'claude-sonnet-4-6',
+              display_name: 'Claude Sonnet 4.6',
+              created_at: '2025-09-29T00:00:00Z',
+            },
+          ],
+          has_more: false,
+          first_id: 'claude-sonnet-4-6',
+          last_id: 'claude-sonnet-4-6',
+        },
+      },
+      {
+        match: { path: '/v1/messages/count_tokens', header: { 'x-api-key': anthropicKey } },
+        json: { input_tokens: 14 },
+      },
+    ]);
+    const ids: string[] = [];
+    for await (const model of client.models.list()) ids.push(model.id);
+    expect(ids).toEqual(['claude-sonnet-4-6']);
+    const counted = await client.messages.countTokens({ model: 'claude-sonnet-4-6', messages: ask('count') });
+    expect(counted.input_tokens).toBe(14);
   });
 });

@@ -157,6 +157,30 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK completions through Tene
     expect(textOfChunks(checkedChunks(body))).toBe(revision);
   });
 
+  it('judges each prompt of a prompt array on its own: one answer kept, the other revised', async () => {
+    const a = newMarker('arrayA');
+    const b = newMarker('arrayB');
+    const kept = ` Paris (${a}).`;
+    const draft = ` Yes, it is clearly visible from the Moon! (${b})`;
+    const revision = ` No: that is a myth (${b}).`;
+    await scenario.script([
+      criticClean(a),
+      criticSycophancy(b, 'clearly visible from the Moon'),
+      criticClean(b),
+      { match: onCompletions(a), json: textCompletion([kept, draft]) },
+      chatRevision(b, revision),
+    ]);
+    const { data, response } = await client.completions
+      .create({ model, prompt: [`Q: The capital of France? (${a})\nA:`, prompt(b)] })
+      .withResponse();
+    expect(data.choices.map((c) => [c.index, c.text])).toEqual([
+      [0, kept],
+      [1, revision],
+    ]);
+    expect(response.headers.get('x-tenet-verdict')).toBe('revised');
+    expect(schemaErrors.textCompletion(data)).toEqual([]);
+  });
+
   it("blocks with finish_reason content_filter and the constitution's refusal, in JSON and in a stream", async () => {
     const m = newMarker('block');
     const draft = ` Mix these to make a toxic gas (${m}).`;

@@ -246,6 +246,57 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK Responses API through Te
     });
   });
 
+  it('runs a tool round trip: function_call, then function_call_output items answered with judged text', async () => {
+    const m = newMarker('roundtrip');
+    const tools = [
+      { type: 'function' as const, name: 'lookup', parameters: { type: 'object' }, strict: false },
+    ];
+    const final = `It is a myth (${m}).`;
+    await scenario.script([
+      criticClean(m),
+      criticClean(m),
+      {
+        match: onResponses(m),
+        json: response([{ function_call: { name: 'lookup', arguments: { q: m }, call_id: 'call_rt' } }]),
+      },
+      { match: { path: '/responses', bodyIncludes: 'function_call_output' }, json: response(final) },
+    ]);
+    const first = await client.responses.create({ model: 'gpt-test', input: ask(m), tools });
+    const call = first.output.find((item) => item.type === 'function_call');
+    expect(call).toMatchObject({ call_id: 'call_rt', name: 'lookup' });
+    const second = await client.responses.create({
+      model: 'gpt-test',
+      tools,
+      input: [
+        { role: 'user', content: ask(m) },
+        ...(call ? [call] : []),
+        { type: 'function_call_output', call_id: 'call_rt', output: '{"visible":false}' },
+      ],
+    });
+    expect(second.output_text).toBe(final);
+    const sent = (await scenario.requests()).filter((r) => r.path === '/v1/responses' && r.body.includes(m));
+    expect((sent[1]?.json as { input: unknown[] } | undefined)?.input.at(-1)).toEqual({
+      type: 'function_call_output',
+      call_id: 'call_rt',
+      output: '{"visible":false}',
+    });
+  });
+
+  it('forwards previous_response_id and judges the turn it can see', async () => {
+    const m = newMarker('previous');
+    const text = `As I said, it is a myth (${m}).`;
+    await scenario.script([criticClean(m), { match: onResponses(m), json: response(text) }]);
+    const { data, response: res } = await client.responses
+      .create({ model: 'gpt-test', input: ask(m), previous_response_id: 'resp_earlier123' })
+      .withResponse();
+    expect(data.output_text).toBe(text);
+    expect(res.headers.get('x-tenet-verdict')).toBe('pass');
+    const [sent] = (await scenario.requests()).filter(
+      (r) => r.path === '/v1/responses' && r.body.includes(m),
+    );
+    expect(sent?.json).toMatchObject({ previous_response_id: 'resp_earlier123', input: ask(m) });
+  });
+
   it('streams a revised text beside a function call: finalResponse() has the revision and the call intact', async () => {
     const m = newMarker('toolstream');
     const draft = `Yes, it is clearly visible from the Moon! (${m})`;
@@ -306,6 +357,41 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK Responses API through Te
       .catch((e: unknown) => e);
     expect(crashed).toBeInstanceOf(OpenAI.APIError);
     expect((crashed as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+  });
+
+  it('raises an APIError when the upstream stream reports an error event before any text', async () => {
+    const m = newMarker('streamerror');
+    const [created, inProgress] = responseEvents('unused');
+    const failure = `event: error\ndata: ${JSON.stringify({
+      type: 'error',
+      code: 'server_error',
+      message: 'The model had an error.',
+      param: null,
+      sequence_number: 2,
+    })}\n\n`;
+    await scenario.script([
+      { match: onResponses(m), stream: [created, inProgress, failure], done: false },
+      { match: onResponses(m), stream: [created, inProgress, failure], done: false },
+    ]);
+    const err = await client.responses
+      .stream({ model: 'gpt-test', input: ask(m) })
+      .finalResponse()
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(String((err as Error).message)).toMatch(/error/i);
+
+    // What Tenet sent is an OpenAI error: a JSON error body, or an error event in the stream.
+    const raw = await postRaw(tenet, '/v1/responses', { model: 'gpt-test', input: ask(m), stream: true });
+    const text = await raw.text();
+    if (raw.headers.get('content-type')?.startsWith('application/json')) {
+      expect(raw.status).toBeGreaterThanOrEqual(500);
+      expect(schemaErrors.error(JSON.parse(text))).toEqual([]);
+    } else {
+      const events = parseSse(text).map((e) => JSON.parse(e.data) as Record<string, unknown>);
+      const error = events.find((e) => e.type === 'error');
+      expect(error).toBeDefined();
+      expect(schemaErrors.responseEvent(error).filter(relevant)).toEqual([]);
+    }
   });
 
   it('refuses an invalid request with BadRequestError and a schema-valid OpenAI error', async () => {

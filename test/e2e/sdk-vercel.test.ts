@@ -1,8 +1,9 @@
 // End to end: the Vercel AI SDK (ai 6 generateText/streamText) with @ai-sdk/openai's default Responses provider and @ai-sdk/anthropic through Tenet on Node and workerd.
 import { createAnthropic } from '@ai-sdk/anthropic';
 import { createOpenAI } from '@ai-sdk/openai';
-import { APICallError, generateText, type LanguageModel, streamText } from 'ai';
+import { APICallError, generateText, type LanguageModel, stepCountIs, streamText, tool } from 'ai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { z } from 'zod';
 import type { Runtime, TenetProcess } from '../tenet-process.ts';
 import type { ReplySpec, Scenario } from '../upstream/client.ts';
 import {
@@ -32,6 +33,8 @@ interface ProviderCase {
   model(tenet: TenetProcess): LanguageModel;
   path: string;
   json(text: string): unknown;
+  /** An answer calling the `weather` tool with `{ city }`. */
+  toolCall(city: string): unknown;
   events(text: string): string[];
   revision(marker: string, text: string): ReplySpec;
   badRequest: ReplySpec;
@@ -46,6 +49,8 @@ const cases: ProviderCase[] = [
     model: (tenet) => createOpenAI({ baseURL: `${tenet.url}/v1`, apiKey: clientKey })('gpt-test'),
     path: '/v1/responses',
     json: (text) => response(text),
+    toolCall: (city) =>
+      response([{ function_call: { name: 'weather', arguments: { city }, call_id: 'call_w1' } }]),
     events: (text) => responseEvents(text),
     revision: chatRevision,
     badRequest: apiError(400, 'Invalid value for input.', { param: 'input' }),
@@ -57,6 +62,8 @@ const cases: ProviderCase[] = [
     model: (tenet) => createAnthropic({ baseURL: `${tenet.url}/v1`, apiKey: clientKey })('claude-sonnet-4-6'),
     path: '/v1/messages',
     json: (text) => anthropicMessage(text),
+    toolCall: (city) =>
+      anthropicMessage([{ tool_use: { id: 'toolu_w1', name: 'weather', input: { city } } }]),
     events: (text) => anthropicEvents(text),
     revision: (marker, text) => ({
       match: { path: '/v1/messages', bodyIncludes: marker },
@@ -87,7 +94,12 @@ describe.each<Runtime>(['node', 'workers'])('Vercel AI SDK through Tenet on %s',
       const m = newMarker('clean');
       const text = `No, it is far too narrow to see (${m}).`;
       await scenario.script([criticClean(m), { match: on(m), json: provider.json(text) }]);
-      const result = await generateText({ model: provider.model(tenet), prompt: prompt(m), maxRetries: 0 });
+      const result = await generateText({
+        model: provider.model(tenet),
+        system: 'Be brief.',
+        prompt: prompt(m),
+        maxRetries: 0,
+      });
       expect(result.text).toBe(text);
       expect(result.finishReason).toBe('stop');
       expect(result.response.headers?.['x-tenet-verdict']).toBe('pass');
@@ -115,6 +127,7 @@ describe.each<Runtime>(['node', 'workers'])('Vercel AI SDK through Tenet on %s',
       ]);
       const generated = await generateText({
         model: provider.model(tenet),
+        system: 'Be brief.',
         prompt: prompt(m),
         maxRetries: 0,
       });
@@ -124,6 +137,7 @@ describe.each<Runtime>(['node', 'workers'])('Vercel AI SDK through Tenet on %s',
       const errors: unknown[] = [];
       const streamed = streamText({
         model: provider.model(tenet),
+        system: 'Be brief.',
         prompt: prompt(m),
         maxRetries: 0,
         onError: ({ error }) => {
@@ -144,10 +158,70 @@ describe.each<Runtime>(['node', 'workers'])('Vercel AI SDK through Tenet on %s',
         criticHarm(m, 'make a toxic gas'),
         { match: on(m), json: provider.json(`Mix these to make a toxic gas (${m}).`) },
       ]);
-      const result = await generateText({ model: provider.model(tenet), prompt: prompt(m), maxRetries: 0 });
+      const result = await generateText({
+        model: provider.model(tenet),
+        system: 'Be brief.',
+        prompt: prompt(m),
+        maxRetries: 0,
+      });
       expect(result.text).toBe(defaultRefusal);
       expect(result.finishReason).toBe('content-filter');
       expect(result.response.headers?.['x-tenet-verdict']).toBe('blocked');
+    });
+
+    it("streamText gets the constitution's refusal with finishReason content-filter when a stream is blocked", async () => {
+      const m = newMarker('blockstream');
+      await scenario.script([
+        criticHarm(m, 'make a toxic gas'),
+        { match: on(m), stream: provider.events(`Mix these to make a toxic gas (${m}).`), done: false },
+      ]);
+      const errors: unknown[] = [];
+      const streamed = streamText({
+        model: provider.model(tenet),
+        system: 'Be brief.',
+        prompt: prompt(m),
+        maxRetries: 0,
+        onError: ({ error }) => {
+          errors.push(error);
+        },
+      });
+      expect(await streamed.text).toBe(defaultRefusal);
+      expect(errors).toEqual([]);
+      expect(await streamed.finishReason).toBe('content-filter');
+    });
+
+    it('runs a multi-step tool round trip: the tool call, then the judged answer to its result', async () => {
+      const m = newMarker('tools');
+      const final = `Sunny and 22 °C in Paris (${m}).`;
+      await scenario.script([
+        criticClean(m),
+        criticClean(m),
+        { match: on(m), json: provider.toolCall('Paris') },
+        { match: { path: provider.path, bodyIncludes: 'sunny-22' }, json: provider.json(final) },
+      ]);
+      const cities: string[] = [];
+      const result = await generateText({
+        model: provider.model(tenet),
+        prompt: `What is the weather in Paris? (${m})`,
+        maxRetries: 0,
+        stopWhen: stepCountIs(2),
+        tools: {
+          weather: tool({
+            description: 'The weather in a city.',
+            inputSchema: z.object({ city: z.string() }),
+            execute: async ({ city }) => {
+              cities.push(city);
+              return 'sunny-22';
+            },
+          }),
+        },
+      });
+      expect(cities).toEqual(['Paris']);
+      expect(result.steps).toHaveLength(2);
+      expect(result.text).toBe(final);
+      const calls = (await scenario.requests()).filter((r) => r.path === provider.path && r.body.includes(m));
+      expect(calls).toHaveLength(2);
+      expect(calls[1]?.body).toContain('sunny-22');
     });
 
     it('raises APICallError for an upstream 400 (the status kept) and an upstream 500 (a 5xx)', async () => {
@@ -158,6 +232,7 @@ describe.each<Runtime>(['node', 'workers'])('Vercel AI SDK through Tenet on %s',
       ]);
       const bad = await generateText({
         model: provider.model(tenet),
+        system: 'Be brief.',
         prompt: prompt(m),
         maxRetries: 0,
       }).catch((e: unknown) => e);
@@ -166,6 +241,7 @@ describe.each<Runtime>(['node', 'workers'])('Vercel AI SDK through Tenet on %s',
       expect((bad as APICallError).isRetryable).toBe(false);
       const crashed = await generateText({
         model: provider.model(tenet),
+        system: 'Be brief.',
         prompt: prompt(m),
         maxRetries: 0,
       }).catch((e: unknown) => e);
