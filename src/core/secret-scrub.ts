@@ -66,6 +66,11 @@ export class StreamScrubber {
     return [...this.held.keys()];
   }
 
+  /** Whether any text is held back at all (the common case: none). */
+  get holding(): boolean {
+    return this.held.size > 0;
+  }
+
   /** The length of the longest end of `text` that is the beginning of a secret (0 when none). */
   private partialSuffix(text: string): number {
     let longest = 0;
@@ -139,10 +144,11 @@ export function scrubSseEvents(
     }
     let rewritten = false;
     const slots = event === '[DONE]' ? [] : codec.texts(event, name);
-    const sent = new Map<string, { slot: (typeof slots)[number]; out: string }>();
+    const sent =
+      slots.length > 0 ? new Map<string, { slot: (typeof slots)[number]; out: string }>() : undefined;
     for (const slot of slots) {
       const out = scrubber.push(slot.key, slot.text);
-      sent.set(slot.key, { slot, out });
+      sent?.set(slot.key, { slot, out });
       if (out !== slot.text) {
         slot.set(out);
         rewritten = true;
@@ -150,17 +156,19 @@ export function scrubSseEvents(
     }
     // Text ending with this event: what is still held goes out with it (in its own delta when it has one, else
     // in an event of its own just before it).
-    const closes = codec.closes(event, name);
-    const pending = scrubber.pending();
-    const keys = closes === 'all' ? pending : closes.filter((k) => pending.includes(k));
     let carriers = '';
-    for (const key of keys) {
-      const rest = scrubber.flush(key);
-      const own = sent.get(key);
-      if (own) {
-        own.slot.set(own.out + rest);
-        rewritten = true;
-      } else if (rest) carriers += codec.carrier(key, rest);
+    if (scrubber.holding) {
+      const closes = codec.closes(event, name);
+      const pending = scrubber.pending();
+      const keys = closes === 'all' ? pending : closes.filter((k) => pending.includes(k));
+      for (const key of keys) {
+        const rest = scrubber.flush(key);
+        const own = sent?.get(key);
+        if (own) {
+          own.slot.set(own.out + rest);
+          rewritten = true;
+        } else if (rest) carriers += codec.carrier(key, rest);
+      }
     }
     // Whole texts outside the deltas (a `*.done` event, the final response, an error) are masked as they are.
     let payload = rewritten && event !== '[DONE]' ? JSON.stringify(event) : data;
@@ -171,10 +179,12 @@ export function scrubSseEvents(
         rewritten = true;
       }
     }
-    // Comments and other fields of the event (`: …`, `id:`) keep no secret either.
-    const fields = lines.filter((l) => !l.startsWith('data:'));
-    const others = fields.map((l) => replaceAll(l, scrubber.secrets));
-    if (!rewritten && !carriers && others.every((l, k) => l === fields[k])) continue;
+    // Comments and other fields of the event (`event:`, `id:`, `: …`) keep no secret either.
+    let others = lines.length === dataLines.length ? [] : lines.filter((l) => !l.startsWith('data:'));
+    const masked = others.map((l) => replaceAll(l, scrubber.secrets));
+    const fieldsChanged = masked.some((l, k) => l !== others[k]);
+    others = masked;
+    if (!rewritten && !carriers && !fieldsChanged) continue;
     blocks[i] = carriers + [...others, `data: ${payload}`].join('\n');
     changed = true;
   }
