@@ -274,6 +274,15 @@ describe('tenet replay against a running Tenet', () => {
     expect(report.estimatedCriticTokens).toBe(680);
     expect(run.err).toContain('judged 1, skipped 1 (content not stored: 1, no draft logged: 0)');
     expect(run.err).toContain('about 680 for all 4 matching (--limit 2 cut it short)');
+    // The log's traffic all came in on chat completions: --protocol narrows the replay to a protocol's requests.
+    const chat = await tenetCli(
+      ['replay', '--constitution', candidate, '--logged', 'all', '--protocol', 'messages', '--json', '-'],
+      env,
+    );
+    expect(chat.code, chat.err).toBe(0);
+    const none = JSON.parse(chat.out) as ReplayJson;
+    expect(none.filter).toEqual({ protocol: 'messages' });
+    expect([none.matching, none.fetched]).toEqual([0, 0]);
     await scenario.reset();
   });
 
