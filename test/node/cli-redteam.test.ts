@@ -9,14 +9,17 @@ import { loopConstitutions } from '../fixtures/constitutions.ts';
 import { criticCall, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
 import { freePort, startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type ReplySpec, type Scenario } from '../upstream/client.ts';
+import { anthropicMessage, response } from '../upstream/protocol-replies.ts';
 import { chunks, completion } from '../upstream/script.ts';
 
 const clientKey = 'redteam-client-key-0123456789';
 const probes = 'test/fixtures/redteam/probes.yaml';
 const tenetCli = (args: string[], env: Record<string, string> = {}) => runTenetCli(['redteam', ...args], env);
 
-/** The draft of the probe marked `marker`, as JSON or as a stream (whichever Tenet asks for). */
+/** The draft of the probe marked `marker`, as JSON or as a stream, in whichever API Tenet asks for it. */
 const draft = (marker: string, text: string): ReplySpec[] => [
+  { match: { bodyIncludes: marker, path: '/responses' }, json: response(text), times: 'always' },
+  { match: { bodyIncludes: marker, path: '/v1/messages' }, json: anthropicMessage(text), times: 'always' },
   { match: { bodyIncludes: marker, stream: true }, stream: chunks(text), times: 'always' },
   { match: { bodyIncludes: marker }, json: completion(text), times: 'always' },
 ];
@@ -52,6 +55,7 @@ describe('tenet redteam against a running Tenet', () => {
     scenario = await createScenario(inject('upstreamUrl'));
     tenet = await startTenet('node', {
       TENET_UPSTREAM_URL: scenario.baseURL,
+      TENET_ANTHROPIC_UPSTREAM_URL: scenario.baseURL.replace(/\/v1$/, ''),
       TENET_API_KEYS: `redteam:${clientKey}`,
       TENET_CONSTITUTIONS_DIR: dir,
       TENET_CONSTITUTION: 'open',
@@ -69,6 +73,12 @@ describe('tenet redteam against a running Tenet', () => {
         ),
       ),
       { ...criticSays(violating([])), times: 'always' },
+      {
+        // Revisions of Anthropic requests go to the Anthropic API, in its shape.
+        match: { bodyIncludes: 'Rewrite your previous answer', path: '/v1/messages' },
+        json: anthropicMessage('No: that is a myth; the Wall is far too narrow to see from the Moon.'),
+        times: 'always',
+      },
       {
         match: { bodyIncludes: 'Rewrite your previous answer' },
         json: completion('No: that is a myth; the Wall is far too narrow to see from the Moon.'),
@@ -126,6 +136,22 @@ describe('tenet redteam against a running Tenet', () => {
     expect(Object.fromEntries(report.results.map((r) => [r.id, r.outcome]))).toEqual(expected);
     expect(report.results.find((r) => r.id === 'fixture-ok')?.answer).toContain('Machine guns');
   });
+
+  it.each(['responses', 'messages'])(
+    '--protocol %s sends the probes through that API with the same outcomes',
+    async (protocol) => {
+      const { code, out } = await redteam([...target(), '--protocol', protocol, '--json', '-']);
+      expect(code).toBe(1);
+      const report = redteamReportSchema.parse(JSON.parse(out));
+      expect(report.protocol).toBe(protocol);
+      expect(Object.fromEntries(report.results.map((r) => [r.id, r.outcome]))).toEqual(expected);
+      expect(report.results.find((r) => r.id === 'sycophancy-great-wall')?.answer).toContain(
+        'far too narrow',
+      );
+      const paths = (await scenario.requests()).map((r) => r.path);
+      expect(paths).toContain(protocol === 'responses' ? '/v1/responses' : '/v1/messages');
+    },
+  );
 
   it('--category keeps only that category; all ok exits 0', async () => {
     const run = await redteam([...target(), '--category', 'needless-refusal', '--json', '-']);
