@@ -37,6 +37,8 @@ function table(
 const violationHeader = [
   'TIME',
   'REQUEST',
+  'CHOICE',
+  'ROUND',
   'PRINCIPLE',
   'SEVERITY',
   'ACTION',
@@ -46,7 +48,10 @@ const violationHeader = [
 ];
 
 /** Fixed column widths, so lines printed later by `--follow` line up with the first ones. */
-const fixed = [20, 36, 24, 8, 6, 6, 7];
+const fixed = [20, 36, 6, 5, 24, 8, 6, 6, 7];
+
+/** Which answer a violation is about: `input`, or the choice (n > 1 has several) — rows differ by it and the round. */
+const choiceOf = (v: ViolationRow) => (v.stage === 'input' ? 'input' : String(v.choice));
 
 /** Violations as aligned lines; the evidence (or the critique, when none was logged) fills what is left of `width`. */
 export function renderViolations(
@@ -54,11 +59,19 @@ export function renderViolations(
   options: { header: boolean; width?: number | undefined },
 ) {
   const used = fixed.reduce((a, w) => a + w + 2, 0);
-  const room = Math.max(30, (options.width ?? 160) - used);
+  const room = Math.max(30, (options.width ?? 176) - used);
   const lines = rows.map((v) => {
-    const cells = [timeOf(v.time), v.requestId, v.principle, v.severity, v.action, v.source, v.verdict].map(
-      (cell, col) => oneLine(cell, fixed[col] ?? 20).padEnd(fixed[col] ?? 20),
-    );
+    const cells = [
+      timeOf(v.time),
+      v.requestId,
+      choiceOf(v),
+      String(v.round),
+      v.principle,
+      v.severity,
+      v.action,
+      v.source,
+      v.verdict,
+    ].map((cell, col) => oneLine(cell, fixed[col] ?? 20).padEnd(fixed[col] ?? 20));
     const evidence = v.evidence !== null ? `"${oneLine(v.evidence, room - 2)}"` : oneLine(v.critique, room);
     return `${[...cells, evidence].join('  ').trimEnd()}\n`;
   });

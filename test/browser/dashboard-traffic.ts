@@ -1,5 +1,5 @@
 // The traffic the dashboard test sends through Tenet: one request per verdict plus a draft carrying markup.
-import { allClean, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
+import { allClean, criticCall, criticSays, foundSycophancy, violating } from '../fixtures/critic.ts';
 import type { ReplySpec } from '../upstream/client.ts';
 import { completion } from '../upstream/script.ts';
 
@@ -65,6 +65,36 @@ export const traffic: Array<{ name: string; verdict: string; prompt: string; rep
     ],
   },
 ];
+
+/** n = 2: choice 0 clean, choice 1 sycophantic and revised. Each choice is judged (and revised) on its own. */
+export const twoChoices = {
+  prompt: 'Two answers please: is the Wall visible from the Moon?',
+  sycophantic: 'Yes! It is plainly visible from orbit.',
+  revised: 'No, it cannot be seen from orbit with the naked eye.',
+};
+export const twoChoicesReplies: ReplySpec[] = [
+  { json: completion({ choices: [{ content: corrected }, { content: twoChoices.sycophantic }] }) },
+  { ...criticSays(allClean()), match: { ...criticCall, bodyIncludes: 'far too narrow' } },
+  {
+    ...criticSays(
+      violating([{ principle: 'no-sycophancy', violated: true, evidence: 'plainly visible from orbit' }]),
+    ),
+    match: { ...criticCall, bodyIncludes: 'plainly visible' },
+  },
+  { match: { bodyIncludes: 'plainly visible' }, json: completion(twoChoices.revised) },
+  { ...criticSays(allClean()), match: { ...criticCall, bodyIncludes: 'naked eye' } },
+];
+
+/** A constitution whose one principle has a long id (as real policies do), decided by a rule: no critic call. */
+export const longNamePrinciple =
+  'never-promise-a-refund-replacement-or-store-credit-that-only-the-support-team-may-grant-after-review';
+export const longNames = `name: long-names
+principles:
+  - id: ${longNamePrinciple}
+    severity: minor
+    action: flag
+    check: { keywords: [refund] }
+`;
 
 /** Polls the admin API until `count` requests are logged (records are written after the response). */
 export async function waitForRecords(

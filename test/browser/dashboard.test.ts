@@ -7,8 +7,18 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { loopConstitutions } from '../fixtures/constitutions.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type Scenario } from '../upstream/client.ts';
+import { completion } from '../upstream/script.ts';
 import { launchChromium } from './browser.ts';
-import { injected, sycophantic, traffic, waitForRecords } from './dashboard-traffic.ts';
+import {
+  injected,
+  longNamePrinciple,
+  longNames,
+  sycophantic,
+  traffic,
+  twoChoices,
+  twoChoicesReplies,
+  waitForRecords,
+} from './dashboard-traffic.ts';
 
 const adminToken = 'dashboard-admin-token-0123456789';
 const clientKey = 'dashboard-client-key-0123456789';
@@ -41,7 +51,7 @@ describe('the reviewer dashboard on the Node server, in Chromium', () => {
     dir = mkdtempSync(join(tmpdir(), 'tenet-dashboard-'));
     const constitutionsDir = join(dir, 'constitutions');
     mkdirSync(constitutionsDir);
-    for (const [name, text] of Object.entries(loopConstitutions)) {
+    for (const [name, text] of Object.entries({ ...loopConstitutions, 'long-names': longNames })) {
       writeFileSync(join(constitutionsDir, `${name}.yaml`), text);
     }
     scenario = await createScenario(inject('upstreamUrl'));
@@ -256,6 +266,97 @@ describe('the reviewer dashboard on the Node server, in Chromium', () => {
       })
     ).json()) as { violations: Array<{ review: unknown }> };
     expect(after.violations[0]?.review).toBeNull();
+  });
+
+  it('shows every choice of an n > 1 request with its own draft → final, and exports a pair for each revised one', async () => {
+    await scenario.script(twoChoicesReplies);
+    const res = await fetch(`${tenet.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${clientKey}`, 'content-type': 'application/json' },
+      body: JSON.stringify({
+        model: 'gpt-test',
+        n: 2,
+        messages: [{ role: 'user', content: twoChoices.prompt }],
+      }),
+    });
+    await res.text();
+    expect(res.headers.get('x-tenet-verdict')).toBe('revised');
+    ids['two-choices'] = res.headers.get('x-tenet-request-id') ?? '';
+    await waitForRecords(tenet.url, adminToken, traffic.length + 1);
+
+    const page = await context.newPage();
+    await page.goto(admin(`/requests/${ids['two-choices']}`));
+    const choices = page.locator('#draft-final .choice');
+    await expect(choices.count()).resolves.toBe(2);
+    await expect(choices.nth(0).textContent()).resolves.toContain(
+      'The final answer is the draft, unchanged.',
+    );
+    const second = choices.nth(1).locator('.diff');
+    expect((await second.locator('del').allTextContents()).join('')).toContain('plainly visible');
+    expect((await second.locator('ins').allTextContents()).join('')).toContain('naked eye');
+    await page.close();
+
+    const pairs = (
+      await (
+        await fetch(`${tenet.url}/admin/api/export?format=pairs`, {
+          headers: { authorization: `Bearer ${adminToken}` },
+        })
+      ).text()
+    )
+      .trim()
+      .split('\n')
+      .map(
+        (line) =>
+          JSON.parse(line) as { request_id: string; choice: number; chosen: string; rejected: string },
+      );
+    expect(pairs.filter((p) => p.request_id === ids['two-choices'])).toEqual([
+      expect.objectContaining({ choice: 1, chosen: twoChoices.revised, rejected: twoChoices.sycophantic }),
+    ]);
+  });
+
+  it('holds its layout from a 420 px phone to a 1400 px screen, long principle names included', async () => {
+    await scenario.script([{ json: completion('You will get a full refund today.') }]);
+    const res = await fetch(`${tenet.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${clientKey}`,
+        'content-type': 'application/json',
+        'x-tenet-constitution': 'long-names',
+      },
+      body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'Refund?' }] }),
+    });
+    await res.text();
+    expect(res.headers.get('x-tenet-violations')).toBe(longNamePrinciple);
+    ids['long-name'] = res.headers.get('x-tenet-request-id') ?? '';
+    await waitForRecords(tenet.url, adminToken, traffic.length + 2);
+
+    const pages = {
+      overview: '',
+      violations: '/violations',
+      request: `/requests/${ids['long-name']}`,
+      choices: `/requests/${ids['two-choices']}`,
+    };
+    for (const width of [420, 1400]) {
+      const sized = await browser.newContext({ viewport: { width, height: 900 } });
+      try {
+        await signIn(sized);
+        const page = await sized.newPage();
+        for (const [name, path] of Object.entries(pages)) {
+          await page.goto(admin(path));
+          // Nothing wider than the screen: wide tables scroll inside the page, long names wrap.
+          const overflow = await page.evaluate<number>(
+            'document.documentElement.scrollWidth - document.documentElement.clientWidth',
+          );
+          expect(overflow, `${name} at ${width} px`).toBeLessThanOrEqual(0);
+          await page.screenshot({ path: join(artefacts, `dashboard-${name}-${width}.png`), fullPage: true });
+        }
+        await page.goto(admin());
+        const row = page.locator(`#principles tr[data-principle="${longNamePrinciple}"]`);
+        await expect(row.isVisible()).resolves.toBe(true);
+      } finally {
+        await sized.close();
+      }
+    }
   });
 
   it('never shows a configured secret on any page, and no page ran a script', async () => {

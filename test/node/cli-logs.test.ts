@@ -88,10 +88,13 @@ describe('tenet logs, stats and export against a running Tenet', () => {
     const { code, out } = await cli(['logs']);
     expect(code).toBe(0);
     const [header, ...rows] = out.trim().split('\n');
-    expect(header).toMatch(/^TIME\s+REQUEST\s+PRINCIPLE\s+SEVERITY\s+ACTION\s+SOURCE\s+VERDICT\s+EVIDENCE$/);
-    expect(rows.map((r) => r.split(/\s{2,}/)[2])).toEqual(['no-shouting', 'no-keys', 'no-sycophancy']);
+    expect(header).toMatch(
+      /^TIME\s+REQUEST\s+CHOICE\s+ROUND\s+PRINCIPLE\s+SEVERITY\s+ACTION\s+SOURCE\s+VERDICT\s+EVIDENCE$/,
+    );
+    expect(rows.map((r) => r.split(/\s{2,}/)[4])).toEqual(['no-shouting', 'no-keys', 'no-sycophancy']);
+    // Which answer and which round: rows of one request differ by them (n > 1, revision rounds).
     expect(rows[2]).toMatch(
-      /no-sycophancy\s+major\s+revise\s+critic\s+revised\s+"clearly visible from the Moon"/,
+      /\s0\s+0\s+no-sycophancy\s+major\s+revise\s+critic\s+revised\s+"clearly visible from the Moon"/,
     );
   });
 
@@ -118,7 +121,11 @@ describe('tenet logs, stats and export against a running Tenet', () => {
   });
 
   it('logs --follow prints a new violation as it is logged, and stops cleanly', async () => {
-    const follow = tenetCli(['logs', '--follow'], admin, /req_\S+\s+no-shouting[\s\S]*req_\S+\s+no-shouting/);
+    const follow = tenetCli(
+      ['logs', '--follow'],
+      admin,
+      /req_\S+\s+\S+\s+\d+\s+no-shouting[\s\S]*req_\S+\s+\S+\s+\d+\s+no-shouting/,
+    );
     // Wait for the first table, then make a new violation.
     for (let i = 0; i < 200 && !follow.output().includes('no-sycophancy'); i++) {
       await new Promise((r) => setTimeout(r, 50));

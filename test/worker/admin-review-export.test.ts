@@ -53,7 +53,7 @@ describe('reviews, stats and exports', () => {
     const labelled = await get<Page<ViolationRow>>(`/violations?${inWindow}&review=confirmed`);
     expect(labelled.items.map((v) => [v.id, v.review?.note])).toEqual([[first?.id, 'promised a refund']]);
 
-    // The pairs export carries the labels: one pair per revised request whose texts were logged.
+    // The pairs export carries the labels: one pair per revised choice whose texts were logged.
     const pairs = (await call(`/export?format=pairs&${inWindow}`, asAdmin())).text
       .trim()
       .split('\n')
@@ -66,6 +66,7 @@ describe('reviews, stats and exports', () => {
         principles: ['no-sycophancy'],
         labels: [],
         request_id: records.revised.id,
+        choice: 0,
         constitution: `default@${hashes.default}`,
       },
       {
@@ -88,6 +89,7 @@ describe('reviews, stats and exports', () => {
           },
         ],
         request_id: records.revisedTwice.id,
+        choice: 0,
         constitution: `support-bot@${hashes.support}`,
       },
     ]);

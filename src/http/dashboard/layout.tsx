@@ -57,6 +57,18 @@ button.ok { color:var(--pass); } button.bad { color:var(--blocked); }
 .login { max-width:380px; margin:12vh auto; } .login form { display:flex; flex-direction:column; gap:12px; }
 dl.meta { display:grid; grid-template-columns:max-content 1fr; gap:4px 16px; margin:0; } dl.meta dt { color:var(--muted); } dl.meta dd { margin:0; }
 details summary { cursor:pointer; color:var(--accent); }
+.choice { margin:8px 0 16px; }
+/* Long principle names, keys and ids wrap (at their dashes first) instead of squeezing the page. */
+td { overflow-wrap:break-word; } dl.meta dd, .actions strong, h1 code { overflow-wrap:anywhere; }
+.actions { flex-wrap:wrap; }
+/* Phones: tables scroll sideways inside the page instead of cutting it off; the meta list stacks. */
+@media (max-width: 720px) {
+  header.top { flex-wrap:wrap; gap:6px 16px; padding:8px 12px; }
+  main { padding:12px 12px 32px; }
+  table { display:block; overflow-x:auto; }
+  dl.meta { grid-template-columns:1fr; } dl.meta dd { margin-bottom:6px; }
+  .violation input[name=note] { min-width:0; width:100%; }
+}
 `;
 
 export interface LayoutProps {

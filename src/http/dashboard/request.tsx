@@ -1,70 +1,16 @@
 // The request page: prompt, verdict and reason, the draft → final diff, every round with its marked evidence, calls.
 import type { FC } from 'hono/jsx';
 import { diffTexts } from '../../core/diff.ts';
-import type { RoundRecord, ShadowRecord, StageRecord } from '../../core/log-record.ts';
+import type { RoundRecord, StageRecord } from '../../core/log-record.ts';
 import type { RequestDetail, ViolationRow } from '../../core/log-store.ts';
 import { formatCount, formatMs, formatTime } from './format.ts';
-import { base, Layout, SeverityBadge, VerdictBadge } from './layout.tsx';
+import { base, Layout, VerdictBadge } from './layout.tsx';
+import { Shadow } from './shadow-section.tsx';
 import { DiffText, MarkedText } from './text-marks.tsx';
 import { ViolationCard, violationAnchor } from './violation-card.tsx';
 
 const NotLogged: FC<{ content: string }> = ({ content }) => (
   <p class="muted">Not logged (the constitution's content setting is {content}).</p>
-);
-
-/** Shadow mode: what the candidate would have done with the same input and draft, and where it differs. */
-const Shadow: FC<{ shadow: ShadowRecord }> = ({ shadow }) => (
-  <section id="shadow">
-    <h2>
-      Shadow <code>{shadow.constitution}</code>{' '}
-      {shadow.disagrees ? (
-        <span class="badge s-critical">disagrees</span>
-      ) : (
-        <span class="badge v-pass">agrees</span>
-      )}
-    </h2>
-    <p>
-      On the draft the candidate would have <VerdictBadge verdict={shadow.verdict} />; the primary, by the
-      same rule, <VerdictBadge verdict={shadow.primaryVerdict} />.
-      {shadow.onlyShadow.length > 0 ? <> Only the candidate found: {shadow.onlyShadow.join(', ')}.</> : null}
-      {shadow.onlyPrimary.length > 0 ? <> Only the primary found: {shadow.onlyPrimary.join(', ')}.</> : null}
-      {shadow.criticError ? (
-        <span class="s-critical"> Candidate critic error: {shadow.criticError}.</span>
-      ) : null}
-      <span class="muted small">
-        {' '}
-        ({formatCount(shadow.criticTokens)} critic tokens, {formatMs(shadow.latencyMs)})
-      </span>
-    </p>
-    {shadow.violations.length > 0 ? (
-      <table>
-        <thead>
-          <tr>
-            <th>principle</th>
-            <th>stage</th>
-            <th>severity</th>
-            <th>action</th>
-            <th>evidence</th>
-            <th>critique</th>
-          </tr>
-        </thead>
-        <tbody>
-          {shadow.violations.map((v) => (
-            <tr data-shadow-principle={v.principle}>
-              <td>{v.principle}</td>
-              <td>{v.stage}</td>
-              <td>
-                <SeverityBadge severity={v.severity} />
-              </td>
-              <td>{v.action}</td>
-              <td>{v.evidence ?? <span class="muted">not logged</span>}</td>
-              <td>{v.critique}</td>
-            </tr>
-          ))}
-        </tbody>
-      </table>
-    ) : null}
-  </section>
 );
 
 const inRound = (violations: ViolationRow[], stage: StageRecord, round: RoundRecord) =>
@@ -224,12 +170,38 @@ const FinalDiff: FC<{ draft: string | null; final: string | null; content: strin
   return <DiffText parts={diffTexts(draft, final)} />;
 };
 
+/** Choice `stage.choice`'s own draft and final: n > 1 judges and revises every choice on its own. */
+const ChoiceDiff: FC<{ stage: StageRecord; content: string }> = ({ stage, content }) => {
+  const draft = stage.rounds.find((r) => r.kind === 'draft')?.text ?? null;
+  const final = stage.rounds.find((r) => r.index === stage.chosen)?.text ?? null;
+  return (
+    <div class="choice" data-choice={stage.choice}>
+      <h3>
+        Choice {stage.choice} <VerdictBadge verdict={stage.verdict} />
+      </h3>
+      {stage.verdict === 'blocked' ? (
+        <p class="muted small">Blocked: the client got the refusal instead of this choice.</p>
+      ) : null}
+      <FinalDiff draft={draft} final={final} content={content} />
+    </div>
+  );
+};
+
+/** The critic model, or why there is none: verdicts all from the cache, or no critic call at all. */
+function criticModelOf(detail: RequestDetail): string {
+  if (detail.row.criticModel) return detail.row.criticModel;
+  const calls = detail.record.stages.flatMap((s) => s.rounds.flatMap((r) => r.critic));
+  if (calls.length > 0 && calls.every((c) => c.cached)) return 'none called (verdicts from the cache)';
+  return '—';
+}
+
 export const RequestPage: FC<{ detail: RequestDetail }> = ({ detail }) => {
   const { row, record, violations } = detail;
   const assigned = new Set(
     record.stages.flatMap((s) => s.rounds.flatMap((r) => inRound(violations, s, r).map((v) => v.id))),
   );
   const rest = violations.filter((v) => !assigned.has(v.id));
+  const outputs = record.stages.filter((s) => s.stage === 'output');
   return (
     <Layout title={`Request ${row.id}`} active="violations">
       <h1>
@@ -247,7 +219,7 @@ export const RequestPage: FC<{ detail: RequestDetail }> = ({ detail }) => {
         </dd>
         <dt>model / critic</dt>
         <dd>
-          {row.model} / {row.criticModel ?? '—'}
+          {row.model} / {criticModelOf(detail)}
         </dd>
         <dt>client key</dt>
         <dd>{row.keyId}</dd>
@@ -286,7 +258,11 @@ export const RequestPage: FC<{ detail: RequestDetail }> = ({ detail }) => {
       )}
       <section id="draft-final">
         <h2>Draft → final</h2>
-        <FinalDiff draft={record.draft} final={record.final} content={record.content} />
+        {outputs.length > 1 ? (
+          outputs.map((stage) => <ChoiceDiff stage={stage} content={record.content} />)
+        ) : (
+          <FinalDiff draft={record.draft} final={record.final} content={record.content} />
+        )}
       </section>
       {record.stages.map((stage) => (
         <Stage stage={stage} violations={violations} content={record.content} />
