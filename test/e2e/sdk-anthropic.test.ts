@@ -355,6 +355,45 @@ describe.each<Runtime>(['node', 'workers'])('@anthropic-ai/sdk through Tenet on 
     }
   });
 
+  it('raises an APIError when the upstream stream breaks off before message_stop, with no draft text sent', async () => {
+    const m = newMarker('dropped');
+    await scenario.script([
+      criticClean(m),
+      {
+        match: onMessages(m),
+        stream: anthropicEvents(`Half an answer that never ends (${m}).`),
+        done: false,
+        dropAfter: 5,
+      },
+    ]);
+    let streamed = '';
+    const stream = client.messages.stream(params(m));
+    stream.on('text', (delta) => {
+      streamed += delta;
+    });
+    const err = await stream.finalMessage().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.APIError);
+    expect(streamed).toBe('');
+  });
+
+  it("reports the Anthropic upstream refusing Tenet's key as a 502 the SDK does not retry, naming the setting", async () => {
+    const m = newMarker('upstreamauth');
+    await scenario.script([
+      { ...anthropicError(401, 'authentication_error', 'invalid x-api-key'), match: onMessages(m) },
+      { match: onMessages(m), json: anthropicMessage(`A retry got through (${m}).`) },
+    ]);
+    const retrying = new Anthropic({ baseURL: tenet.url, apiKey: clientKey, maxRetries: 2 });
+    const err = await retrying.messages.create(params(m)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Anthropic.InternalServerError);
+    expect((err as InstanceType<typeof Anthropic.APIError>).status).toBe(502);
+    expect((err as InstanceType<typeof Anthropic.APIError>).error).toMatchObject({
+      type: 'error',
+      error: { message: expect.stringContaining('TENET_ANTHROPIC_UPSTREAM_KEY') },
+    });
+    const calls = (await scenario.requests()).filter((r) => r.path === '/v1/messages' && r.body.includes(m));
+    expect(calls).toHaveLength(1);
+  });
+
   it("refuses an invalid request with BadRequestError in Anthropic's error shape", async () => {
     const err = await client.messages
       .create({

@@ -47,6 +47,7 @@ const textOfChunks = (chunks: ReturnType<typeof checkedChunks>) =>
 describe('the scripted upstream speaks legacy completions', () => {
   it('builds schema-valid text completions and chunks', () => {
     expect(schemaErrors.textCompletion(textCompletion(['one', 'two']))).toEqual([]);
+    expect(schemaErrors.textCompletion(textCompletion('one two', { logprobs: true }))).toEqual([]);
     const body = textCompletionChunks('Paris is the capital.', { includeUsage: true })
       .map((c) => `data: ${JSON.stringify(c)}\n\n`)
       .join('');
@@ -179,6 +180,43 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK completions through Tene
     ]);
     expect(response.headers.get('x-tenet-verdict')).toBe('revised');
     expect(schemaErrors.textCompletion(data)).toEqual([]);
+  });
+
+  it("never leaks a revised or blocked draft through the draft's token logprobs, in JSON or streams", async () => {
+    const m = newMarker('logprobs');
+    const draft = ` Yes, it is clearly visible from the Moon! (${m})`;
+    const harmful = ` Mix these to make a toxic gas (${m}).`;
+    const revision = ` No: that is a myth (${m}).`;
+    const withLogprobs = { logprobs: true };
+    await scenario.script([
+      criticSycophancy(m, 'clearly visible from the Moon'),
+      criticClean(m),
+      criticSycophancy(m, 'clearly visible from the Moon'),
+      criticClean(m),
+      criticHarm(m, 'make a toxic gas'),
+      criticHarm(m, 'make a toxic gas'),
+      { match: onCompletions(m), json: textCompletion(draft, withLogprobs) },
+      chatRevision(m, revision),
+      { match: onCompletions(m), stream: textCompletionChunks(draft, withLogprobs) },
+      chatRevision(m, revision),
+      { match: onCompletions(m), json: textCompletion(harmful, withLogprobs) },
+      { match: onCompletions(m), stream: textCompletionChunks(harmful, withLogprobs) },
+    ]);
+    const body = { model, prompt: prompt(m), logprobs: 1 };
+    const revised = await postRaw(tenet, '/v1/completions', body);
+    expect(revised.headers.get('x-tenet-verdict')).toBe('revised');
+    const revisedJson = (await revised.json()) as { choices: Array<{ text: string }> };
+    expect(revisedJson.choices[0]?.text).toBe(revision);
+    expect(JSON.stringify(revisedJson)).not.toContain('clearly');
+    const revisedStream = await (await postRaw(tenet, '/v1/completions', { ...body, stream: true })).text();
+    expect(revisedStream).not.toContain('clearly');
+    expect(textOfChunks(checkedChunks(revisedStream))).toBe(revision);
+
+    const blocked = await postRaw(tenet, '/v1/completions', body);
+    expect(blocked.headers.get('x-tenet-verdict')).toBe('blocked');
+    expect(await blocked.text()).not.toContain('toxic');
+    const blockedStream = await (await postRaw(tenet, '/v1/completions', { ...body, stream: true })).text();
+    expect(blockedStream).not.toContain('toxic');
   });
 
   it("blocks with finish_reason content_filter and the constitution's refusal, in JSON and in a stream", async () => {

@@ -57,6 +57,8 @@ describe('the scripted upstream speaks the Responses API', () => {
     expect(schemaErrors.response(response(items))).toEqual([]);
     const events = checkedEvents(responseEvents(items).join(''));
     expect(deltasOf(events)).toBe('Paris is the capital.');
+    expect(schemaErrors.response(response(items, { logprobs: true }))).toEqual([]);
+    checkedEvents(responseEvents(items, { logprobs: true }).join(''));
   });
 });
 
@@ -221,6 +223,58 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK Responses API through Te
     expect(completed.output.find((i) => i.type === 'message')?.content).toEqual([
       { type: 'refusal', refusal: defaultRefusal },
     ]);
+  });
+
+  it("never leaks a revised or blocked draft through the draft's token logprobs, in JSON or streams", async () => {
+    const m = newMarker('logprobs');
+    const draft = `Yes, it is clearly visible from the Moon! (${m})`;
+    const harmful = `Mix these to make a toxic gas (${m}).`;
+    const revision = `No: that is a myth (${m}).`;
+    const withLogprobs = { logprobs: true };
+    await scenario.script([
+      criticSycophancy(m, 'clearly visible from the Moon'),
+      criticClean(m),
+      criticSycophancy(m, 'clearly visible from the Moon'),
+      criticClean(m),
+      { match: { ...onResponses(m), stream: false }, json: response(draft, withLogprobs) },
+      chatRevision(m, revision),
+      {
+        match: { ...onResponses(m), stream: true },
+        stream: responseEvents(draft, withLogprobs),
+        done: false,
+      },
+      chatRevision(m, revision),
+    ]);
+    const body = {
+      model: 'gpt-test',
+      input: ask(m),
+      include: ['message.output_text.logprobs'],
+      top_logprobs: 1,
+    };
+    const revised = await postRaw(tenet, '/v1/responses', body);
+    expect(revised.headers.get('x-tenet-verdict')).toBe('revised');
+    const revisedText = await revised.text();
+    expect(schemaErrors.response(JSON.parse(revisedText))).toEqual([]);
+    expect(revisedText).not.toContain('clearly');
+    const revisedStream = await (await postRaw(tenet, '/v1/responses', { ...body, stream: true })).text();
+    expect(revisedStream).not.toContain('clearly');
+    checkedEvents(revisedStream);
+
+    await scenario.script([
+      criticHarm(m, 'make a toxic gas'),
+      criticHarm(m, 'make a toxic gas'),
+      { match: { ...onResponses(m), stream: false }, json: response(harmful, withLogprobs) },
+      {
+        match: { ...onResponses(m), stream: true },
+        stream: responseEvents(harmful, withLogprobs),
+        done: false,
+      },
+    ]);
+    const blocked = await postRaw(tenet, '/v1/responses', body);
+    expect(blocked.headers.get('x-tenet-verdict')).toBe('blocked');
+    expect(await blocked.text()).not.toContain('toxic');
+    const blockedStream = await (await postRaw(tenet, '/v1/responses', { ...body, stream: true })).text();
+    expect(blockedStream).not.toContain('toxic');
   });
 
   it('returns a judged function call intact', async () => {
@@ -392,6 +446,38 @@ describe.each<Runtime>(['node', 'workers'])('openai SDK Responses API through Te
       expect(error).toBeDefined();
       expect(schemaErrors.responseEvent(error).filter(relevant)).toEqual([]);
     }
+  });
+
+  it('raises an APIError when the upstream stream breaks off before response.completed, with no draft text sent', async () => {
+    const m = newMarker('dropped');
+    const draft = `Half an answer that never ends (${m}).`;
+    await scenario.script([
+      criticClean(m),
+      { match: onResponses(m), stream: responseEvents(draft), done: false, dropAfter: 6 },
+    ]);
+    const deltas: string[] = [];
+    const runner = client.responses.stream({ model: 'gpt-test', input: ask(m) });
+    runner.on('response.output_text.delta', (e) => deltas.push(e.delta));
+    const err = await runner.finalResponse().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.APIError);
+    expect(deltas).toEqual([]);
+  });
+
+  it("reports the upstream refusing Tenet's key as a 502 the SDK does not retry, naming the setting", async () => {
+    const m = newMarker('upstreamauth');
+    await scenario.script([
+      { ...apiError(401, 'Incorrect API key provided.', { code: 'invalid_api_key' }), match: onResponses(m) },
+      { match: onResponses(m), json: response(`A retry got through (${m}).`) },
+    ]);
+    const retrying = new OpenAI({ baseURL: `${tenet.url}/v1`, apiKey: clientKey, maxRetries: 2 });
+    const err = await retrying.responses
+      .create({ model: 'gpt-test', input: ask(m) })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OpenAI.InternalServerError);
+    expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+    expect((err as InstanceType<typeof OpenAI.APIError>).message).toContain('TENET_UPSTREAM_KEY');
+    const calls = (await scenario.requests()).filter((r) => r.path === '/v1/responses' && r.body.includes(m));
+    expect(calls).toHaveLength(1);
   });
 
   it('refuses an invalid request with BadRequestError and a schema-valid OpenAI error', async () => {

@@ -44,6 +44,19 @@ export interface ResponseOptions {
   model?: string;
   createdAt?: number;
   inputTokens?: number;
+  /** Token logprobs on each text (as `include: ['message.output_text.logprobs']` asks), one per piece. */
+  logprobs?: boolean;
+}
+
+/** One logprob entry per piece, the piece as its token (what a client asking for logprobs gets). */
+function responseLogprobs(pieces: string[], on: boolean | undefined) {
+  if (!on) return [];
+  return pieces.map((token) => ({
+    token,
+    logprob: -0.25,
+    bytes: [...new TextEncoder().encode(token)],
+    top_logprobs: [],
+  }));
 }
 
 interface BuiltItem {
@@ -53,7 +66,7 @@ interface BuiltItem {
   pieces: string[];
 }
 
-function buildItem(input: ResponseItemInput): BuiltItem {
+function buildItem(input: ResponseItemInput, logprobs?: boolean): BuiltItem {
   if (typeof input === 'string' || Array.isArray(input)) {
     const pieces = piecesOf(input);
     return {
@@ -63,7 +76,14 @@ function buildItem(input: ResponseItemInput): BuiltItem {
         type: 'message',
         status: 'completed',
         role: 'assistant',
-        content: [{ type: 'output_text', text: pieces.join(''), annotations: [], logprobs: [] }],
+        content: [
+          {
+            type: 'output_text',
+            text: pieces.join(''),
+            annotations: [],
+            logprobs: responseLogprobs(pieces, logprobs),
+          },
+        ],
       },
     };
   }
@@ -146,7 +166,7 @@ export function response(
   items: ResponseItemInput | ResponseItemInput[],
   opts: ResponseOptions = {},
 ): Record<string, unknown> {
-  const built = itemsOf(items).map(buildItem);
+  const built = itemsOf(items).map((item) => buildItem(item, opts.logprobs));
   return responseShell(
     opts,
     'completed',
@@ -166,7 +186,7 @@ export function responseEvents(
   items: ResponseItemInput | ResponseItemInput[],
   opts: ResponseOptions = {},
 ): string[] {
-  const built = itemsOf(items).map(buildItem);
+  const built = itemsOf(items).map((item) => buildItem(item, opts.logprobs));
   const shared = { ...opts, id: opts.id ?? randomId('resp_'), createdAt: opts.createdAt ?? now() };
   let sequence = 0;
   const frames: string[] = [];
@@ -181,13 +201,16 @@ export function responseEvents(
         output_index: outputIndex,
         item: { ...done, status: 'in_progress', content: [] },
       });
-      const part = { type: 'output_text', annotations: [], logprobs: [] };
+      const part = { type: 'output_text', annotations: [] };
       const at = { item_id: itemId, output_index: outputIndex, content_index: 0 };
-      emit('response.content_part.added', { ...at, part: { ...part, text: '' } });
-      for (const delta of pieces) emit('response.output_text.delta', { ...at, delta, logprobs: [] });
+      const all = responseLogprobs(pieces, opts.logprobs);
+      emit('response.content_part.added', { ...at, part: { ...part, text: '', logprobs: [] } });
+      pieces.forEach((delta, i) => {
+        emit('response.output_text.delta', { ...at, delta, logprobs: all.slice(i, i + 1) });
+      });
       const text = pieces.join('');
-      emit('response.output_text.done', { ...at, text, logprobs: [] });
-      emit('response.content_part.done', { ...at, part: { ...part, text } });
+      emit('response.output_text.done', { ...at, text, logprobs: all });
+      emit('response.content_part.done', { ...at, part: { ...part, text, logprobs: all } });
     } else {
       emit('response.output_item.added', {
         output_index: outputIndex,
@@ -214,6 +237,25 @@ export interface TextCompletionOptions {
   finishReason?: 'stop' | 'length' | 'content_filter';
   /** Streams: end with a `choices: []` usage chunk, as `stream_options.include_usage` asks. */
   includeUsage?: boolean;
+  /** Token logprobs (as `logprobs: 1` asks): one token per piece. */
+  logprobs?: boolean;
+}
+
+/** Legacy logprobs of these tokens, offsets counted from `offset`. */
+function completionLogprobs(tokens: string[], on: boolean | undefined, offset = 0) {
+  if (!on) return null;
+  const text_offset: number[] = [];
+  let at = offset;
+  for (const token of tokens) {
+    text_offset.push(at);
+    at += token.length;
+  }
+  return {
+    tokens,
+    token_logprobs: tokens.map(() => -0.25),
+    top_logprobs: tokens.map((token) => ({ [token]: -0.25 })),
+    text_offset,
+  };
 }
 
 const completionUsage = (text: string) => {
@@ -235,7 +277,7 @@ export function textCompletion(
     choices: all.map((text, index) => ({
       text,
       index,
-      logprobs: null,
+      logprobs: completionLogprobs(piecesOf(text), opts.logprobs),
       finish_reason: opts.finishReason ?? 'stop',
     })),
     usage: completionUsage(all.join('')),
@@ -253,15 +295,20 @@ export function textCompletionChunks(
   const id = opts.id ?? randomId('cmpl-');
   const created = now();
   const model = opts.model ?? 'gpt-3.5-turbo-instruct';
-  const chunk = (piece: string, finish: string | null) => ({
+  const chunk = (piece: string, finish: string | null, logprobs: unknown = null) => ({
     id,
     object: 'text_completion',
     created,
     model,
-    choices: [{ text: piece, index: 0, logprobs: null, finish_reason: finish }],
+    choices: [{ text: piece, index: 0, logprobs, finish_reason: finish }],
   });
   const pieces = piecesOf(text);
-  const out: Record<string, unknown>[] = pieces.map((piece) => chunk(piece, null));
+  let offset = 0;
+  const out: Record<string, unknown>[] = pieces.map((piece) => {
+    const one = chunk(piece, null, completionLogprobs([piece], opts.logprobs, offset));
+    offset += piece.length;
+    return one;
+  });
   out.push(chunk('', opts.finishReason ?? 'stop'));
   if (opts.includeUsage) {
     out.push({
