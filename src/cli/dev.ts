@@ -7,6 +7,7 @@ import { parseEnv } from 'node:util';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import { checkPortFree, portInUseMessage } from '../entry/port-in-use.ts';
 import { keepLastGoodVariable } from './bundle.ts';
+import { createWorkerdLogFilter } from './workerd-log.ts';
 
 const devVarsFile = '.dev.vars';
 // One file per run, so two `tenet dev` in one checkout (tests, the benchmark) never share one.
@@ -109,9 +110,21 @@ export async function runWranglerDev(args: string[], files: readonly string[] = 
     '--show-interactive-dev-session=false',
   ];
   const child = spawn(process.execPath, [wrangler, 'dev', ...defaults, ...envFiles, ...args], {
-    stdio: 'inherit',
-    env,
+    stdio: ['inherit', 'pipe', 'pipe'],
+    // Piped output keeps wrangler's colours when Tenet's own goes to a terminal.
+    env: process.stdout.isTTY ? { FORCE_COLOR: '1', ...env } : env,
   });
+  // One failed upstream call is one line: workerd's internal-error dumps fold into the line naming their id.
+  const summaries = new Map<string, string>();
+  for (const [from, to] of [
+    [child.stdout, process.stdout],
+    [child.stderr, process.stderr],
+  ] as const) {
+    const filter = createWorkerdLogFilter((text) => to.write(text), summaries);
+    from.setEncoding('utf8');
+    from.on('data', (chunk: string) => filter.push(chunk));
+    from.on('end', () => filter.end());
+  }
   const forward = (signal: NodeJS.Signals) => child.kill(signal);
   process.on('SIGINT', forward);
   process.on('SIGTERM', forward);
