@@ -171,7 +171,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         try {
           req = send({ ...target, method: request.method, path: prefix + request.path, headers });
         } catch (err) {
-          reject(upstreamCallFailure(err, false));
+          reject(upstreamCallFailure(err, false, options.baseUrl));
           return;
         }
         let body: Readable | undefined;
@@ -195,7 +195,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         if (request.signal?.aborted) {
           settle();
           req.destroy();
-          reject(upstreamCallFailure(request.signal.reason, false));
+          reject(upstreamCallFailure(request.signal.reason, false, options.baseUrl));
           return;
         }
         request.signal?.addEventListener('abort', stop, { once: true });
@@ -203,7 +203,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         req.on('error', (err) => {
           if (body) return; // after the headers: the body's reader sees it
           settle();
-          reject(upstreamCallFailure(err, timedOut));
+          reject(upstreamCallFailure(err, timedOut, options.baseUrl));
         });
         req.once('response', (res) => {
           const stream = decoded(res);
@@ -214,7 +214,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
             try {
               return await readBody(stream);
             } catch (err) {
-              throw upstreamCallFailure(err, timedOut);
+              throw upstreamCallFailure(err, timedOut, options.baseUrl);
             } finally {
               settle();
             }

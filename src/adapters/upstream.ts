@@ -54,6 +54,14 @@ export interface Upstream {
   send(request: UpstreamRequest): Promise<UpstreamReply>;
 }
 
+function hostOf(url: string): string {
+  try {
+    return new URL(url).host;
+  } catch {
+    return url;
+  }
+}
+
 /** Puts the upstream's key where it expects it (and nothing of the client's where the key goes). */
 export function setUpstreamKey(
   headers: Record<string, string>,
@@ -68,10 +76,12 @@ export function setUpstreamKey(
 }
 
 /** Turns a failed call into the error the client should see: a timeout (504) or an unreachable upstream (502). */
-export function upstreamCallFailure(err: unknown, timedOut: boolean): TenetError {
+export function upstreamCallFailure(err: unknown, timedOut: boolean, baseUrl?: string): TenetError {
   if (err instanceof TenetError) return err;
-  if (timedOut) return new TenetError('upstream_timeout', 'The upstream model did not answer in time.');
-  return new TenetError('upstream_unreachable', 'The upstream model could not be reached.', { cause: err });
+  // The host tells an operator which setting to check (TENET_UPSTREAM_URL or TENET_ANTHROPIC_UPSTREAM_URL).
+  const at = baseUrl ? ` at ${hostOf(baseUrl)}` : '';
+  if (timedOut) return new TenetError('upstream_timeout', `The upstream model${at} did not answer in time.`);
+  return new TenetError('upstream_unreachable', `The upstream model${at} could not be reached.`, { cause: err });
 }
 
 export function createUpstream(options: UpstreamOptions): Upstream {
@@ -106,13 +116,13 @@ export function createUpstream(options: UpstreamOptions): Upstream {
         });
       } catch (err) {
         settle();
-        throw upstreamCallFailure(err, timedOut);
+        throw upstreamCallFailure(err, timedOut, base);
       }
       const readAll = async (): Promise<Uint8Array<ArrayBuffer>> => {
         try {
           return new Uint8Array(await response.arrayBuffer());
         } catch (err) {
-          throw upstreamCallFailure(err, timedOut);
+          throw upstreamCallFailure(err, timedOut, base);
         } finally {
           settle();
         }

@@ -35,7 +35,18 @@ export function generationRoute(protocol: AnyProtocol) {
           apiKey: c.var.upstreamKey,
           signal,
         });
-        if (!reply.response.ok) throw await upstreamFailure(reply, deps.redact);
+        if (!reply.response.ok) {
+          // A 401 is Tenet's configuration when the key was Tenet's own (not the client's, in BYOK mode).
+          const anthropic = protocol.upstream === 'anthropic';
+          throw await upstreamFailure(reply, deps.redact, {
+            url: anthropic ? config.anthropicUpstreamUrl : config.upstreamUrl,
+            keySetting: c.var.upstreamKey
+              ? undefined
+              : anthropic
+                ? 'TENET_ANTHROPIC_UPSTREAM_KEY'
+                : 'TENET_UPSTREAM_KEY',
+          });
+        }
         return {
           status: reply.response.status,
           headers: Object.fromEntries(toClientHeaders(reply.response.headers)),
