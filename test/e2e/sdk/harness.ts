@@ -1,8 +1,8 @@
 // Shared setup of the SDK end-to-end suites: one Tenet under the shipped `default` constitution, scripted critic verdicts per request, the log.
 import { afterAll, beforeAll, expect, inject } from 'vitest';
-import { criticSays, type ScriptedVerdict, violating } from '../fixtures/critic.ts';
-import { type Runtime, startTenet, type TenetProcess } from '../tenet-process.ts';
-import { createScenario, type ReplySpec, type Scenario } from '../upstream/client.ts';
+import { criticSays, type ScriptedVerdict, violating } from '../../fixtures/critic.ts';
+import { type Runtime, startTenet, type TenetProcess } from '../../tenet-process.ts';
+import { createScenario, type ReplySpec, type Scenario } from '../../upstream/client.ts';
 
 export const clientKey = 'sdk-e2e-client-key-0123456789';
 export const adminToken = 'sdk-e2e-admin-token-0123456789abcdef';
@@ -211,3 +211,6 @@ export async function loggedRequest(
   }
   return undefined;
 }
+
+/** The Tenets `sdkServers` starts, as the suites registered with them see them. */
+export type SdkServers = ReturnType<typeof sdkServers>;
