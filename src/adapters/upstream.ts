@@ -81,7 +81,9 @@ export function upstreamCallFailure(err: unknown, timedOut: boolean, baseUrl?: s
   // The host tells an operator which setting to check (TENET_UPSTREAM_URL or TENET_ANTHROPIC_UPSTREAM_URL).
   const at = baseUrl ? ` at ${hostOf(baseUrl)}` : '';
   if (timedOut) return new TenetError('upstream_timeout', `The upstream model${at} did not answer in time.`);
-  return new TenetError('upstream_unreachable', `The upstream model${at} could not be reached.`, { cause: err });
+  return new TenetError('upstream_unreachable', `The upstream model${at} could not be reached.`, {
+    cause: err,
+  });
 }
 
 export function createUpstream(options: UpstreamOptions): Upstream {

@@ -12,7 +12,15 @@ export interface ProtocolSample {
   refused(answer: unknown): boolean;
 }
 
-type Json = Record<string, any>;
+type Json = Record<string, unknown>;
+/** The value at `path` inside vendor JSON (undefined where the shape differs). */
+function at(value: unknown, ...path: Array<string | number>): unknown {
+  let v = value;
+  for (const key of path)
+    v = v !== null && typeof v === 'object' ? (v as Record<string | number, unknown>)[key] : undefined;
+  return v;
+}
+const list = (value: unknown): Json[] => (Array.isArray(value) ? (value as Json[]) : []);
 const usage = { prompt_tokens: 5, completion_tokens: 7, total_tokens: 12 };
 
 export const samples: Record<ProtocolId, ProtocolSample> = {
@@ -37,8 +45,8 @@ export const samples: Record<ProtocolId, ProtocolSample> = {
       ],
       usage,
     }),
-    textOf: (a) => (a as Json).choices[0].message.content,
-    refused: (a) => (a as Json).choices[0].finish_reason === 'content_filter',
+    textOf: (a) => String(at(a, 'choices', 0, 'message', 'content')),
+    refused: (a) => at(a, 'choices', 0, 'finish_reason') === 'content_filter',
   },
   completions: {
     request: (prompt, extra = {}) => ({ model: 'm', prompt, ...extra }),
@@ -50,8 +58,8 @@ export const samples: Record<ProtocolId, ProtocolSample> = {
       choices: [{ text, index: 0, logprobs: null, finish_reason: 'stop' }],
       usage,
     }),
-    textOf: (a) => (a as Json).choices[0].text,
-    refused: (a) => (a as Json).choices[0].finish_reason === 'content_filter',
+    textOf: (a) => String(at(a, 'choices', 0, 'text')),
+    refused: (a) => at(a, 'choices', 0, 'finish_reason') === 'content_filter',
   },
   responses: {
     request: (prompt, extra = {}) => ({ model: 'm', input: prompt, ...extra }),
@@ -90,13 +98,13 @@ export const samples: Record<ProtocolId, ProtocolSample> = {
       metadata: {},
     }),
     textOf: (a) =>
-      ((a as Json).output as Json[])
-        .filter((i) => i.type === 'message')
-        .flatMap((i) => i.content as Json[])
-        .map((p) => p.text ?? p.refusal)
+      list(at(a, 'output'))
+        .filter((i) => i['type'] === 'message')
+        .flatMap((i) => list(i['content']))
+        .map((p) => String(p['text'] ?? p['refusal']))
         .join(''),
     refused: (a) =>
-      ((a as Json).output as Json[]).some((i) => (i.content ?? []).some((p: Json) => p.type === 'refusal')),
+      list(at(a, 'output')).some((i) => list(i['content']).some((p) => p['type'] === 'refusal')),
   },
   messages: {
     request: (prompt, extra = {}) => ({
@@ -116,10 +124,10 @@ export const samples: Record<ProtocolId, ProtocolSample> = {
       usage: { input_tokens: 5, output_tokens: 7 },
     }),
     textOf: (a) =>
-      ((a as Json).content as Json[])
-        .filter((b) => b.type === 'text')
-        .map((b) => b.text)
+      list(at(a, 'content'))
+        .filter((b) => b['type'] === 'text')
+        .map((b) => String(b['text']))
         .join(''),
-    refused: (a) => (a as Json).stop_reason === 'refusal',
+    refused: (a) => at(a, 'stop_reason') === 'refusal',
   },
 };
