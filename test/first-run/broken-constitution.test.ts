@@ -10,7 +10,7 @@ interface Health {
   constitution_errors: string[];
 }
 
-/** A YAML slip in support-bot.yaml, at line 3 column 7 (an indented key after a top-level one). */
+/** A YAML slip in support-bot.yaml: an indented key on line 4, under `name:` on line 3 (with a value already). */
 const breakSupportBot = (text: string) =>
   text.replace(/^name: support-bot$/m, 'name: support-bot\n  oops: [');
 
@@ -55,7 +55,9 @@ describe('npm start with a constitution broken while it runs', () => {
       if (res.ok) health = JSON.parse(body) as Health;
     }
     expect(health?.status, server.output()).toBe('degraded');
-    expect(health?.constitution_errors.join('\n')).toMatch(/constitutions\/support-bot\.yaml:3:7 /);
+    expect(health?.constitution_errors.join('\n')).toMatch(
+      /constitutions\/support-bot\.yaml:4:3 YAML: check the indentation of line 4/,
+    );
     expect(health?.constitutions.some((c) => c.startsWith('support-bot@'))).toBe(true);
 
     const chat = await timed(
@@ -109,7 +111,9 @@ describe('npm start with a constitution broken before the first start', () => {
       expect(ms).toBeLessThan(5_000);
       const error = (JSON.parse(body) as { error: { code: string; message: string } }).error;
       expect(error.code).toBe('constitution_unavailable');
-      expect(error.message).toMatch(/constitutions\/support-bot\.yaml:3:7 /);
+      expect(error.message).toMatch(
+        /constitutions\/support-bot\.yaml:4:3 YAML: check the indentation of line 4/,
+      );
     }
   });
 });
