@@ -83,6 +83,11 @@ export async function main(argv: string[]): Promise<number> {
     // Every command reads --env-file (the server its settings, the CLI TENET_URL, TENET_ADMIN_TOKEN, TENET_KEY);
     // `tenet dev` hands its files to wrangler instead of .dev.vars.
     const { files: envFiles, rest: args } = envFileArgs(given);
+    // `tenet serve --help` prints the usage and settings instead of starting a server (`tenet dev` passes it on).
+    if (command !== 'dev' && (args.includes('--help') || args.includes('-h'))) {
+      process.stdout.write(usage);
+      return 0;
+    }
     if (command !== 'dev') loadEnvFiles(envFiles);
     switch (command) {
       case 'serve': {

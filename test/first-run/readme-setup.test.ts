@@ -97,6 +97,14 @@ describe('the CLI reads the same env file', () => {
     expect(out).not.toContain(adminToken);
   });
 
+  it('tenet serve --help shows the usage and settings instead of starting a server', async () => {
+    const help = run(copy, 'node', ['bin/tenet.mjs', 'serve', '--help']);
+    expect(await help.exited).toBe(0);
+    expect(help.output()).toContain('Usage:');
+    expect(help.output()).toContain('TENET_UPSTREAM_URL');
+    expect(help.output()).not.toContain('tenet listening');
+  });
+
   it('names a missing env file instead of failing later', async () => {
     const cli = run(copy, 'node', ['bin/tenet.mjs', 'stats', '--env-file', 'no-such.vars']);
     expect(await cli.exited).not.toBe(0);
