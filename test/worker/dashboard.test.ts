@@ -12,13 +12,15 @@ const adminToken = 'admin-token-dashboard-0123456789';
 describe('the dashboard on Workers', () => {
   it('signs in with the token, shows the overview and a request with its texts escaped', async () => {
     const tag = `dash-${crypto.randomUUID().slice(0, 8)}`;
-    const [record] = sampleRecords(tag, Date.now() - 3_600_000);
+    const [record, revised] = sampleRecords(tag, Date.now() - 3_600_000);
+    const viaMessages = { ...revised!, protocol: 'messages' as const };
     const hostile = {
       ...record!,
+      protocol: 'messages' as const,
       draft: '<script>alert(1)</script>',
       final: '<script>alert(1)</script> Fine.',
     };
-    await createD1Store((env as unknown as { DB: D1Database }).DB).write([hostile]);
+    await createD1Store((env as unknown as { DB: D1Database }).DB).write([hostile, viaMessages]);
     const t = await harness({ TENET_ADMIN_TOKEN: adminToken });
 
     expect((await t.fetch('/admin', { redirect: 'manual' })).status).toBe(303);
@@ -39,6 +41,18 @@ describe('the dashboard on Workers', () => {
     expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;');
     expect(html).not.toContain('<script>alert(1)</script>');
     expect(html).not.toContain(adminToken);
+    // Which API the request came in on, and the violation list narrowed to that API.
+    expect(html).toContain('Anthropic Messages');
+    const list = async (protocol: string) =>
+      (
+        await t.fetch(`/admin/violations?constitution=${tag}&protocol=${protocol}`, {
+          headers: { cookie: session },
+        })
+      ).text();
+    const messages = await list('messages');
+    expect(messages).toContain(`/admin/requests/${viaMessages.id}`);
+    expect(messages).toMatch(/<option value="messages" selected/);
+    expect(await list('responses')).not.toContain(`/admin/requests/${viaMessages.id}`);
   });
 });
 

@@ -1,6 +1,8 @@
 // The request page: prompt, verdict and reason, the draft → final diff, every round with its marked evidence, calls.
+
 import type { FC } from 'hono/jsx';
 import { diffTexts } from '../../core/diff.ts';
+import type { ProtocolId } from '../../core/exchange/protocol.ts';
 import type { RoundRecord, StageRecord } from '../../core/log-record.ts';
 import type { RequestDetail, ViolationRow } from '../../core/log-store.ts';
 import { formatCount, formatMs, formatTime } from './format.ts';
@@ -187,6 +189,14 @@ const ChoiceDiff: FC<{ stage: StageRecord; content: string }> = ({ stage, conten
   );
 };
 
+/** What each protocol id means to a reviewer. */
+const protocolNames: Record<ProtocolId, string> = {
+  chat: 'OpenAI Chat Completions',
+  responses: 'OpenAI Responses',
+  completions: 'OpenAI Completions (legacy)',
+  messages: 'Anthropic Messages',
+};
+
 /** The critic model, or why there is none: verdicts all from the cache, or no critic call at all. */
 function criticModelOf(detail: RequestDetail): string {
   if (detail.row.criticModel) return detail.row.criticModel;
@@ -217,6 +227,8 @@ export const RequestPage: FC<{ detail: RequestDetail }> = ({ detail }) => {
           </a>
           @<code>{row.constitutionHash}</code>
         </dd>
+        <dt>API</dt>
+        <dd>{protocolNames[row.protocol]}</dd>
         <dt>model / critic</dt>
         <dd>
           {row.model} / {criticModelOf(detail)}

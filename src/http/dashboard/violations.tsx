@@ -1,5 +1,6 @@
 // The violation list: a filter form read from the query string, the matching violations, cursor pagination.
 import type { FC } from 'hono/jsx';
+import { protocolIds } from '../../core/exchange/protocol.ts';
 import { verdicts } from '../../core/log-record.ts';
 import type { PageQuery, ViolationRow } from '../../core/log-store.ts';
 import { clip, formatTime, parseLocalTime, toLocalInput } from './format.ts';
@@ -25,6 +26,8 @@ export function violationQuery(params: Record<string, string>): PageQuery {
   if (severity) query.severity = severity;
   const verdict = oneOf(verdicts, params['verdict']);
   if (verdict) query.verdict = verdict;
+  const protocol = oneOf(protocolIds, params['protocol']);
+  if (protocol) query.protocol = protocol;
   const review = oneOf(reviewStates, params['review']);
   if (review) query.review = review;
   const shadow = oneOf(shadowStates, params['shadow']);
@@ -43,6 +46,7 @@ export function violationsUrl(query: PageQuery, cursor?: string): string {
   for (const field of textFields) if (query[field]) params.set(field, query[field]);
   if (query.severity) params.set('severity', query.severity);
   if (query.verdict) params.set('verdict', query.verdict);
+  if (query.protocol) params.set('protocol', query.protocol);
   if (query.review) params.set('review', query.review);
   if (query.shadow) params.set('shadow', query.shadow);
   if (query.from !== undefined) params.set('from', toLocalInput(query.from));
@@ -95,6 +99,7 @@ const Filters: FC<{ query: PageQuery; options: FilterOptions }> = ({ query, opti
       <input name="version" value={query.version ?? ''} placeholder="any" />
     </label>
     <Select name="verdict" label="verdict" value={query.verdict} options={verdicts} />
+    <Select name="protocol" label="API" value={query.protocol} options={protocolIds} />
     <label>
       model
       <input name="model" value={query.model ?? ''} placeholder="any" />
