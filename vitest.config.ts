@@ -6,6 +6,9 @@ export default defineConfig({
   test: {
     // The app's own log lines (JSON, one per request) are shown for failed tests only: a passing run stays readable.
     silent: 'passed-only',
+    // Vitest's default is one file at a time on this 2-core machine (cores - 1). Most end-to-end time is spent
+    // waiting on child processes (Tenet, wrangler, the CLI), so more files at once keep both cores busy.
+    maxWorkers: 4,
     projects: [
       {
         plugins: [
