@@ -63,6 +63,9 @@ export async function startTenet(runtime: Runtime, settings: Record<string, stri
           String(port),
           '--persist-to',
           mkdtempSync(join(tmpdir(), 'tenet-d1-')),
+          // Each its own devtools port: several wrangler devs at once would fight over 9229 when one rebuilds.
+          '--inspector-port',
+          String(await freePort()),
         ];
   const env: Record<string, string> = {
     PATH: process.env['PATH'] ?? '',
