@@ -23,7 +23,7 @@ export interface SqlDb {
 }
 
 const requestColumns =
-  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees, protocol';
+  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees, protocol, client_request_id';
 
 type Row = Record<string, SqlValue>;
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
@@ -57,6 +57,7 @@ function toRequestRow(r: Row): RequestRow {
         ? null
         : num(r['shadow_disagrees']) === 1,
     protocol: (str(r['protocol']) ?? 'chat') as RequestRow['protocol'],
+    clientRequestId: str(r['client_request_id']),
   };
 }
 
@@ -112,6 +113,10 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
   if (filter.protocol) {
     if (kind === 'requests') add('t.protocol = ?', filter.protocol);
     else add('t.request_id IN (SELECT id FROM requests WHERE protocol = ?)', filter.protocol);
+  }
+  if (filter.clientRequestId) {
+    if (kind === 'requests') add('t.client_request_id = ?', filter.clientRequestId);
+    else add('t.request_id IN (SELECT id FROM requests WHERE client_request_id = ?)', filter.clientRequestId);
   }
   if (filter.from !== undefined) add('t.time >= ?', filter.from);
   if (filter.to !== undefined) add('t.time < ?', filter.to);
@@ -205,7 +210,7 @@ export function createSqlStore(db: SqlDb): LogStore {
       const statements: Array<{ sql: string; params: SqlValue[] }> = [];
       for (const rec of records) {
         statements.push({
-          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(25)}?)`,
+          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(26)}?)`,
           params: [
             rec.id,
             rec.time,
@@ -230,6 +235,7 @@ export function createSqlStore(db: SqlDb): LogStore {
             rec.shadow?.verdict ?? null,
             rec.shadow ? (rec.shadow.disagrees ? 1 : 0) : null,
             rec.protocol,
+            rec.clientRequestId ?? null,
             rec.draft,
             rec.final,
             JSON.stringify(rec),

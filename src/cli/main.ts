@@ -20,6 +20,7 @@ Usage:
   tenet export --format jsonl|csv|pairs [--kind requests|violations] [filters] [--out FILE]
                                   stream the filtered log (pairs: preference data of revisions)
     filters: --principle P --severity S --constitution C --version H --verdict V --model M --protocol P
+             --client-request-id ID (the x-client-request-id a client sent)
              --since 1h|2d|DATE --to DATE --q TEXT --review confirmed|false_positive|unreviewed
     target:  --url URL (TENET_URL, default http://127.0.0.1:8787), --token T (TENET_ADMIN_TOKEN)
   tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE]

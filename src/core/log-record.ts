@@ -61,6 +61,8 @@ export const requestRecordSchema = z.object({
   id: z.string(),
   time: z.number(),
   keyId: z.string(),
+  /** The client's own id for the request (`x-client-request-id`); never the record's id (absent before 0008). */
+  clientRequestId: z.string().nullable().optional(),
   /** The client-facing API (absent in records older than migration 0007: chat completions). */
   protocol: z.enum(protocolIds).default('chat'),
   constitution: z.string(),

@@ -14,6 +14,8 @@ export interface LogFilter {
   model?: string;
   /** The client-facing API: chat | responses | completions | messages. */
   protocol?: ProtocolId;
+  /** The client's own request id (`x-client-request-id`), exact. */
+  clientRequestId?: string;
   /** Time range, ms since the epoch: from inclusive, to exclusive. */
   from?: number;
   to?: number;
@@ -65,6 +67,8 @@ export interface RequestRow {
   shadowDisagrees: boolean | null;
   /** The client-facing API the request came in on. */
   protocol: ProtocolId;
+  /** The client's own id for the request, if it sent one. */
+  clientRequestId: string | null;
 }
 
 export interface ViolationRow {

@@ -35,6 +35,8 @@ const filterShape = {
   verdict: z.enum(verdicts).optional(),
   protocol: z.enum(protocolIds).optional(),
   model: text.optional(),
+  /** The client's own request id (`x-client-request-id`). */
+  client_request_id: text.optional(),
   from: time.optional(),
   to: time.optional(),
   q: text.optional(),
@@ -105,6 +107,11 @@ function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], un
   return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
 }
 
+/** The query's snake_case filter names as the store's. */
+function filterOf<T extends { client_request_id?: string | undefined }>({ client_request_id, ...rest }: T) {
+  return defined({ ...rest, clientRequestId: client_request_id });
+}
+
 /** The store rejects a cursor it did not make with a RangeError: a client error, not a fault. */
 async function withCursor<T>(run: () => Promise<T>): Promise<T> {
   try {
@@ -143,12 +150,12 @@ export function adminApi(): Hono<AppEnv> {
   });
 
   api.get('/violations', async (c) => {
-    const query = defined(parse(violationsQuery, c.req.query(), 'query parameter'));
+    const query = filterOf(parse(violationsQuery, c.req.query(), 'query parameter'));
     return c.json(await withCursor(() => c.var.deps.logStore.listViolations(query)));
   });
 
   api.get('/requests', async (c) => {
-    const query = defined(parse(requestsQuery, c.req.query(), 'query parameter'));
+    const query = filterOf(parse(requestsQuery, c.req.query(), 'query parameter'));
     return c.json(await withCursor(() => c.var.deps.logStore.listRequests(query)));
   });
 
@@ -182,13 +189,13 @@ export function adminApi(): Hono<AppEnv> {
   });
 
   api.get('/stats', async (c) => {
-    const query = defined(parse(statsQuery, c.req.query(), 'query parameter'));
+    const query = filterOf(parse(statsQuery, c.req.query(), 'query parameter'));
     return c.json(await c.var.deps.logStore.stats(query));
   });
 
   api.get('/export', (c) => {
     const { format, kind, ...rest } = parse(exportQuery, c.req.query(), 'query parameter');
-    const filter: LogFilter = defined(rest);
+    const filter: LogFilter = filterOf(rest);
     const stream = exportStream(c.var.deps.logStore, format, kind, filter);
     return c.body(stream, 200, exportHeaders(format, kind, Date.now()));
   });

@@ -20,6 +20,8 @@ import type { ShadowJudgement } from './shadow.ts';
 
 export interface RecordInput {
   id: string;
+  /** The client's own id for the request, if it sent one. */
+  clientRequestId?: string | undefined;
   time: number;
   keyId: string;
   /** The client-facing API the request came in on. */
@@ -157,6 +159,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
     id: r.id,
     time: r.time,
     keyId: r.keyId,
+    clientRequestId: r.clientRequestId ?? null,
     protocol: r.protocol,
     constitution: r.constitution.name,
     constitutionHash: r.constitution.hash,

@@ -31,7 +31,10 @@ export interface DraftReply extends StreamSource {
 
 /** What one exchange needs from the world: the HTTP layer binds these to the request; tests script them. */
 export interface ExchangePorts {
+  /** Tenet's own id: the record's id. */
   requestId: string;
+  /** The client's own id for the request (stored apart, never the record's id). */
+  clientRequestId?: string | undefined;
   keyId: string;
   constitution: Constitution;
   /** Shadow mode's candidate, when the constitution names one. */
@@ -115,6 +118,7 @@ export async function serveExchange(
     if (!ports.logEnabled) return;
     const record = buildRecord({
       id: requestId,
+      clientRequestId: ports.clientRequestId,
       time: started,
       keyId: ports.keyId,
       protocol: protocol.id,

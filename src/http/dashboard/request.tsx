@@ -235,6 +235,14 @@ export const RequestPage: FC<{ detail: RequestDetail }> = ({ detail }) => {
         </dd>
         <dt>client key</dt>
         <dd>{row.keyId}</dd>
+        {row.clientRequestId !== null ? (
+          <>
+            <dt>client request id</dt>
+            <dd>
+              <code>{row.clientRequestId}</code>
+            </dd>
+          </>
+        ) : null}
         <dt>rounds / revisions</dt>
         <dd>
           {row.rounds} / {row.revisions} {row.stream ? '· streamed' : ''}
