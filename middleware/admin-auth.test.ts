@@ -68,9 +68,10 @@ describe('adminAuth', () => {
 
     const expired = await createAdminSession(token, now - 10_000, 1_000);
     const foreign = await createAdminSession('another-token-0123456789', now);
-    const [, expiry, mac] = good.split('.');
-    const extended = `v1.${Number(expiry) + 1}.${mac}`;
-    for (const value of [expired, foreign, extended, token, 'v1.x.y', '']) {
+    const [, expiry, id, mac] = good.split('.');
+    const extended = `v2.${Number(expiry) + 1}.${id}.${mac}`;
+    const otherId = `v2.${expiry}.${'A'.repeat(22)}.${mac}`;
+    for (const value of [expired, foreign, extended, otherId, token, 'v2.x.y.z', '']) {
       const res = await app.request('/', cookie(value));
       expect(res.status).toBe(401);
     }
@@ -93,10 +94,11 @@ describe('admin sessions', () => {
   it('never contain the token and verify only with it, only until they expire', async () => {
     const now = 1_700_000_000_000;
     const value = await createAdminSession(token, now, 60_000);
-    expect(value).toMatch(/^v1\.1700000060000\.[A-Za-z0-9_-]{43}$/);
+    expect(value).toMatch(/^v2\.1700000060000\.[A-Za-z0-9_-]{22}\.[A-Za-z0-9_-]{43}$/);
     expect(value).not.toContain(token);
-    expect(await verifyAdminSession(token, value, now)).toBe(true);
-    expect(await verifyAdminSession(token, value, now + 60_000)).toBe(false);
-    expect(await verifyAdminSession(`${token}x`, value, now)).toBe(false);
+    const id = value.split('.')[2];
+    expect(await verifyAdminSession(token, value, now)).toEqual({ id, expires: 1_700_000_060_000 });
+    expect(await verifyAdminSession(token, value, now + 60_000)).toBeUndefined();
+    expect(await verifyAdminSession(`${token}x`, value, now)).toBeUndefined();
   });
 });

@@ -3,7 +3,12 @@ import type { LogStore } from '../core/log-store.ts';
 import { createSqlStore, type SqlDb } from './sql-store.ts';
 
 export function createD1Store(d1: D1Database): LogStore {
-  const driver: SqlDb = {
+  return createSqlStore(d1Driver(d1));
+}
+
+/** D1 as the SQL driver (also for the admin side's state: sessions, failed sign-ins). */
+export function d1Driver(d1: D1Database): SqlDb {
+  return {
     async all(sql, params = []) {
       const result = await d1
         .prepare(sql)
@@ -16,5 +21,4 @@ export function createD1Store(d1: D1Database): LogStore {
       await d1.batch(list.map((s) => d1.prepare(s.sql).bind(...s.params)));
     },
   };
-  return createSqlStore(driver);
 }

@@ -32,6 +32,8 @@ export function migrate(db: Database.Database, dir = migrationsDir): string[] {
 }
 
 export interface SqliteStore extends LogStore {
+  /** The same database for the admin side's state (sessions). */
+  sql: SqlDb;
   close(): void;
 }
 
@@ -65,5 +67,5 @@ export function createSqliteStore(file: string): SqliteStore {
       })();
     },
   };
-  return { ...createSqlStore(driver), close: () => db.close() };
+  return { ...createSqlStore(driver), sql: driver, close: () => db.close() };
 }

@@ -8,6 +8,13 @@ export interface ClientKey {
   key: string;
 }
 
+/** A client key's constitutions: its default, and (pinned) the only ones the header may select. */
+export interface KeyConstitutions {
+  default: string;
+  /** Undefined: any loaded constitution may be selected; else the allow-list (the default first). */
+  allowed: string[] | undefined;
+}
+
 export interface Config {
   upstreamUrl: string;
   upstreamKey: string | undefined;
@@ -18,8 +25,8 @@ export interface Config {
   byok: boolean;
   adminToken: string | undefined;
   constitution: string;
-  /** Client key name → its default constitution. */
-  keyConstitutions: Record<string, string>;
+  /** Client key name → its default constitution and, when pinned, the only ones its requests may select. */
+  keyConstitutions: Record<string, KeyConstitutions>;
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   streamIdleTimeoutMs: number;
@@ -36,6 +43,11 @@ export interface Config {
   anthropicUpstreamKey: string | undefined;
   /** Generation routes no protocol guards: refused (default) or forwarded unjudged. */
   unguarded: 'refuse' | 'forward';
+  /** Failed admin sign-ins allowed per client address per window (0 = no limit). */
+  adminAuthFailures: number;
+  adminAuthWindowMs: number;
+  /** Host names (or host:port) an open proxy answers besides its loopback address (TENET_ALLOWED_HOSTS). */
+  allowedHosts: string[];
 }
 
 /** Node-only settings: where to listen and where the SQLite log lives. */
@@ -44,6 +56,9 @@ export interface NodeConfig extends Config {
   host: string;
   db: string;
   constitutionsDir: string;
+  /** Time to receive a request's headers, and its whole request (headers and body), before the socket is closed. */
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
 }
 
 /** Every setting Tenet reads, with what it means (shown in errors, `tenet serve --help` and the README). */
@@ -61,7 +76,13 @@ export const settings = {
   TENET_BYOK: "bring your own key: pass the client's bearer to the upstream (true|false)",
   TENET_ADMIN_TOKEN: 'token for /admin and the log API (secret)',
   TENET_CONSTITUTION: "the default constitution's name",
-  TENET_KEY_CONSTITUTIONS: 'per client key default constitution, comma-separated `keyname:constitution`',
+  TENET_KEY_CONSTITUTIONS:
+    'per client key default constitution, comma-separated `keyname:constitution`; `keyname:name!` pins the key to it, `keyname:a|b` allows only those (a is the default)',
+  TENET_ALLOWED_HOSTS:
+    'open proxy only: Host names (or host:port) answered besides 127.0.0.1, localhost and [::1], comma-separated',
+  TENET_ADMIN_AUTH_FAILURES:
+    'failed admin sign-ins (token or form) allowed per client address per window before 429 (0 = no limit)',
+  TENET_ADMIN_AUTH_WINDOW_S: 'the window of TENET_ADMIN_AUTH_FAILURES (s)',
   TENET_MAX_BODY_BYTES: 'largest request body accepted, in bytes',
   TENET_UPSTREAM_TIMEOUT_MS: 'how long to wait for the upstream to answer (ms)',
   TENET_STREAM_IDLE_TIMEOUT_MS: 'longest silence allowed inside an upstream stream (ms)',
@@ -76,6 +97,9 @@ export const settings = {
   TENET_HOST: 'Node only: listen address',
   TENET_DB: 'Node only: SQLite file of the log',
   TENET_CONSTITUTIONS_DIR: 'Node only: folder of constitution files, reloaded on change',
+  TENET_HEADERS_TIMEOUT_MS: "Node only: time allowed to receive a request's headers (ms)",
+  TENET_REQUEST_TIMEOUT_MS:
+    'Node only: time allowed to receive a whole request, headers and body (ms; answers may stream longer)',
 } as const;
 
 export type SettingName = keyof typeof settings;
@@ -189,29 +213,55 @@ const constitutionName = z.preprocess(
     .default('default'),
 );
 
+const namePattern = /^[a-z0-9][a-z0-9-]*$/;
+
 const keyConstitutions = z.preprocess(
   blankToUndefined,
   z
     .string()
     .default('')
     .transform((raw, ctx) => {
-      const out: Record<string, string> = {};
+      const out: Record<string, KeyConstitutions> = {};
       raw
         .split(',')
         .map((s) => s.trim())
         .filter(Boolean)
         .forEach((entry, i) => {
-          const [key, name, ...rest] = entry.split(':').map((s) => s.trim());
-          if (!key || !name || rest.length > 0 || !/^[a-z0-9][a-z0-9-]*$/.test(name)) {
+          const [key, value, ...rest] = entry.split(':').map((s) => s.trim());
+          // `name` a default, `name!` pinned to it, `a|b|c` an allow-list whose first is the default.
+          const pinned = value?.endsWith('!') ?? false;
+          const names = (pinned ? value?.slice(0, -1) : value)?.split('|').map((s) => s.trim()) ?? [];
+          const first = names[0];
+          if (!key || !first || rest.length > 0 || !names.every((n) => namePattern.test(n))) {
             ctx.addIssue({
               code: 'custom',
-              message: `entry ${i + 1}: must be keyname:constitution (got "${entry}")`,
+              message: `entry ${i + 1}: must be keyname:constitution, keyname:constitution! or keyname:a|b (got "${entry}")`,
             });
           } else {
-            out[key] = name;
+            out[key] = { default: first, allowed: pinned || names.length > 1 ? names : undefined };
           }
         });
       return out;
+    }),
+);
+
+/** Host names as the Host header carries them (lower case), `host` or `host:port`. */
+const hostList = z.preprocess(
+  blankToUndefined,
+  z
+    .string()
+    .default('')
+    .transform((raw, ctx) => {
+      const hosts = raw
+        .split(',')
+        .map((s) => s.trim().toLowerCase())
+        .filter(Boolean);
+      for (const host of hosts) {
+        if (!/^(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:\d{1,5})?$/.test(host)) {
+          ctx.addIssue({ code: 'custom', message: `"${host}" is not a host name or host:port` });
+        }
+      }
+      return hosts;
     }),
 );
 
@@ -246,6 +296,9 @@ const baseShape = {
     blankToUndefined,
     z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
   ),
+  TENET_ALLOWED_HOSTS: hostList,
+  TENET_ADMIN_AUTH_FAILURES: integer(0, 1_000_000, 10),
+  TENET_ADMIN_AUTH_WINDOW_S: integer(1, 86_400, 300),
 };
 
 const nodeShape = {
@@ -254,6 +307,8 @@ const nodeShape = {
   TENET_HOST: z.preprocess(blankToUndefined, z.string().trim().default('127.0.0.1')),
   TENET_DB: z.preprocess(blankToUndefined, z.string().trim().default('.tenet/tenet.db')),
   TENET_CONSTITUTIONS_DIR: z.preprocess(blankToUndefined, z.string().trim().default('constitutions')),
+  TENET_HEADERS_TIMEOUT_MS: integer(1_000, 3_600_000, 30_000),
+  TENET_REQUEST_TIMEOUT_MS: integer(1_000, 3_600_000, 300_000),
 };
 
 type Env = Record<string, unknown>;
@@ -315,6 +370,9 @@ function toConfig(v: z.infer<z.ZodObject<typeof baseShape>>): Config {
     anthropicUpstreamUrl: v.TENET_ANTHROPIC_UPSTREAM_URL,
     anthropicUpstreamKey: v.TENET_ANTHROPIC_UPSTREAM_KEY,
     unguarded: v.TENET_UNGUARDED,
+    adminAuthFailures: v.TENET_ADMIN_AUTH_FAILURES,
+    adminAuthWindowMs: v.TENET_ADMIN_AUTH_WINDOW_S * 1000,
+    allowedHosts: v.TENET_ALLOWED_HOSTS,
   };
 }
 
@@ -334,6 +392,11 @@ export function parseNodeConfig(env: Env): NodeConfig {
   const result = z.object(nodeShape).safeParse(env);
   const problems = [
     ...(result.success ? crossProblems(result.data) : problemsOf(result.error, env)),
+    ...(result.success && result.data.TENET_HEADERS_TIMEOUT_MS > result.data.TENET_REQUEST_TIMEOUT_MS
+      ? [
+          'TENET_HEADERS_TIMEOUT_MS: must not be longer than TENET_REQUEST_TIMEOUT_MS (which includes the headers)',
+        ]
+      : []),
     ...unknownSettings(env),
   ];
   if (!result.success || problems.length > 0) throw new ConfigError(problems);
@@ -343,6 +406,8 @@ export function parseNodeConfig(env: Env): NodeConfig {
     host: result.data.TENET_HOST,
     db: result.data.TENET_DB,
     constitutionsDir: result.data.TENET_CONSTITUTIONS_DIR,
+    headersTimeoutMs: result.data.TENET_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: result.data.TENET_REQUEST_TIMEOUT_MS,
   };
 }
 

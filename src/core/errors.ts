@@ -15,6 +15,15 @@ export const errorCodes = {
   request_too_large: { status: 413, type: 'invalid_request_error' },
   headers_too_large: { status: 431, type: 'invalid_request_error' },
   unknown_constitution: { status: 400, type: 'invalid_request_error' },
+  /** A pinned client key asked for a constitution outside its list (TENET_KEY_CONSTITUTIONS). */
+  constitution_not_allowed: { status: 403, type: 'invalid_request_error' },
+  /** A guarded route's body is not UTF-8 JSON text. */
+  invalid_encoding: { status: 400, type: 'invalid_request_error' },
+  unsupported_media_type: { status: 415, type: 'invalid_request_error' },
+  /** Too many failed admin sign-ins from one address (TENET_ADMIN_AUTH_FAILURES). */
+  too_many_attempts: { status: 429, type: 'rate_limit_error' },
+  /** An open proxy asked under a Host name it does not answer, or by a page of another site. */
+  host_not_allowed: { status: 403, type: 'invalid_request_error' },
   content_blocked: { status: 400, type: 'invalid_request_error' },
   constitution_unavailable: { status: 500, type: 'server_error' },
   upstream_error: { status: 502, type: 'server_error' },

@@ -28,6 +28,10 @@ export interface BuildOptions {
   fetch?: typeof fetch;
   /** The runtime's upstream client (Node: node:http); fetch's by default, and whenever `fetch` is given. */
   upstream?: (options: UpstreamOptions) => Upstream;
+  adminSessions: AppDeps['adminSessions'];
+  authThrottle: AppDeps['authThrottle'];
+  clientAddress: AppDeps['clientAddress'];
+  boundPort: AppDeps['boundPort'];
 }
 
 export function buildDeps(config: Config, options: BuildOptions): AppDeps {
@@ -82,6 +86,10 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     constitutions: options.constitutions,
     ...options.logging,
     runtime: options.runtime,
+    adminSessions: options.adminSessions,
+    authThrottle: config.adminAuthFailures > 0 ? options.authThrottle : undefined,
+    clientAddress: options.clientAddress,
+    boundPort: options.boundPort,
   };
 }
 
@@ -94,12 +102,18 @@ export function constitutionSettingProblems(config: Config, source: Constitution
       `TENET_CONSTITUTION: no constitution named "${config.constitution}" (available: ${available})`,
     );
   }
-  for (const [key, name] of Object.entries(config.keyConstitutions)) {
-    if (!source.get(name)) {
+  for (const [key, { default: first, allowed }] of Object.entries(config.keyConstitutions)) {
+    for (const name of allowed ?? [first]) {
+      if (source.get(name)) continue;
       problems.push(
         `TENET_KEY_CONSTITUTIONS: key "${key}" names "${name}", which is not a constitution (available: ${available})`,
       );
     }
   }
   return problems;
+}
+
+/** The throttle's limits from the settings. */
+export function throttleLimits(config: Config): { failures: number; windowMs: number } {
+  return { failures: config.adminAuthFailures, windowMs: config.adminAuthWindowMs };
 }

@@ -1,6 +1,7 @@
 // The Node entry: validates settings and constitutions at start, serves the app, reloads constitutions on change.
 import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
+import { createMemoryAuthThrottle, createSqlAdminSessions } from '../adapters/admin-state.ts';
 import { watchConstitutions } from '../adapters/constitution-files.ts';
 import { withNodeBody } from '../adapters/node-request.ts';
 import { CoalescingResponse } from '../adapters/node-response.ts';
@@ -9,7 +10,7 @@ import { createSqliteStore } from '../adapters/sqlite-store.ts';
 import { createMemoryVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseNodeConfig } from '../core/config.ts';
 import { createApp } from '../http/app.ts';
-import { buildDeps, constitutionSettingProblems, loggingFor } from './build-deps.ts';
+import { buildDeps, constitutionSettingProblems, loggingFor, throttleLimits } from './build-deps.ts';
 import { PortInUseError, portInUseMessage } from './port-in-use.ts';
 
 export interface NodeServer {
@@ -43,6 +44,11 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     logStore,
     // node:http with a keep-alive pool: cheaper per call than fetch (no web streams, no Request/Response).
     upstream: createNodeUpstream,
+    adminSessions: createSqlAdminSessions(logStore.sql),
+    authThrottle: createMemoryAuthThrottle(throttleLimits(config)),
+    // The socket's peer: a header could be forged. (Behind a reverse proxy that is the proxy's address.)
+    clientAddress: (c) => (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress,
+    boundPort: (c) => (c.env as HttpBindings | undefined)?.incoming?.socket.localPort,
   });
   const purge = retention(config.logRetentionDays, deps);
   for (const warning of configWarnings(config)) deps.logger.warn(warning);
@@ -59,7 +65,18 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
         },
         port: config.port,
         hostname: config.host,
-        serverOptions: { ServerResponse: CoalescingResponse },
+        serverOptions: {
+          ServerResponse: CoalescingResponse,
+          // A client must send its headers, then its whole request, within these (a slow-drip body would hold a
+          // socket for ever). Both clocks stop once the request is in: a long streamed answer is never cut.
+          headersTimeout: config.headersTimeoutMs,
+          requestTimeout: config.requestTimeoutMs,
+          // How often node:http checks those clocks (its default, 30 s, would let short limits run long).
+          connectionsCheckingInterval: Math.min(
+            30_000,
+            Math.max(250, Math.floor(config.headersTimeoutMs / 4)),
+          ),
+        },
       },
       () => resolve(s),
     );
@@ -75,8 +92,6 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     throw new PortInUseError(await portInUseMessage(config.host, config.port, 'node'));
   }
-  // Long generations stream for minutes: never cut a request off on our side.
-  if ('requestTimeout' in server) server.requestTimeout = 0;
   if ('keepAliveTimeout' in server) server.keepAliveTimeout = 65_000;
   const address = server.address() as AddressInfo;
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;

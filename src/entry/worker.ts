@@ -1,13 +1,14 @@
 // The Cloudflare Workers entry: settings from the Worker's vars and secrets, constitutions bundled at build.
 
-import { createD1Store } from '../adapters/d1-store.ts';
+import { createSqlAdminSessions, createSqlAuthThrottle } from '../adapters/admin-state.ts';
+import { createD1Store, d1Driver } from '../adapters/d1-store.ts';
 import { createWorkersVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { staticConstitutionSource } from '../core/constitution/set.ts';
 import { TenetError } from '../core/errors.ts';
 import { createApp } from '../http/app.ts';
-import { buildDeps, constitutionSettingProblems, loggingFor } from './build-deps.ts';
+import { buildDeps, constitutionSettingProblems, loggingFor, throttleLimits } from './build-deps.ts';
 import { bundledConstitutions, bundleErrors } from './constitutions.bundle.ts';
 
 export interface Env {
@@ -50,13 +51,21 @@ export function createWorker(
         if (problems.length > 0) throw new ConfigError(problems);
         const logging = loggingFor(config);
         const verdictCache = createWorkersVerdictCache(caches.default, config.verdictCacheTtlSeconds);
-        const logStore = createD1Store(env.DB as D1Database);
+        const db = env.DB as D1Database;
+        const logStore = createD1Store(db);
         const deps = buildDeps(config, {
           runtime: 'workers',
           constitutions: source,
           logging,
           verdictCache,
           logStore,
+          // D1, not isolate memory: every isolate (and every location) sees the same sessions and counts.
+          adminSessions: createSqlAdminSessions(d1Driver(db)),
+          authThrottle: createSqlAuthThrottle(d1Driver(db), throttleLimits(config)),
+          // Set by Cloudflare's edge (a client cannot forge it); absent when the Worker is called directly.
+          clientAddress: (c) => c.req.header('cf-connecting-ip'),
+          // workerd does not say which port wrangler bound: loopback names are answered on any port.
+          boundPort: () => undefined,
         });
         for (const w of configWarnings(config)) deps.logger.warn(w);
         app = createApp(deps);

@@ -27,15 +27,22 @@ const iso = (ms: number | null | undefined) =>
   ms === null || ms === undefined ? '' : new Date(ms).toISOString();
 
 /**
- * RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. Logged text is
- * written by models and users, so a text that a spreadsheet would run as a formula (= + - @, tab, CR)
- * gets a leading apostrophe (OWASP's CSV-injection advice); numbers stay numbers.
+ * RFC 4180, defensively: every text field is quoted (its quotes doubled), so no separator inside it (`,` or the
+ * `;` of a spreadsheet set to another locale) splits it. Logged text is written by models and users, so a text a
+ * spreadsheet could run as a formula gets an apostrophe before `= + - @` (and tab, CR) at its start and after any
+ * separator or line break in it (OWASP's CSV-injection advice, for a reader that splits on `;` anyway). Numbers
+ * and booleans stay bare.
  */
 export function csvField(value: string | number | boolean | null | undefined): string {
-  let text = value === null || value === undefined ? '' : String(value);
-  if (typeof value === 'string' && /^[=+\-@\t\r]/.test(text)) text = `'${text}`;
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
+  if (value === null || value === undefined) return '';
+  if (typeof value !== 'string') return String(value);
+  const neutral = value.replace(/(^|[,;\t\r\n|])([=+\-@\t\r])/g, "$1'$2");
+  return `"${neutral.replaceAll('"', '""')}"`;
 }
+
+/** A JSON line: U+2028 and U+2029 escaped too (JSON allows them raw; a JavaScript reader splitting lines does not). */
+export const jsonLine = (value: unknown) =>
+  `${JSON.stringify(value).replaceAll('\u2028', '\\u2028').replaceAll('\u2029', '\\u2029')}\n`;
 
 const csvLine = (fields: Array<string | number | boolean | null | undefined>) =>
   `${fields.map(csvField).join(',')}\r\n`;
@@ -201,18 +208,18 @@ async function* exportLines(
     // A revised choice sits in a revised request, or in a blocked one when another choice of n > 1 was blocked.
     for (const verdict of filter.verdict ? [filter.verdict] : (['revised', 'blocked'] as const)) {
       for await (const record of store.exportRequests({ ...filter, verdict })) {
-        for (const pair of await pairsOf(store, record)) yield `${JSON.stringify(pair)}\n`;
+        for (const pair of await pairsOf(store, record)) yield jsonLine(pair);
       }
     }
   } else if (kind === 'violations') {
-    if (format === 'csv') yield csvLine(violationColumns);
+    if (format === 'csv') yield `${violationColumns.join(',')}\r\n`;
     for await (const v of store.exportViolations(filter)) {
-      yield format === 'csv' ? violationCsv(v) : `${JSON.stringify(v)}\n`;
+      yield format === 'csv' ? violationCsv(v) : jsonLine(v);
     }
   } else {
-    if (format === 'csv') yield csvLine(requestColumns);
+    if (format === 'csv') yield `${requestColumns.join(',')}\r\n`;
     for await (const r of store.exportRequests(filter)) {
-      yield format === 'csv' ? requestCsv(r) : `${JSON.stringify(r)}\n`;
+      yield format === 'csv' ? requestCsv(r) : jsonLine(r);
     }
   }
 }

@@ -1,6 +1,9 @@
 // The typed context every route and middleware shares: the app's dependencies and per-request variables.
+import type { Context } from 'hono';
 import type { ClientAuthVariables } from '../../middleware/client-auth.ts';
+import type { RequestIdVariables } from '../../middleware/request-id.ts';
 import type { SelectConstitutionVariables } from '../../middleware/select-constitution.ts';
+import type { AdminSessions, AuthThrottle } from '../adapters/admin-state.ts';
 import type { LogWriter } from '../adapters/log-writer.ts';
 import type { ModelClient } from '../adapters/model-client.ts';
 import type { Upstream } from '../adapters/upstream.ts';
@@ -34,8 +37,16 @@ export interface AppDeps {
   redact: Redactor;
   /** Shown on /health. */
   runtime: 'workers' | 'node';
+  /** Dashboard sessions, kept where every isolate or process sees them (revocable on sign-out). */
+  adminSessions: AdminSessions;
+  /** Failed admin sign-ins per address (undefined: no limit). */
+  authThrottle: AuthThrottle | undefined;
+  /** The client's network address (Node: the socket's; Workers: cf-connecting-ip), if known. */
+  clientAddress: (c: Context) => string | undefined;
+  /** The port the server listens on (Node), for the open proxy's Host check; undefined on Workers. */
+  boundPort: (c: Context) => number | undefined;
 }
 
 export interface AppEnv {
-  Variables: ClientAuthVariables & SelectConstitutionVariables & { deps: AppDeps; requestId: string };
+  Variables: ClientAuthVariables & SelectConstitutionVariables & RequestIdVariables & { deps: AppDeps };
 }

@@ -2,10 +2,11 @@
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
-import { requestId } from 'hono/request-id';
 import { getPath } from 'hono/utils/url';
 import { adminAuth } from '../../middleware/admin-auth.ts';
 import { clientAuth } from '../../middleware/client-auth.ts';
+import { openProxyGuard } from '../../middleware/open-proxy-guard.ts';
+import { requestIds } from '../../middleware/request-id.ts';
 import { selectConstitution } from '../../middleware/select-constitution.ts';
 import { TenetError } from '../core/errors.ts';
 import { messagesProtocol, protocols } from '../protocols/index.ts';
@@ -17,12 +18,6 @@ import { passthrough } from './passthrough.ts';
 import { guardedRoutes, isAnthropicRequest, normalisePath, unguardedGeneration } from './paths.ts';
 
 export type { AppDeps } from './app-env.ts';
-
-const requestIdHeader = 'x-tenet-request-id';
-
-function newRequestId(): string {
-  return `req_${crypto.randomUUID().replaceAll('-', '')}`;
-}
 
 /** Maps any thrown value to an OpenAI-shaped error: TenetErrors as they are, everything else as a 500. */
 function toTenetError(err: unknown): TenetError {
@@ -46,11 +41,14 @@ function routingPath(request: Request): string {
 export function createApp(deps: AppDeps): Hono<AppEnv> {
   const app = new Hono<AppEnv>({ getPath: routingPath });
 
-  app.use(requestId({ headerName: requestIdHeader, limitLength: 128, generator: newRequestId }));
+  app.use(requestIds());
   app.use(async (c, next) => {
     c.set('deps', deps);
     await next();
   });
+  if (deps.config.apiKeys.length === 0) {
+    app.use(openProxyGuard({ allowedHosts: deps.config.allowedHosts, boundPort: deps.boundPort }));
+  }
 
   app.get('/health', (c) => {
     const { constitutions } = deps;
@@ -130,12 +128,14 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
       const cause = err.cause instanceof Error ? `${err.cause.name}: ${err.cause.message}` : undefined;
       deps.logger.error(err.message, { request_id: c.var.requestId, code: err.code, cause });
     }
+    // Every field may carry an upstream's words (its message, type, code, param, retry headers): all are scrubbed.
+    const redactNullable = (v: string | null) => (v === null ? null : deps.redact(v));
     const safe = new TenetError(err.code, deps.redact(err.message), {
       status: err.status,
-      type: err.type,
-      param: err.param,
-      wireCode: err.wireCode,
-      headers: err.headers,
+      type: deps.redact(err.type),
+      param: redactNullable(err.param),
+      wireCode: redactNullable(err.wireCode),
+      headers: Object.fromEntries(Object.entries(err.headers).map(([k, v]) => [k, deps.redact(v)])),
     });
     // Each client gets errors in its own API's shape: Anthropic's SDK reads {"type":"error","error":{…}}.
     const anthropic = isAnthropicRequest(c.req.path, c.req.raw.headers);

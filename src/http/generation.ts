@@ -1,10 +1,10 @@
 // A guarded generation route: the request parsed by its protocol, served by the one exchange, sent as it answers.
 import type { Context } from 'hono';
-import { type Config, secretsOf } from '../core/config.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
+import { TenetError } from '../core/errors.ts';
 import type { AnyProtocol } from '../core/exchange/protocol.ts';
 import { type DraftReply, type ExchangePorts, serveExchange } from '../core/exchange/serve.ts';
-import { scrubbable } from '../core/secret-scrub.ts';
+import { answerSecrets } from './answer-secrets.ts';
 import type { AppEnv } from './app-env.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
 import { loopDepsFor } from './loop-deps.ts';
@@ -15,7 +15,7 @@ export function generationRoute(protocol: AnyProtocol) {
   return async (c: Context<AppEnv>): Promise<Response> => {
     const { deps } = c.var;
     const { config } = deps;
-    const text = await c.req.text();
+    const text = await jsonBodyText(c);
     const request = protocol.parse(text);
     // Built first: headers the upstream would refuse are the client's error, before any critic call is spent.
     const upstreamHeaders = toUpstreamHeaders(c.req.raw.headers);
@@ -23,6 +23,7 @@ export function generationRoute(protocol: AnyProtocol) {
     const constitution = c.var.constitution;
     const ports: ExchangePorts = {
       requestId: c.var.requestId,
+      clientRequestId: c.var.clientRequestId,
       keyId: c.var.clientKeyId,
       constitution,
       shadow: constitution.shadow ? deps.constitutions.get(constitution.shadow) : undefined,
@@ -72,6 +73,44 @@ export function generationRoute(protocol: AnyProtocol) {
   };
 }
 
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * The body as the text the client sent, or a refusal: a body Tenet cannot read faithfully is never rewritten
+ * (replacement characters would make the model answer a prompt nobody sent). A declared content type must be
+ * JSON (`application/json` or `…+json`, UTF-8); none at all is read as JSON, since many HTTP clients send none.
+ * `curl -d` sends `application/x-www-form-urlencoded`, which a page of any site can also send without a
+ * preflight: refused, with the fix in the message.
+ */
+async function jsonBodyText(c: Context<AppEnv>): Promise<string> {
+  const type = c.req.header('content-type');
+  if (type !== undefined) {
+    const [essence = '', ...params] = type
+      .toLowerCase()
+      .split(';')
+      .map((s) => s.trim());
+    const charset = params
+      .find((p) => p.startsWith('charset='))
+      ?.slice(8)
+      .replaceAll('"', '');
+    const json = essence === 'application/json' || /^application\/[\w.+-]+\+json$/.test(essence);
+    if (!json || (charset !== undefined && charset !== 'utf-8' && charset !== 'utf8')) {
+      throw new TenetError(
+        'unsupported_media_type',
+        `The body must be JSON in UTF-8 (Content-Type: application/json), not "${type.slice(0, 100)}". ` +
+          "With curl, add -H 'content-type: application/json'.",
+      );
+    }
+  }
+  const bytes = await c.req.arrayBuffer();
+  try {
+    return utf8.decode(bytes);
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+    throw new TenetError('invalid_encoding', 'The body is not valid UTF-8.');
+  }
+}
+
 /** Keeps work alive after the response (Workers' waitUntil; Node simply lets the promise run). */
 function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
   try {
@@ -79,15 +118,4 @@ function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
   } catch {
     // No execution context (Node): the promise runs on its own.
   }
-}
-
-/** The configured secrets kept out of answers, worked out once per configuration. */
-const secretsByConfig = new WeakMap<Config, string[]>();
-function answerSecrets(config: Config): string[] {
-  let secrets = secretsByConfig.get(config);
-  if (!secrets) {
-    secrets = scrubbable(secretsOf(config));
-    secretsByConfig.set(config, secrets);
-  }
-  return secrets;
 }

@@ -105,7 +105,7 @@ describe('the reviewer dashboard on the Node server, in Chromium', () => {
       await page.click('button.primary');
       await expect(page.locator('[role=alert]').textContent()).resolves.toContain('not the admin token');
       await fresh.addCookies([
-        { name: 'tenet_admin', value: `v1.99999999999999.${'A'.repeat(43)}`, url: admin() },
+        { name: 'tenet_admin', value: `v2.99999999999999.${'A'.repeat(22)}.${'A'.repeat(43)}`, url: admin() },
       ]);
       await page.goto(admin());
       expect(new URL(page.url()).pathname).toBe('/admin/login');

@@ -54,6 +54,8 @@ beforeAll(async () => {
     TENET_API_KEYS: `app:${secrets.client}`,
     TENET_ADMIN_TOKEN: secrets.admin,
     TENET_VERDICT_CACHE_TTL_S: '0',
+    // Dozens of wrong credentials on purpose: the throttle (tested in hardening.test.ts) would answer 429.
+    TENET_ADMIN_AUTH_FAILURES: '0',
   });
 });
 

@@ -1,6 +1,5 @@
 // The admin API inside workerd over a real D1 log: auth on every route, filters, pagination, one request in full.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createAdminSession } from '../../middleware/admin-auth.ts';
 import type { DiffSegment } from '../../src/core/diff.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
 import type { Page, RequestRow, ViolationRow } from '../../src/core/log-store.ts';
@@ -14,7 +13,7 @@ import {
   inWindow,
   violationIds,
 } from './admin-test.ts';
-import { clientKey, harness } from './harness.ts';
+import { clientKey, harness, sessionCookie } from './harness.ts';
 
 let api: AdminTest;
 beforeAll(async () => {
@@ -63,9 +62,9 @@ describe('admin auth on every route', () => {
   it.each(routes)(
     '%s %s: open to the admin token and to a valid session cookie',
     async (method, path, body) => {
-      const session = await createAdminSession(adminToken, Date.now());
+      const cookie = await sessionCookie(api.t, adminToken);
       const expected = method === 'POST' ? 404 : 200; // the POST names no violation: past auth, not found
-      for (const auth of [{ authorization: `Bearer ${adminToken}` }, { cookie: `tenet_admin=${session}` }]) {
+      for (const auth of [{ authorization: `Bearer ${adminToken}` }, { cookie }]) {
         const res = await call(path, {
           method,
           headers: { 'content-type': 'application/json', ...auth },

@@ -61,15 +61,23 @@ describe('POST /v1/chat/completions', () => {
       ['DELETE', { method: 'DELETE', headers: auth }],
     ];
     for (const [name, init] of cases) expectRefused(await send(t, '/v1/chat/completions', init), name);
-    // JSON under another content type is still JSON: accepted, like OpenAI does.
-    expectNoFault(
-      await send(
-        t,
-        '/v1/chat/completions',
-        post(JSON.stringify(hello), { ...auth, 'content-type': 'text/plain' }),
-      ),
-      'text/plain JSON',
+    // JSON under a content type a page of another site can send without a preflight (text/plain, forms) is refused
+    // with 415 before any upstream call; a JSON content type with a charset parameter, or none at all, is JSON.
+    const plain = await send(
+      t,
+      '/v1/chat/completions',
+      post(JSON.stringify(hello), { ...auth, 'content-type': 'text/plain' }),
     );
+    expectRefused(plain, 'text/plain JSON');
+    expect(plain.status).toBe(415);
+    expect(await t.scenario.requests()).toEqual([]);
+    for (const type of ['application/json; charset=utf-8', 'application/json;charset=UTF-8', undefined]) {
+      const headers: Record<string, string> = type === undefined ? auth : { ...auth, 'content-type': type };
+      // Bytes: a string body would get fetch's own text/plain content type.
+      const body = new TextEncoder().encode(JSON.stringify(hello));
+      const r = await send(t, '/v1/chat/completions', { method: 'POST', headers, body });
+      expect(r.status, `${type}: ${r.text}`).toBe(200);
+    }
     await expectServing(t);
   });
 

@@ -56,13 +56,23 @@ describe('non-streaming chat completions', () => {
     expect(json.choices[1]?.message.content).toBe('Second choice');
   });
 
-  it('honours an incoming x-tenet-request-id and replaces an unsafe one', async () => {
+  it("answers with Tenet's own request id and echoes a client's id apart, never replacing it", async () => {
     const t = await harness();
-    await t.scenario.script([{ json: completion('a') }, { json: completion('b') }]);
-    const kept = await t.chat(hello, { 'x-tenet-request-id': 'trace-42_abc' });
-    expect(kept.headers.get('x-tenet-request-id')).toBe('trace-42_abc');
-    const replaced = await t.chat(hello, { 'x-tenet-request-id': 'bad id <script>' });
-    expect(replaced.headers.get('x-tenet-request-id')).toMatch(/^req_/);
+    await t.scenario.script([
+      { json: completion('a') },
+      { json: completion('b') },
+      { json: completion('c') },
+    ]);
+    const legacy = await t.chat(hello, { 'x-tenet-request-id': 'trace-42_abc' });
+    expect(legacy.headers.get('x-tenet-request-id')).toMatch(/^req_[0-9a-f]{32}$/);
+    expect(legacy.headers.get('x-client-request-id')).toBe('trace-42_abc');
+    const openai = await t.chat(hello, { 'x-client-request-id': 'trace-42_abc' });
+    expect(openai.headers.get('x-tenet-request-id')).not.toBe(legacy.headers.get('x-tenet-request-id'));
+    expect(openai.headers.get('x-client-request-id')).toBe('trace-42_abc');
+    // Not printable ASCII: ignored (not echoed, not stored), the request served all the same.
+    const unusable = await t.chat(hello, { 'x-client-request-id': '\u00e9t\u00e9' });
+    expect(unusable.status).toBe(200);
+    expect(unusable.headers.get('x-client-request-id')).toBeNull();
   });
 });
 

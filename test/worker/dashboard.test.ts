@@ -1,11 +1,10 @@
 // The dashboard inside workerd (D1 behind it): sign in, the overview and its quality columns, request and test-run pages; logged text stays text.
 import { env } from 'cloudflare:test';
 import { describe, expect, it } from 'vitest';
-import { createAdminSession } from '../../middleware/admin-auth.ts';
 import { createD1Store } from '../../src/adapters/d1-store.ts';
 import { sampleRecords } from '../fixtures/log-records.ts';
 import { testRun, testRunBody } from '../fixtures/test-runs.ts';
-import { harness, signIn } from './harness.ts';
+import { harness, sessionCookie, signIn } from './harness.ts';
 
 const adminToken = 'admin-token-dashboard-0123456789';
 
@@ -27,7 +26,7 @@ describe('the dashboard on Workers', () => {
     const login = await signIn(t, adminToken);
     expect(login.status).toBe(303);
     const cookie = login.headers.get('set-cookie') ?? '';
-    expect(cookie).toMatch(/tenet_admin=v1\./);
+    expect(cookie).toMatch(/tenet_admin=v2\./);
     expect(cookie).toMatch(/HttpOnly/i);
     expect(cookie).toMatch(/SameSite=Strict/i);
     expect(cookie).not.toContain(adminToken);
@@ -86,7 +85,7 @@ describe('the overview: per-principle quality', () => {
     await store.writeTestRun(run);
 
     const t = await harness({ TENET_ADMIN_TOKEN: adminToken });
-    const cookie = `tenet_admin=${await createAdminSession(adminToken, Date.now())}`;
+    const cookie = await sessionCookie(t, adminToken);
     const page = async (path: string) => {
       const res = await t.fetch(path, { headers: { cookie } });
       expect(res.status).toBe(200);

@@ -90,6 +90,13 @@ export function signIn(t: Harness, adminToken: string): Promise<Response> {
   });
 }
 
+/** A signed-in dashboard session's cookie (`tenet_admin=…`), opened through the sign-in form. */
+export async function sessionCookie(t: Harness, adminToken: string): Promise<string> {
+  const res = await signIn(t, adminToken);
+  if (res.status !== 303) throw new Error(`sign-in failed: ${res.status}`);
+  return (res.headers.get('set-cookie') ?? '').split(';')[0] ?? '';
+}
+
 /** Reads an SSE body to the end and returns its `data:` payloads. */
 export async function readSse(response: Response): Promise<string[]> {
   const text = await response.text();

@@ -72,7 +72,7 @@ describe('/v1/* pass-through', () => {
   });
 
   it("in BYOK mode sends the client's own key upstream", async () => {
-    const t = await harness({ TENET_BYOK: 'true', TENET_API_KEYS: '' });
+    const t = await harness({ TENET_BYOK: 'true', TENET_API_KEYS: '', TENET_ALLOWED_HOSTS: 'tenet.test' });
     await t.scenario.script([{ json: { object: 'list', data: [] } }]);
     await t.fetch('/v1/models', { headers: { authorization: 'Bearer sk-client-own-key-123456' } });
     const [sent] = await t.scenario.requests();

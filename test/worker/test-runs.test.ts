@@ -1,10 +1,9 @@
 // The test-runs API inside workerd over a real D1 log: post a `tenet test` result, list runs, read one whole; bad bodies and auth.
 import { describe, expect, it } from 'vitest';
-import { createAdminSession } from '../../middleware/admin-auth.ts';
 import type { TestRun, TestRunSummary } from '../../src/core/quality/test-run.ts';
 import { testRunBody } from '../fixtures/test-runs.ts';
 import { adminToken } from './admin-test.ts';
-import { clientKey, harness } from './harness.ts';
+import { clientKey, harness, sessionCookie } from './harness.ts';
 
 const settings = { TENET_ADMIN_TOKEN: adminToken, TENET_CRITIC_MODEL: 'critic-model' };
 
@@ -24,7 +23,7 @@ async function api() {
       { method: 'POST', body: typeof body === 'string' ? body : JSON.stringify(body) },
       auth,
     );
-  return { call, post };
+  return { t, call, post };
 }
 
 const errorOf = (res: { json: <T>() => T }) =>
@@ -126,7 +125,7 @@ describe('POST /admin/api/test-runs', () => {
   });
 
   it('is closed to requests without the admin token (401) and to client keys (403), open to a session', async () => {
-    const { post, call } = await api();
+    const { t, post, call } = await api();
     const body = testRunBody('auth-check', 'aaaaaaaaaaaa');
     const none = await post(body, {});
     expect([none.status, errorOf(none).code]).toEqual([401, 'invalid_admin_token']);
@@ -138,12 +137,8 @@ describe('POST /admin/api/test-runs', () => {
       const res = await call(path, {}, {});
       expect([res.status, errorOf(res).code]).toEqual([401, 'invalid_admin_token']);
     }
-    const session = await createAdminSession(adminToken, Date.now());
-    const withCookie = await call(
-      '/test-runs?constitution=auth-check',
-      {},
-      { cookie: `tenet_admin=${session}` },
-    );
+    const cookie = await sessionCookie(t, adminToken);
+    const withCookie = await call('/test-runs?constitution=auth-check', {}, { cookie });
     expect(withCookie.status, withCookie.text).toBe(200);
     const closed = await harness({ TENET_CRITIC_MODEL: 'critic-model' });
     const res = await closed.fetch('/admin/api/test-runs', {

@@ -4,6 +4,7 @@ import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
 import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
+import { throttleAttempt } from '../../../middleware/admin-auth.ts';
 import { TenetError } from '../../core/errors.ts';
 import type { AppEnv } from '../app-env.ts';
 import { base, MessagePage } from './layout.tsx';
@@ -72,15 +73,23 @@ export function dashboard(): Hono<AppEnv> {
   app.post('/login', open, ...post, async (c) => {
     const form = await formOf(c);
     const presented = typeof form['token'] === 'string' ? form['token'] : '';
+    let failed: () => Promise<void>;
+    try {
+      failed = await throttleAttempt(c, c.var.deps);
+    } catch (err) {
+      if (!(err instanceof TenetError)) throw err;
+      return c.html(<LoginPage error={err.message} />, 429, err.headers);
+    }
     if (!(await isAdminToken(presented, token(c)))) {
+      await failed();
       return c.html(<LoginPage error="That is not the admin token." />, 401);
     }
     await startSession(c, token(c));
     return c.redirect(base, 303);
   });
 
-  app.post('/logout', open, ...post, (c) => {
-    endSession(c);
+  app.post('/logout', open, ...post, async (c) => {
+    await endSession(c, token(c));
     return c.redirect(`${base}/login`, 303);
   });
 

@@ -1,0 +1,37 @@
+// Request ids: every request gets Tenet's own id (the record's key); a client's own id is kept apart and echoed.
+import { createMiddleware } from 'hono/factory';
+
+export interface RequestIdVariables {
+  /** Tenet's id for this request: the record's id, sent back as `x-tenet-request-id`. Never the client's. */
+  requestId: string;
+  /** The client's own id (`x-client-request-id`, or `x-tenet-request-id` on the request), if it sent a usable one. */
+  clientRequestId: string | undefined;
+}
+
+export const requestIdHeader = 'x-tenet-request-id';
+export const clientRequestIdHeader = 'x-client-request-id';
+
+/** OpenAI's rule for `x-client-request-id`: printable ASCII, at most 512 characters. */
+const usableClientId = /^[\x20-\x7e]{1,512}$/;
+
+export function newRequestId(): string {
+  return `req_${crypto.randomUUID().replaceAll('-', '')}`;
+}
+
+/**
+ * A client-chosen id never names a record: if it did, a client could reuse one id for a harmless and a blocked
+ * request and only the first would be logged. It is stored as `client_request_id` and echoed back instead; an id
+ * that is not printable ASCII or too long is ignored (the request is served and recorded all the same).
+ */
+export function requestIds() {
+  return createMiddleware<{ Variables: RequestIdVariables }>(async (c, next) => {
+    const id = newRequestId();
+    const asked = (c.req.header(clientRequestIdHeader) ?? c.req.header(requestIdHeader))?.trim();
+    const clientId = asked !== undefined && usableClientId.test(asked) ? asked : undefined;
+    c.set('requestId', id);
+    c.set('clientRequestId', clientId);
+    await next();
+    c.header(requestIdHeader, id);
+    if (clientId !== undefined) c.header(clientRequestIdHeader, clientId);
+  });
+}
