@@ -28,7 +28,14 @@ async function tenetWith(db: D1Database) {
   const handler = createWorker([...set.constitutions.values()]);
   const scenario = await createScenario(inject('upstreamUrl'));
   await scenario.script([{ json: completion('fine'), times: 'always' }]);
-  const workerEnv = { ...env, DB: db, TENET_UPSTREAM_URL: scenario.baseURL, TENET_CONSTITUTION: 'rules' };
+  const workerEnv = {
+    ...env,
+    DB: db,
+    TENET_UPSTREAM_URL: scenario.baseURL,
+    TENET_CONSTITUTION: 'rules',
+    // An open proxy answers only the Host names it is told of.
+    TENET_ALLOWED_HOSTS: 'tenet.test',
+  };
   return {
     /** Sends one chat completion; `logged` settles when the request's waitUntil work is done. */
     async send(content: string) {
@@ -37,6 +44,7 @@ async function tenetWith(db: D1Database) {
       const res = await handler.fetch(
         new Request('http://tenet.test/v1/chat/completions', {
           method: 'POST',
+          headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content }] }),
         }),
         workerEnv,
