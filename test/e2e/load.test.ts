@@ -6,7 +6,7 @@ import { type Runtime, startTenet, type TenetProcess } from '../tenet-process.ts
 import { createScenario, type ReplySpec, type Scenario } from '../upstream/client.ts';
 import { chunks, completion } from '../upstream/script.ts';
 
-const seconds = Number(process.env['TENET_LOAD_SECONDS'] ?? 6);
+const seconds = Number(process.env['TENET_LOAD_SECONDS'] ?? 3);
 const clients = Number(process.env['TENET_LOAD_CLIENTS'] ?? 12);
 const clientKey = 'load-client-key-0123456789';
 const adminToken = 'load-admin-token-0123456789abcdef';

@@ -10,6 +10,12 @@ interface Health {
   constitution_errors: string[];
 }
 
+/**
+ * "At once": before the fix wrangler held every request until the file was fixed (forever). The bound leaves room
+ * for a rebuild on a loaded 2-core machine, where one takes up to ~7 s, without letting a held request pass.
+ */
+const promptly = 15_000;
+
 /** A YAML slip in support-bot.yaml: an indented key on line 4, under `name:` on line 3 (with a value already). */
 const breakSupportBot = (text: string) =>
   text.replace(/^name: support-bot$/m, 'name: support-bot\n  oops: [');
@@ -51,7 +57,7 @@ describe('npm start with a constitution broken while it runs', () => {
       await new Promise((r) => setTimeout(r, 200));
       const { res, ms, body } = await timed(fetch(`${url}/health`));
       // Never held: every answer comes at once, during the rebuild too.
-      expect(ms, server.output()).toBeLessThan(5_000);
+      expect(ms, server.output()).toBeLessThan(promptly);
       if (res.ok) health = JSON.parse(body) as Health;
     }
     expect(health?.status, server.output()).toBe('degraded');
@@ -68,7 +74,7 @@ describe('npm start with a constitution broken while it runs', () => {
       }),
     );
     expect(chat.res.status, chat.body).toBe(200);
-    expect(chat.ms).toBeLessThan(5_000);
+    expect(chat.ms).toBeLessThan(promptly);
   });
 
   it('clears the error once the file is fixed', async () => {
@@ -108,7 +114,7 @@ describe('npm start with a constitution broken before the first start', () => {
         fetch(`${url}${path}`, { method: path === '/health' ? 'GET' : 'POST' }),
       );
       expect(res.status, `${path}: ${body}`).toBe(503);
-      expect(ms).toBeLessThan(5_000);
+      expect(ms).toBeLessThan(promptly);
       const error = (JSON.parse(body) as { error: { code: string; message: string } }).error;
       expect(error.code).toBe('constitution_unavailable');
       expect(error.message).toMatch(
