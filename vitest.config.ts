@@ -24,8 +24,6 @@ export default defineConfig({
         ],
         test: {
           name: 'workers',
-          // One worker: the app is loaded into workerd once (isolate: false below) instead of once per worker.
-          maxWorkers: 1,
           // One module graph per worker instead of per file: loading the app into workerd is most of a file's cost
           // (about 6 s), and the suites keep their data apart by themselves (own scenarios, own tags).
           isolate: false,
