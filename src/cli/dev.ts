@@ -2,6 +2,7 @@
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
+import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
@@ -42,6 +43,18 @@ function flagValue(args: string[], flag: string): string | undefined {
   if (at === -1) return undefined;
   const arg = args[at] ?? '';
   return arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[at + 1];
+}
+
+/** A free TCP port on 127.0.0.1, as the OS hands it out. */
+function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => resolvePort(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
 }
 
 /** Runs wrangler dev; `files` (from `--env-file`) replace .dev.vars as the settings file. */
@@ -107,6 +120,9 @@ export async function runWranglerDev(args: string[], files: readonly string[] = 
   const defaults = [
     ...(hasFlag(args, '--ip') ? [] : ['--ip', '127.0.0.1']),
     ...(hasFlag(args, '--port') ? [] : ['--port', String(port)]),
+    // wrangler picks another devtools port at start when 9229 is taken, but asks for 9229 again on every rebuild
+    // (a constitution edit) and dies if another dev server holds it: a port of its own, unless one is given.
+    ...(hasFlag(args, '--inspector-port') ? [] : ['--inspector-port', String(await freePort())]),
     '--show-interactive-dev-session=false',
   ];
   const child = spawn(process.execPath, [wrangler, 'dev', ...defaults, ...envFiles, ...args], {
