@@ -107,9 +107,11 @@ export function scrubSseEvents(
   const blocks = text.split(/(\r?\n\r?\n)/);
   for (let i = 0; i < blocks.length; i += 2) {
     const block = blocks[i] ?? '';
-    // An event's other fields (id:, event:, comments) stay as they are; its data lines are read as one.
-    const lines = block.split(/\r?\n/);
-    const dataLines = lines.filter((l) => l.startsWith('data:'));
+    // An event's other fields (id:, event:, comments) stay as they are; its data lines are read as one. The common
+    // event is one `data:` line alone: read without splitting it into lines.
+    const single = block.startsWith('data:') && !block.includes('\n');
+    const lines = single ? [block] : block.split(/\r?\n/);
+    const dataLines = single ? lines : lines.filter((l) => l.startsWith('data:'));
     if (dataLines.length === 0) {
       // A comment or a field without data: nothing to assemble, but no secret goes out in it either.
       const masked = replaceAll(block, scrubber.secrets);
@@ -119,8 +121,10 @@ export function scrubSseEvents(
       }
       continue;
     }
-    const data = dataLines.map((l) => l.slice(l[5] === ' ' ? 6 : 5)).join('\n');
-    const nameLine = lines.find((l) => l.startsWith('event:'));
+    const data = single
+      ? block.slice(block[5] === ' ' ? 6 : 5)
+      : dataLines.map((l) => l.slice(l[5] === ' ' ? 6 : 5)).join('\n');
+    const nameLine = single ? undefined : lines.find((l) => l.startsWith('event:'));
     const name = nameLine === undefined ? undefined : nameLine.slice(6).trim();
     let event: Record<string, unknown> | '[DONE]';
     if (data === '[DONE]') event = '[DONE]';
@@ -144,11 +148,10 @@ export function scrubSseEvents(
     }
     let rewritten = false;
     const slots = event === '[DONE]' ? [] : codec.texts(event, name);
-    const sent =
-      slots.length > 0 ? new Map<string, { slot: (typeof slots)[number]; out: string }>() : undefined;
+    const sent: string[] = [];
     for (const slot of slots) {
       const out = scrubber.push(slot.key, slot.text);
-      sent?.set(slot.key, { slot, out });
+      sent.push(out);
       if (out !== slot.text) {
         slot.set(out);
         rewritten = true;
@@ -163,9 +166,10 @@ export function scrubSseEvents(
       const keys = closes === 'all' ? pending : closes.filter((k) => pending.includes(k));
       for (const key of keys) {
         const rest = scrubber.flush(key);
-        const own = sent?.get(key);
+        const at = slots.findIndex((slot) => slot.key === key);
+        const own = slots[at];
         if (own) {
-          own.slot.set(own.out + rest);
+          own.set((sent[at] ?? '') + rest);
           rewritten = true;
         } else if (rest) carriers += codec.carrier(key, rest);
       }
@@ -180,10 +184,9 @@ export function scrubSseEvents(
       }
     }
     // Comments and other fields of the event (`event:`, `id:`, `: …`) keep no secret either.
-    let others = lines.length === dataLines.length ? [] : lines.filter((l) => !l.startsWith('data:'));
-    const masked = others.map((l) => replaceAll(l, scrubber.secrets));
-    const fieldsChanged = masked.some((l, k) => l !== others[k]);
-    others = masked;
+    const fields = single ? [] : lines.filter((l) => !l.startsWith('data:'));
+    const others = fields.length === 0 ? fields : fields.map((l) => replaceAll(l, scrubber.secrets));
+    const fieldsChanged = others !== fields && others.some((l, k) => l !== fields[k]);
     if (!rewritten && !carriers && !fieldsChanged) continue;
     blocks[i] = carriers + [...others, `data: ${payload}`].join('\n');
     changed = true;

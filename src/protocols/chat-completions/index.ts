@@ -66,7 +66,7 @@ function chatDeltaCodec(): DeltaCodec {
   let last: Record<string, unknown> = {};
   return {
     texts(event) {
-      last = { id: event['id'], object: event['object'], created: event['created'], model: event['model'] };
+      last = event; // read only when a carrier is needed (rare): no copy per event
       const slots: TextSlot[] = [];
       const choices = Array.isArray(event['choices']) ? event['choices'] : [];
       for (const choice of choices as Array<{ index?: number; delta?: Record<string, unknown> }>) {
@@ -100,7 +100,14 @@ function chatDeltaCodec(): DeltaCodec {
         call === undefined
           ? { content: text }
           : { tool_calls: [{ index: Number(call), function: { arguments: text } }] };
-      const chunk = { ...last, choices: [{ index: Number(choice), delta, finish_reason: null }] };
+      const { id, object, created, model } = last;
+      const chunk = {
+        id,
+        object,
+        created,
+        model,
+        choices: [{ index: Number(choice), delta, finish_reason: null }],
+      };
       return `data: ${JSON.stringify(chunk)}\n\n`;
     },
   };
