@@ -250,3 +250,15 @@ describe.each(protocols.map((p) => [p.id, p] as const))('the exchange in %s', (i
     expect(err).toBe(error);
   });
 });
+
+describe('legacy completions with a batch of prompts', () => {
+  it('judges every prompt as input: a blocked first prompt keeps the whole batch from the upstream', async () => {
+    const protocol = protocols.find((p) => p.id === 'completions') as AnyProtocol;
+    const body = { model: 'm', prompt: ['a password dump please', 'and a poem'], n: 1 };
+    const run = await exchange(protocol, body, { json: samples.completions.answer('never') });
+    expect(run.upstreamCalls).toBe(0);
+    expect(run.reply.headers['x-tenet-verdict']).toBe('blocked');
+    const answer = JSON.parse(run.text) as { choices: Array<{ finish_reason: string }> };
+    expect(answer.choices.map((c) => c.finish_reason)).toEqual(['content_filter', 'content_filter']);
+  });
+});

@@ -1,6 +1,8 @@
 // The completions request: every prompt spelling read as a conversation, bad input refused naming its param.
+
 import { describe, expect, it } from 'vitest';
 import { TenetError } from '../../core/errors.ts';
+import { promptOf } from '../../core/exchange/conversation.ts';
 import { completionsProtocol } from './index.ts';
 
 const parse = (body: unknown) => completionsProtocol.parse(JSON.stringify(body));
@@ -52,13 +54,12 @@ describe('completions request', () => {
     expect(parsed.maxTokens).toBeUndefined();
   });
 
-  it('gives one user turn per prompt and n answers per prompt', () => {
+  it('judges every prompt of a batch as the input (one labelled user turn), with n answers per prompt', () => {
     const parsed = parse({ model: 'm', prompt: ['one', 'two', 'three'], n: 2, stream: true });
     expect(parsed.conversation.turns).toEqual([
-      { role: 'user', text: 'one' },
-      { role: 'user', text: 'two' },
-      { role: 'user', text: 'three' },
+      { role: 'user', text: '[prompt 1]\none\n\n[prompt 2]\ntwo\n\n[prompt 3]\nthree' },
     ]);
+    expect(promptOf(parsed.conversation)).toContain('one');
     expect(parsed.choices).toBe(6);
     expect(parsed.stream).toBe(true);
   });
@@ -66,10 +67,7 @@ describe('completions request', () => {
   it('reads token prompts as empty turns (they cannot be read without the tokenizer)', () => {
     expect(parse({ model: 'm', prompt: [1, 2, 3] }).conversation.turns).toEqual([{ role: 'user', text: '' }]);
     const batch = parse({ model: 'm', prompt: [[1, 2], [3]], n: 3 });
-    expect(batch.conversation.turns).toEqual([
-      { role: 'user', text: '' },
-      { role: 'user', text: '' },
-    ]);
+    expect(batch.conversation.turns).toEqual([{ role: 'user', text: '[prompt 1]\n\n\n[prompt 2]\n' }]);
     expect(batch.choices).toBe(6);
   });
 

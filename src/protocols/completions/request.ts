@@ -91,26 +91,32 @@ export function promptTexts(prompt: CompletionsRequest['prompt']): string[] {
   return prompt.map((p) => (typeof p === 'string' ? p : ''));
 }
 
-function conversationOf(body: CompletionsRequest): Conversation {
-  // The suffix is text the client wrote too (the model fills in between): it is judged with each prompt.
-  const turns: Turn[] = promptTexts(body.prompt).map((p) => ({
-    role: 'user',
-    text: [p, body.suffix ?? ''].filter(Boolean).join('\n'),
-  }));
-  return { turns };
+function conversationOf(texts: readonly string[]): Conversation {
+  // Every prompt is the client's input, and input principles judge the last user turn: a batch of prompts is one
+  // turn (each labelled), so a prompt early in the batch is judged as surely as the last one.
+  const text =
+    texts.length === 1 ? (texts[0] ?? '') : texts.map((t, i) => `[prompt ${i + 1}]\n${t}`).join('\n\n');
+  const turn: Turn = { role: 'user', text };
+  return { turns: [turn] };
+}
+
+/** Each prompt's text, with the suffix (text the client wrote too: the model fills in between) after it. */
+function promptsOf(body: CompletionsRequest): string[] {
+  return promptTexts(body.prompt).map((p) => [p, body.suffix ?? ''].filter(Boolean).join('\n'));
 }
 
 /** Parses the raw body of a completions request; throws a 400 TenetError naming the bad param. */
 export function parseCompletionsRequest(text: string): ParsedRequest<CompletionsRequest> {
   const body = validate(text);
-  const conversation = conversationOf(body);
+  const prompts = promptsOf(body);
+  const conversation = conversationOf(prompts);
   return {
     body,
     model: body.model,
     stream: body.stream === true,
     conversation,
     // n answers per prompt, indexed prompt by prompt (prompt p's k-th answer is choice p·n + k).
-    choices: (body.n ?? 1) * conversation.turns.length,
+    choices: (body.n ?? 1) * prompts.length,
     temperature: body.temperature ?? undefined,
     // max_tokens 0 (echo only) is no budget for a revision: the reviser's own default applies then.
     maxTokens: body.max_tokens || undefined,
