@@ -9,7 +9,7 @@ import {
   critiqueUserPrompt,
   verifyCritique,
 } from './critique.ts';
-import type { Usage } from './exchange/conversation.ts';
+import { addUsage, type Usage, zeroUsage } from './exchange/conversation.ts';
 import { revisionMessages } from './revise.ts';
 import { checkRules, principlesFor, severityWeight, type Verdict, type Violation } from './verdict.ts';
 
@@ -108,13 +108,6 @@ export interface JudgeInput {
   conversation: readonly ChatMessage[];
   text: string;
 }
-
-const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
-const addUsage = (a: Usage, b: Usage): Usage => ({
-  prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-  completion_tokens: a.completion_tokens + b.completion_tokens,
-  total_tokens: a.total_tokens + b.total_tokens,
-});
 
 async function digest(text: string): Promise<string> {
   const bytes = new Uint8Array(await crypto.subtle.digest('SHA-256', new TextEncoder().encode(text)));

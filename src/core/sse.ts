@@ -65,16 +65,7 @@ export function containsDone(events: Uint8Array): boolean {
 
 /** The `data:` payloads of complete SSE events, in order (comments and other fields skipped). */
 export function sseData(events: string): string[] {
-  const out: string[] = [];
-  for (const block of events.split(/\r?\n\r?\n/)) {
-    if (block === '') continue;
-    const data: string[] = [];
-    for (const line of block.split(/\r?\n/)) {
-      if (line.startsWith('data:')) data.push(line.slice(line[5] === ' ' ? 6 : 5));
-    }
-    if (data.length > 0) out.push(data.join('\n'));
-  }
-  return out;
+  return parseSse(events).map((e) => e.data);
 }
 
 /** An error event the official SDKs raise as an `APIError` (they throw on a `data` object with `error`). */

@@ -9,6 +9,16 @@ export interface Usage {
   [detail: string]: unknown;
 }
 
+export const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
+
+/** `a` plus `b`'s tokens (the details `a` carries, such as cached tokens, are kept as they are). */
+export const addUsage = (a: Usage, b: Usage): Usage => ({
+  ...a,
+  prompt_tokens: a.prompt_tokens + b.prompt_tokens,
+  completion_tokens: a.completion_tokens + b.completion_tokens,
+  total_tokens: a.total_tokens + b.total_tokens,
+});
+
 /** A tool call as every protocol has it: an id, a function name, and its arguments as JSON text. */
 export interface ToolCallPart {
   id: string;

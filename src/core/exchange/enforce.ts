@@ -3,7 +3,7 @@ import type { Constitution } from '../constitution/schema.ts';
 import type { ChatMessage } from '../critique.ts';
 import { type LoopDeps, reviseUntilClean, type StageResult } from '../loop.ts';
 import type { Verdict, Violation } from '../verdict.ts';
-import type { Draft, FinalChoice, Usage } from './conversation.ts';
+import { addUsage, type Draft, type FinalChoice, type Usage, zeroUsage } from './conversation.ts';
 
 export interface ChoiceViolation extends Violation {
   /** Which choice of the answer (-1 for the input). */
@@ -40,15 +40,6 @@ const rank: Record<Verdict, number> = { pass: 0, flagged: 1, revised: 2, blocked
 export function worse(a: Verdict, b: Verdict): Verdict {
   return rank[a] >= rank[b] ? a : b;
 }
-
-export const zeroUsage = (): Usage => ({ prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 });
-
-export const addUsage = (a: Usage, b: Usage): Usage => ({
-  ...a,
-  prompt_tokens: a.prompt_tokens + b.prompt_tokens,
-  completion_tokens: a.completion_tokens + b.completion_tokens,
-  total_tokens: a.total_tokens + b.total_tokens,
-});
 
 export interface EnforceOptions {
   conversation: readonly ChatMessage[];

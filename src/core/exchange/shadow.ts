@@ -4,7 +4,7 @@ import type { Constitution } from '../constitution/schema.ts';
 import type { LoopDeps, StageResult } from '../loop.ts';
 import { principlesFor, type Verdict, type Violation } from '../verdict.ts';
 import type { Conversation, Draft } from './conversation.ts';
-import type { Enforcement } from './enforce.ts';
+import { type Enforcement, worse } from './enforce.ts';
 import { judgeInputStage, judgeOutputStage } from './judge.ts';
 
 /** One violation the candidate found (its evidence follows the primary's content setting in the record). */
@@ -46,8 +46,6 @@ export interface ShadowInput {
   primary: { input: StageResult | undefined; enforcement: Enforcement | undefined };
 }
 
-const rank: Record<Verdict, number> = { pass: 0, flagged: 1, revised: 2, blocked: 3 };
-
 /**
  * What a set of first-round findings means, before any revision: a blocking violation (or a failed critic
  * under fail_closed) blocks, a revise violation revises, a flag flags. The same rule for both sides.
@@ -55,7 +53,7 @@ const rank: Record<Verdict, number> = { pass: 0, flagged: 1, revised: 2, blocked
 function draftVerdict(violations: readonly Violation[], fault: boolean, constitution: Constitution): Verdict {
   let verdict: Verdict = 'pass';
   const up = (v: Verdict) => {
-    if (rank[v] > rank[verdict]) verdict = v;
+    verdict = worse(verdict, v);
   };
   for (const v of violations)
     up(v.action === 'block' ? 'blocked' : v.action === 'revise' ? 'revised' : 'flagged');

@@ -1,8 +1,7 @@
 // OpenAI Chat Completions (`POST /v1/chat/completions`) as a protocol of the exchange.
 
 import { TenetError } from '../../core/errors.ts';
-import type { Conversation, Draft, Turn } from '../../core/exchange/conversation.ts';
-import { addUsage } from '../../core/exchange/enforce.ts';
+import { addUsage, type Conversation, type Draft, type Turn } from '../../core/exchange/conversation.ts';
 import type { DeltaCodec, ParsedRequest, Protocol, TextSlot } from '../../core/exchange/protocol.ts';
 import { containsDone, sseError } from '../../core/sse.ts';
 import { contentText } from '../../core/verdict.ts';

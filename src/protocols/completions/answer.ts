@@ -1,7 +1,7 @@
 // The `text_completion` answer: reading it, the draft judged in it, and putting revisions and refusals back.
 import { z } from 'zod';
 import { TenetError } from '../../core/errors.ts';
-import type { Draft, FinalChoice, Usage } from '../../core/exchange/conversation.ts';
+import { addUsage, type Draft, type FinalChoice, type Usage } from '../../core/exchange/conversation.ts';
 import type { ParsedRequest } from '../../core/exchange/protocol.ts';
 import type { CompletionsRequest } from './request.ts';
 
@@ -69,15 +69,6 @@ function applyChoice(choice: TextCompletionChoice, final: FinalChoice | undefine
   if (final.kind === 'revised')
     return { ...choice, text: final.text, logprobs: null, finish_reason: choice.finish_reason ?? 'stop' };
   return { ...choice, text: final.message, logprobs: null, finish_reason: 'content_filter' };
-}
-
-function addUsage(usage: Usage, extra: Usage): Usage {
-  return {
-    ...usage,
-    prompt_tokens: usage.prompt_tokens + extra.prompt_tokens,
-    completion_tokens: usage.completion_tokens + extra.completion_tokens,
-    total_tokens: usage.total_tokens + extra.total_tokens,
-  };
 }
 
 /** The answer with revisions and refusals put back (a new object; the answer itself when nothing changes). */
