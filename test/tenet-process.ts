@@ -91,24 +91,7 @@ export async function startTenet(runtime: Runtime, settings: Record<string, stri
     log += d.toString();
   });
   const url = `http://127.0.0.1:${port}`;
-  const stop = async () => {
-    if (child.exitCode !== null || child.pid === undefined) return;
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const killed = setTimeout(() => {
-      try {
-        process.kill(-(child.pid ?? 0), 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }, 5000);
-    await exited;
-    clearTimeout(killed);
-  };
+  const stop = () => stopProcessGroup(child);
   try {
     await waitForHealth(url, child, () => log, runtime === 'node' ? 20_000 : 60_000);
   } catch (err) {
@@ -136,4 +119,24 @@ export async function askTenet(
   });
   await res.text();
   return { verdict: res.headers.get('x-tenet-verdict'), id: res.headers.get('x-tenet-request-id') ?? '' };
+}
+
+/** Stops a detached child and its process group (wrangler's workerd too): SIGTERM, then SIGKILL after 5 s. */
+export async function stopProcessGroup(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  try {
+    process.kill(-child.pid, 'SIGTERM');
+  } catch {
+    return;
+  }
+  const killed = setTimeout(() => {
+    try {
+      process.kill(-(child.pid ?? 0), 'SIGKILL');
+    } catch {
+      // already gone
+    }
+  }, 5_000);
+  await exited;
+  clearTimeout(killed);
 }

@@ -12,6 +12,7 @@ import {
 } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import { stopProcessGroup } from '../tenet-process.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 
@@ -96,23 +97,7 @@ export function run(
     log += d.toString();
   });
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
-  const stop = async () => {
-    if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
-    try {
-      process.kill(-child.pid, 'SIGTERM');
-    } catch {
-      return;
-    }
-    const killed = setTimeout(() => {
-      try {
-        process.kill(-(child.pid ?? 0), 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }, 5_000);
-    await exited;
-    clearTimeout(killed);
-  };
+  const stop = () => stopProcessGroup(child);
   return { child, output: () => log, exited, stop };
 }
 
