@@ -17,8 +17,8 @@ export interface AnthropicClientOptions {
 export const anthropicVersion = '2023-06-01';
 
 interface MessageReply {
-  content?: Array<{ type?: string; text?: string }>;
-  usage?: { input_tokens?: number; output_tokens?: number };
+  content?: Array<{ type?: string; text?: string; id?: string; name?: string; input?: unknown }>;
+  usage?: { input_tokens?: number; output_tokens?: number; cache_read_input_tokens?: number };
   error?: { message?: string };
 }
 
@@ -59,8 +59,10 @@ export function createAnthropicClient(options: AnthropicClientOptions): ModelCli
             ...(key ? { 'x-api-key': key } : {}),
           },
           body: JSON.stringify({
+            // A revision keeps the client's tools and tool_choice.
+            ...chat.contract?.wire,
             model: chat.model,
-            max_tokens: chat.maxTokens ?? 4096,
+            max_tokens: chat.maxTokens ?? chat.contract?.maxTokens ?? 4096,
             ...(system ? { system } : {}),
             messages: turns,
             ...(chat.temperature !== undefined ? { temperature: Math.min(1, chat.temperature) } : {}),
@@ -87,11 +89,21 @@ export function createAnthropicClient(options: AnthropicClientOptions): ModelCli
         .filter((b) => b.type === 'text')
         .map((b) => b.text ?? '')
         .join('');
+      const toolCalls = (body.content ?? [])
+        .filter((b) => b.type === 'tool_use')
+        .map((b) => ({ id: b.id ?? '', name: b.name ?? '', arguments: JSON.stringify(b.input ?? {}) }));
       const prompt = body.usage?.input_tokens ?? 0;
       const completion = body.usage?.output_tokens ?? 0;
+      const cached = body.usage?.cache_read_input_tokens;
       return {
         content: text,
-        usage: { prompt_tokens: prompt, completion_tokens: completion, total_tokens: prompt + completion },
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
+        usage: {
+          prompt_tokens: prompt,
+          completion_tokens: completion,
+          total_tokens: prompt + completion,
+          ...(typeof cached === 'number' ? { cached_tokens: cached } : {}),
+        },
       };
     },
   };

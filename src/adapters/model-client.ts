@@ -2,6 +2,7 @@
 import OpenAI from 'openai';
 import type { ChatMessage } from '../core/critique.ts';
 import { ModelCallError, type ModelReply } from '../core/loop.ts';
+import type { OutputContract } from '../core/output-contract.ts';
 
 export interface ModelClientOptions {
   baseURL: string;
@@ -20,6 +21,8 @@ export interface ChatOptions {
   };
   temperature?: number;
   maxTokens?: number;
+  /** A revision's output contract: its wire fields (tools, tool_choice, response_format) go into the request. */
+  contract?: OutputContract | undefined;
   /** Bring-your-own-key: the client's key for this call. */
   apiKey?: string | undefined;
   signal?: AbortSignal | undefined;
@@ -77,13 +80,20 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
   return {
     async chat(messages, chat) {
       const client = chat.apiKey ? make(chat.apiKey) : shared;
+      const wire = chat.contract?.wire ?? {};
+      const maxTokens = chat.maxTokens ?? chat.contract?.maxTokens;
       const send = (format: ChatOptions['responseFormat'] | { type: 'json_object' } | undefined) =>
         client.chat.completions.create(
           {
+            ...(wire as Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming>),
             model: chat.model,
             messages: messages as OpenAI.Chat.ChatCompletionMessageParam[],
+            stream: false,
             ...(chat.temperature !== undefined ? { temperature: chat.temperature } : {}),
-            ...(chat.maxTokens !== undefined ? { max_tokens: chat.maxTokens } : {}),
+            // The client's own spelling of its limit wins (newer models refuse max_tokens).
+            ...(maxTokens !== undefined && wire['max_completion_tokens'] === undefined
+              ? { max_tokens: maxTokens }
+              : {}),
             ...(format ? { response_format: format } : {}),
           },
           chat.signal ? { signal: chat.signal } : {},
@@ -105,12 +115,19 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
         throw toCallError(err);
       }
       const usage = completion.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+      const cached = usage.prompt_tokens_details?.cached_tokens;
+      const message = completion.choices[0]?.message;
+      const toolCalls = (message?.tool_calls ?? []).flatMap((t) =>
+        t.type === 'function' ? [{ id: t.id, name: t.function.name, arguments: t.function.arguments }] : [],
+      );
       return {
-        content: completion.choices[0]?.message.content ?? '',
+        content: message?.content ?? '',
+        ...(toolCalls.length > 0 ? { toolCalls } : {}),
         usage: {
           prompt_tokens: usage.prompt_tokens,
           completion_tokens: usage.completion_tokens,
           total_tokens: usage.total_tokens,
+          ...(typeof cached === 'number' ? { cached_tokens: cached } : {}),
         },
       };
     },

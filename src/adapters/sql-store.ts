@@ -79,6 +79,10 @@ function toViolationRow(r: Row): ViolationRow {
     source: String(r['source']) as ViolationRow['source'],
     evidence: str(r['evidence']),
     critique: String(r['critique']),
+    at:
+      r['evidence_start'] === null || r['evidence_start'] === undefined
+        ? null
+        : { part: String(r['evidence_part'] ?? 'text'), start: num(r['evidence_start']) },
     review:
       r['label'] === null || r['label'] === undefined
         ? null
@@ -254,7 +258,7 @@ export function createSqlStore(db: SqlDb): LogStore {
         }
         for (const v of rec.violations) {
           statements.push({
-            sql: 'INSERT OR IGNORE INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            sql: 'INSERT OR IGNORE INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique, evidence_part, evidence_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
             params: [
               v.id,
               rec.id,
@@ -272,6 +276,8 @@ export function createSqlStore(db: SqlDb): LogStore {
               v.source,
               v.evidence,
               v.critique,
+              v.at?.part ?? null,
+              v.at?.start ?? null,
             ],
           });
         }

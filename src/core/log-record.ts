@@ -19,6 +19,8 @@ export const violationRecordSchema = z.object({
   /** null when the constitution logs no content. */
   evidence: z.string().nullable(),
   critique: z.string(),
+  /** Where the evidence is: the answer's part (`text`, `tool_call:N`) and the offset in it (absent before 0010). */
+  at: z.object({ part: z.string(), start: z.number().int() }).optional(),
 });
 
 const usage = z.object({
@@ -37,14 +39,27 @@ export const roundRecordSchema = z.object({
       attempt: z.number().int(),
       latencyMs: z.number(),
       tokens: z.number(),
+      /** Prompt tokens and those the critic's provider served from its cache (when it reports them). */
+      promptTokens: z.number().optional(),
+      cachedTokens: z.number().optional(),
       cached: z.boolean(),
+      /** The window of a long answer this call judged (absent when the answer fit one call). */
+      window: z.number().int().optional(),
       fault: z.object({ code: z.string(), message: z.string() }).optional(),
     }),
   ),
   revision: z.object({ latencyMs: z.number(), usage }).optional(),
   answersRequest: z.boolean().nullable(),
   failedRevision: z.string().optional(),
+  /** Not every character was judged (over critic.max_judged_chars, on_overflow: flag). */
   truncated: z.boolean(),
+  unjudgedChars: z.number().int().optional(),
+  /** The answer's tool calls this round judged (texts per the content setting). */
+  toolCalls: z.array(z.object({ name: z.string(), arguments: z.string().nullable() })).optional(),
+  /** A long answer's windows: per critic call, the slices of each part it read. */
+  windows: z
+    .array(z.array(z.object({ part: z.string(), start: z.number().int(), end: z.number().int() })))
+    .optional(),
 });
 
 export const stageRecordSchema = z.object({

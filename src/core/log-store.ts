@@ -88,6 +88,8 @@ export interface ViolationRow {
   source: 'rule' | 'critic';
   evidence: string | null;
   critique: string;
+  /** Where the evidence is in its round's answer (null before migration 0010, or when it quotes nothing). */
+  at: { part: string; start: number } | null;
   review: { label: 'confirmed' | 'false_positive'; note: string; time: number } | null;
 }
 

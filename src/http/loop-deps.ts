@@ -5,6 +5,7 @@ import type { Constitution } from '../core/constitution/schema.ts';
 import { critiqueResponseFormat } from '../core/critique.ts';
 import type { AnyProtocol, ParsedRequest } from '../core/exchange/protocol.ts';
 import type { LoopDeps, VerdictCache } from '../core/loop.ts';
+import type { OutputContract } from '../core/output-contract.ts';
 import type { AppEnv } from './app-env.ts';
 
 const responseFormat = critiqueResponseFormat();
@@ -25,6 +26,8 @@ export interface ModelLoopOptions {
   temperature?: number | undefined;
   /** The client's output limit (the Anthropic API requires one on every call). */
   maxTokens?: number | undefined;
+  /** The client's output contract (format, tools, limit): every revision call carries it. */
+  contract?: OutputContract | undefined;
   signal?: AbortSignal | undefined;
   cache?: VerdictCache | undefined;
 }
@@ -42,6 +45,7 @@ export function modelLoopDeps(o: ModelLoopOptions): LoopDeps {
         signal,
         ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
         ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
+        ...(o.contract ? { contract: o.contract } : {}),
       }),
     cache: o.cache,
     nonce,
@@ -70,6 +74,7 @@ export function loopDepsFor(
     apiKey: upstreamKey,
     temperature: request.temperature,
     maxTokens: protocol.upstream === 'anthropic' ? (request.maxTokens ?? 4096) : undefined,
+    contract: request.contract,
     signal,
     cache: deps.verdictCache,
   });

@@ -4,6 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { readConstitutionFiles } from '../../src/adapters/constitution-files.ts';
 import { constitutionSchemaText, schemaPath } from '../../src/cli/schema.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
+import { segmentsOf } from '../../src/core/critique.ts';
 import { checkRules } from '../../src/core/verdict.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
@@ -43,7 +44,9 @@ describe('shipped constitutions', () => {
         if (!p.check || p.critique) continue;
         for (const e of p.examples) {
           const text = p.applies_to === 'input' ? e.user : (e.response ?? '');
-          expect(checkRules([p], text).length > 0, `${c.name}/${p.id}: ${text}`).toBe(e.violates);
+          const answer = { text, toolCalls: p.applies_to === 'input' ? [] : (e.tool_calls ?? []) };
+          const found = checkRules([p], segmentsOf(p.applies_to, answer));
+          expect(found.length > 0, `${c.name}/${p.id}: ${JSON.stringify(answer)}`).toBe(e.violates);
         }
       }
     }

@@ -15,7 +15,7 @@ export type CompiledCheck = (text: string) => CheckHit | null;
  * Patterns, keywords and detectors read at most this many characters of a text (lengths count all of it).
  * Patterns are checked for catastrophic backtracking when they load (regex-safety.ts); this bounds what is left,
  * e.g. the quadratic search of `[A-Z]{2,}@`, and keeps one huge message from holding the event loop. 1 MB is
- * far beyond any model answer (the critic sees even less: critique.ts `visibleText`).
+ * far beyond any model answer (the critic reads every character, in windows: critique.ts `critiqueWindows`).
  */
 export const maxCheckedChars = 1_000_000;
 
@@ -78,4 +78,17 @@ export function runCheck(spec: CheckSpec, text: string): CheckHit | null {
     compiled.set(spec, fn);
   }
   return fn(text);
+}
+
+const withoutLengths = new WeakMap<CheckSpec, CheckSpec>();
+
+/** Runs a check on a tool call: patterns, keywords and detectors; lengths are about an answer's text. */
+export function runCheckOnToolCall(spec: CheckSpec, call: string): CheckHit | null {
+  let own = withoutLengths.get(spec);
+  if (!own) {
+    const { min_length: _min, max_length: _max, ...rest } = spec;
+    own = rest;
+    withoutLengths.set(spec, own);
+  }
+  return runCheck(own, call);
 }

@@ -1,5 +1,6 @@
 // Warnings for likely mistakes in a valid constitution file: things that parse but probably don't do what was meant.
-import { runCheck } from './checks.ts';
+import { segmentsOf } from '../critique.ts';
+import { runCheck, runCheckOnToolCall } from './checks.ts';
 import type { LoadedFile, Problem } from './load.ts';
 
 const normalise = (s: string) =>
@@ -21,6 +22,13 @@ export function lintConstitutionFile(f: LoadedFile): Problem[] {
     const at = `principles[${i}]`;
     const action = p.action ?? 'revise';
     const stage = p.applies_to ?? 'output';
+    if (stage === 'input' && p.targets) {
+      warn(
+        ['principles', i, 'targets'],
+        `${at}.targets`,
+        'targets only narrow output principles: an input is text',
+      );
+    }
     if (stage === 'input' && action === 'revise') {
       warn(
         ['principles', i],
@@ -88,13 +96,25 @@ export function lintConstitutionFile(f: LoadedFile): Problem[] {
     examples.forEach((e, j) => {
       const path = ['principles', i, 'examples', j];
       const pathText = `${at}.examples[${j}]`;
-      if (stage === 'output' && e.response === undefined) {
-        warn(path, pathText, 'an example of an output principle needs a response to judge');
+      if (stage === 'output' && e.response === undefined && !e.tool_calls) {
+        warn(path, pathText, 'an example of an output principle needs a response or tool calls to judge');
         return;
+      }
+      if (stage === 'input' && e.tool_calls) {
+        warn(path, pathText, 'tool_calls only apply to examples of output principles');
       }
       if (!check) return;
       const text = stage === 'input' ? e.user : (e.response ?? '');
-      const hit = runCheck(check, text);
+      const targets = stage === 'input' ? ['text'] : (p.targets ?? ['text', 'tool_calls']);
+      const calls = stage === 'input' || !targets.includes('tool_calls') ? [] : (e.tool_calls ?? []);
+      const hit =
+        (targets.includes('text') && (text !== '' || !e.tool_calls) ? runCheck(check, text) : null) ??
+        calls
+          .map((c) =>
+            runCheckOnToolCall(check, segmentsOf('output', { text: '', toolCalls: [c] })[0]?.content ?? ''),
+          )
+          .find((h) => h !== null) ??
+        null;
       if (hit && !e.violates) {
         warn(
           path,

@@ -36,7 +36,12 @@ principles:
       ['on-topic', 'child'],
     ]);
     expect(child?.principles[0]).toMatchObject({ severity: 'critical', enabled: false });
-    expect(child?.critic).toEqual({ max_revisions: 3, on_error: 'fail_open', on_exhausted: 'block' });
+    expect(child?.critic).toEqual({
+      max_revisions: 3,
+      on_error: 'fail_open',
+      on_exhausted: 'block',
+      min_evidence_chars: 12,
+    });
     expect(child?.on_block.message).toBe('Base says no.');
     // The parent itself is untouched by the child's overrides.
     expect(set.constitutions.get('base')?.principles[0]).toMatchObject({ severity: 'major', enabled: true });

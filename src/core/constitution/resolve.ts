@@ -1,6 +1,12 @@
 // Resolves constitutions across files: `extends`, overrides, defaults, and the content hash that versions them.
 import type { LoadedFile, Problem } from './load.ts';
-import { type Constitution, type ConstitutionFile, defaultRefusal, type Principle } from './schema.ts';
+import {
+  type Constitution,
+  type ConstitutionFile,
+  defaultRefusal,
+  type Principle,
+  targets,
+} from './schema.ts';
 
 export interface ConstitutionSet {
   constitutions: Map<string, Constitution>;
@@ -29,6 +35,15 @@ async function contentHash(value: unknown): Promise<string> {
 }
 
 /** The first value set along the chain, child first, then its parents in `extends` order. */
+/** The judged-length cap and what overflows it, taken together from the nearest file that sets them. */
+function judgedLength(
+  chain: ConstitutionFile[],
+): Pick<Constitution['critic'], 'max_judged_chars' | 'on_overflow'> {
+  const f = chain.find((c) => c.critic?.max_judged_chars !== undefined);
+  if (!f?.critic) return {};
+  return { max_judged_chars: f.critic.max_judged_chars, on_overflow: f.critic.on_overflow };
+}
+
 function inherit<T>(chain: ConstitutionFile[], pick: (f: ConstitutionFile) => T | undefined): T | undefined {
   for (const f of chain) {
     const v = pick(f);
@@ -138,6 +153,7 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
         id: p.id,
         title: p.title ?? p.id.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase()),
         applies_to: p.applies_to ?? 'output',
+        targets: (p.applies_to ?? 'output') === 'input' ? ['text'] : (p.targets ?? [...targets]),
         severity: p.severity ?? 'major',
         action: p.action ?? 'revise',
         critique: p.critique,
@@ -168,6 +184,8 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
         max_revisions: inherit(chain, (f) => f.critic?.max_revisions) ?? 2,
         on_error: inherit(chain, (f) => f.critic?.on_error) ?? 'fail_closed',
         on_exhausted: inherit(chain, (f) => f.critic?.on_exhausted) ?? 'block',
+        ...judgedLength(chain),
+        min_evidence_chars: inherit(chain, (f) => f.critic?.min_evidence_chars) ?? 12,
       },
       stream: inherit(chain, (f) => f.stream) ?? 'buffer',
       on_block: {

@@ -8,11 +8,14 @@ export const severities = ['minor', 'major', 'critical'] as const;
 export const actions = ['revise', 'block', 'flag'] as const;
 export const stages = ['input', 'output'] as const;
 export const detectors = ['email', 'phone', 'credit_card', 'api_key'] as const;
+/** The parts of an answer an output principle can judge: its text, and the tool calls it makes. */
+export const targets = ['text', 'tool_calls'] as const;
 
 export type Severity = (typeof severities)[number];
 export type Action = (typeof actions)[number];
 export type Stage = (typeof stages)[number];
 export type Detector = (typeof detectors)[number];
+export type Target = (typeof targets)[number];
 
 const text = (what: string) => z.string().trim().min(1, `must not be empty (${what})`);
 
@@ -85,6 +88,15 @@ export const checkSchema = z
 export const exampleSchema = z.strictObject({
   user: z.string().meta({ description: "The user's message." }),
   response: z.string().optional().meta({ description: "The assistant's answer (for output principles)." }),
+  tool_calls: z
+    .array(
+      z.strictObject({
+        name: z.string().min(1, 'must name the function'),
+        arguments: z.string().meta({ description: 'The arguments, as the JSON text a model sends.' }),
+      }),
+    )
+    .optional()
+    .meta({ description: 'Tool calls the answer makes (for principles that judge tool calls).' }),
   violates: z.boolean().meta({ description: 'Whether this example breaks the principle.' }),
   note: z.string().optional().meta({ description: 'Why it does or does not.' }),
 });
@@ -100,6 +112,14 @@ export const principleSchema = z
       .enum(stages)
       .optional()
       .meta({ description: "What is judged: the user's input or the model's output (default output)." }),
+    targets: z
+      .array(z.enum(targets))
+      .min(1, 'must name at least one part: text, tool_calls')
+      .optional()
+      .meta({
+        description:
+          'For output principles: which parts of the answer are judged, its text and/or its tool calls (name and arguments). Default both.',
+      }),
     severity: z.enum(severities).optional().meta({ description: 'How bad a violation is (default major).' }),
     action: z.enum(actions).optional().meta({
       description: 'What a violation does: revise the answer, block it, or only flag it (default revise).',
@@ -159,6 +179,35 @@ export const constitutionFileSchema = z
           .enum(['block', 'best_round'])
           .optional()
           .meta({ description: 'When revisions run out: refuse (block, default) or return the best round.' }),
+        max_judged_chars: z.number().int().min(1_000).optional().meta({
+          description:
+            'The longest answer the critic judges (characters, text and tool calls together). Longer answers get on_overflow; without a cap every character is judged, in overlapping windows.',
+        }),
+        on_overflow: z.enum(['block', 'flag']).optional().meta({
+          description:
+            'What an answer longer than max_judged_chars gets: refused (block), or its first max_judged_chars judged and the rest flagged as not judged (flag). Required with max_judged_chars.',
+        }),
+        min_evidence_chars: z.number().int().min(1).max(200).optional().meta({
+          description:
+            "The shortest evidence quote a critic's violation may give (default 12, or the whole text when it is shorter); shorter quotes are a critic fault.",
+        }),
+      })
+      .superRefine((critic, ctx) => {
+        // Nothing over the cap may pass silently: the policy owner says what happens to it.
+        if (critic.max_judged_chars !== undefined && critic.on_overflow === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['on_overflow'],
+            message: 'is required with max_judged_chars: say block or flag for longer answers',
+            input: critic,
+          });
+        if (critic.on_overflow !== undefined && critic.max_judged_chars === undefined)
+          ctx.addIssue({
+            code: 'custom',
+            path: ['max_judged_chars'],
+            message: 'is required with on_overflow: the cap it applies to',
+            input: critic,
+          });
       })
       .optional(),
     shadow: z.string().regex(kebab, 'must be a constitution name (kebab-case)').optional().meta({
@@ -207,6 +256,8 @@ export interface Principle {
   id: string;
   title: string;
   applies_to: Stage;
+  /** The parts of an answer it judges (input principles: the text). */
+  targets: Target[];
   severity: Severity;
   action: Action;
   critique?: string | undefined;
@@ -229,6 +280,10 @@ export interface Constitution {
     max_revisions: number;
     on_error: 'fail_closed' | 'fail_open';
     on_exhausted: 'block' | 'best_round';
+    /** Absent: every character is judged. */
+    max_judged_chars?: number | undefined;
+    on_overflow?: 'block' | 'flag' | undefined;
+    min_evidence_chars: number;
   };
   stream: 'buffer' | 'audit';
   on_block: { mode: 'message' | 'error'; message: string; status: number };

@@ -65,7 +65,13 @@ export interface Draft {
 /** What becomes of one choice: kept as the upstream wrote it, its text replaced by a revision, or refused. */
 export type FinalChoice =
   | { index: number; kind: 'unchanged' }
-  | { index: number; kind: 'revised'; text: string }
+  | {
+      index: number;
+      kind: 'revised';
+      text: string;
+      /** Set when a revision re-made the choice's tool calls (a tool call broke a principle): these replace them. */
+      toolCalls?: ToolCallPart[];
+    }
   | { index: number; kind: 'refused'; message: string };
 
 /** The text a user wrote last: what input principles judge. */

@@ -2,6 +2,7 @@
 import type { Constitution } from '../constitution/schema.ts';
 import type { ChatMessage } from '../critique.ts';
 import { type LoopDeps, reviseUntilClean, type StageResult } from '../loop.ts';
+import type { OutputContract } from '../output-contract.ts';
 import type { Verdict, Violation } from '../verdict.ts';
 import { addUsage, type Draft, type FinalChoice, type Usage, zeroUsage } from './conversation.ts';
 
@@ -14,7 +15,7 @@ export interface ChoiceViolation extends Violation {
 
 export interface ChoiceResult {
   choice: number;
-  /** Absent when the choice had no text to judge (tool calls only): recorded as not critiqued. */
+  /** Absent when the choice had nothing to judge (no text and no tool calls): recorded as not critiqued. */
   result?: StageResult;
 }
 
@@ -46,6 +47,8 @@ export interface EnforceOptions {
   deps: LoopDeps;
   /** `audit`: judge only, never change the answer (it has already been sent, or it is a trial). */
   mode: 'enforce' | 'audit';
+  /** The client's output contract, which revisions keep. */
+  contract?: OutputContract | undefined;
 }
 
 /** Judges (and revises) every choice of `draft` against the constitution's output principles. */
@@ -57,13 +60,19 @@ export async function enforceOutput(
   const audit = options.mode === 'audit';
   const judged = await Promise.all(
     draft.choices.map(async (choice): Promise<ChoiceResult> => {
-      const text = choice.text;
-      if (text === null || text === '') return { choice: choice.index };
+      const text = choice.text ?? '';
+      if (text === '' && choice.toolCalls.length === 0) return { choice: choice.index };
       const c = audit
         ? { ...constitution, critic: { ...constitution.critic, max_revisions: 0 } }
         : constitution;
       const result = await reviseUntilClean(
-        { constitution: c, conversation: options.conversation, text },
+        {
+          constitution: c,
+          conversation: options.conversation,
+          text,
+          toolCalls: choice.toolCalls,
+          contract: options.contract,
+        },
         options.deps,
       );
       return { choice: choice.index, result };
@@ -75,7 +84,7 @@ export async function enforceOutput(
   let criticTokens = 0;
   let revisionUsage = zeroUsage();
   const violations: ChoiceViolation[] = [];
-  const finals = judged.map(({ choice, result }): FinalChoice => {
+  const finals = judged.map(({ choice, result }, n): FinalChoice => {
     if (!result) return { index: choice, kind: 'unchanged' };
     verdict = worse(verdict, result.verdict);
     criticTokens += result.criticTokens;
@@ -87,8 +96,12 @@ export async function enforceOutput(
     if (audit) return { index: choice, kind: 'unchanged' };
     if (result.chosen === -1)
       return { index: choice, kind: 'refused', message: constitution.on_block.message };
-    // Tool calls and everything else of the choice stay; only the judged text is replaced.
-    if (result.chosen > 0) return { index: choice, kind: 'revised', text: result.text };
+    // Everything else of the choice stays; the text is replaced, and the tool calls when a revision re-made them.
+    if (result.chosen > 0) {
+      const calls = result.rounds[result.chosen]?.toolCalls ?? [];
+      const same = JSON.stringify(calls) === JSON.stringify(draft.choices[n]?.toolCalls ?? []);
+      return { index: choice, kind: 'revised', text: result.text, ...(same ? {} : { toolCalls: calls }) };
+    }
     return { index: choice, kind: 'unchanged' };
   });
 

@@ -2,6 +2,7 @@
 import type { Constitution } from '../constitution/schema.ts';
 import type { LoggedVerdict } from '../log-record.ts';
 import { judgeInput, type LoopDeps, type StageResult } from '../loop.ts';
+import type { OutputContract } from '../output-contract.ts';
 import { principlesFor } from '../verdict.ts';
 import { type Conversation, contextOfPrompt, criticMessages, type Draft, promptOf } from './conversation.ts';
 import { type ChoiceViolation, type Enforcement, enforceOutput, worse } from './enforce.ts';
@@ -20,6 +21,8 @@ export interface ExchangeSpec {
   conversation: Conversation;
   /** `enforce`: revise and refuse as the constitution says; `audit`: judge once, change nothing. */
   mode: 'enforce' | 'audit';
+  /** The client's output contract (format, tools, limits), which revisions keep. */
+  contract?: OutputContract | undefined;
 }
 
 /** Input principles judge the last user turn, in the context of the turns before it. */
@@ -45,6 +48,7 @@ export async function judgeOutputStage(
     conversation: criticMessages(spec.conversation),
     deps,
     mode: spec.mode,
+    contract: spec.contract,
   });
 }
 

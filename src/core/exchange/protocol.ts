@@ -1,5 +1,6 @@
 // The Protocol interface: what one client-facing API (chat completions, responses, completions, messages) supplies.
 import type { TenetError } from '../errors.ts';
+import type { OutputContract } from '../output-contract.ts';
 import type { Conversation, Draft, FinalChoice, Usage } from './conversation.ts';
 
 export const protocolIds = ['chat', 'responses', 'completions', 'messages'] as const;
@@ -17,6 +18,8 @@ export interface ParsedRequest<Body = unknown> {
   /** Sampling temperature and output limit for revisions (the client's own). */
   temperature?: number | undefined;
   maxTokens?: number | undefined;
+  /** What the answer must be (JSON, its tools): every revision call carries it, and the loop checks it. */
+  contract?: OutputContract | undefined;
 }
 
 /** One complete server-sent event: its `event:` name (absent for OpenAI chat chunks) and its data. */

@@ -101,6 +101,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
           source: v.source,
           evidence: text(v.evidence),
           critique: r.redact(v.critique),
+          ...(v.at ? { at: v.at } : {}),
         });
         return id;
       });
@@ -109,10 +110,21 @@ export function buildRecord(r: RecordInput): RequestRecord {
         kind: round.kind,
         text: text(round.text),
         violations: ids,
+        ...(round.toolCalls.length > 0
+          ? {
+              toolCalls: round.toolCalls.map((t) => ({
+                name: r.redact(t.name),
+                arguments: text(t.arguments),
+              })),
+            }
+          : {}),
         critic: round.critic.map((c) => ({
           attempt: c.attempt,
           latencyMs: c.latencyMs,
           tokens: c.tokens,
+          ...(c.promptTokens !== undefined ? { promptTokens: c.promptTokens } : {}),
+          ...(c.cachedTokens !== undefined ? { cachedTokens: c.cachedTokens } : {}),
+          ...(c.window !== undefined ? { window: c.window } : {}),
           cached: c.cached,
           ...(c.fault ? { fault: { code: c.fault.code, message: r.redact(c.fault.message) } } : {}),
         })),
@@ -122,6 +134,8 @@ export function buildRecord(r: RecordInput): RequestRecord {
         answersRequest: round.answersRequest,
         ...(round.failedRevision ? { failedRevision: round.failedRevision } : {}),
         truncated: round.truncated,
+        ...(round.unjudgedChars > 0 ? { unjudgedChars: round.unjudgedChars } : {}),
+        ...(round.windows ? { windows: round.windows } : {}),
       };
     });
     return {
@@ -143,7 +157,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
   const outputs = stages.filter((s) => s.stage === 'output');
   const criticFault = stages.find((s) => s.criticFault)?.criticFault ?? null;
   const reasons = stages.map((s) => (s.stage === 'input' ? `input: ${s.reason}` : s.reason));
-  if (r.enforcement?.choices.some((c) => !c.result)) reasons.push('not critiqued: no text (tool calls only)');
+  if (r.enforcement?.choices.some((c) => !c.result)) reasons.push('not critiqued: an empty answer');
   if (r.serverSideHistory) reasons.push(r.serverSideHistory);
   if (r.cutShort) reasons.push(r.cutShort);
   if (r.error) reasons.push(`failed (${r.error.code}, HTTP ${r.error.status}): ${r.redact(r.error.message)}`);

@@ -77,7 +77,7 @@ export function failureOf(
 }
 
 function reasonOf(e: Enforcement): string {
-  return e.choices.map((ch) => ch.result?.reason ?? 'not critiqued: no text (tool calls only)').join('; ');
+  return e.choices.map((ch) => ch.result?.reason ?? 'not critiqued: an empty answer').join('; ');
 }
 
 interface Finish {
@@ -101,7 +101,12 @@ export async function serveExchange(
   ports: ExchangePorts,
 ): Promise<Reply> {
   const { constitution, signal, logger, requestId } = ports;
-  const spec = { constitution, conversation: request.conversation, mode: 'enforce' as const };
+  const spec = {
+    constitution,
+    conversation: request.conversation,
+    mode: 'enforce' as const,
+    contract: request.contract,
+  };
   const started = Date.now();
   let draftCall: { latencyMs: number; usage: Draft['usage'] } | null = null;
   const input = await judgeInputStage(spec, ports.loopDeps(constitution, signal));

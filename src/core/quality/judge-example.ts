@@ -1,7 +1,7 @@
 // A principle's examples as test cases, each judged by the loop's own judging code exactly as the proxy judges a text.
 import type { Constitution, ExampleSpec, Principle, Stage } from '../constitution/schema.ts';
 import type { CritiqueFault } from '../critique.ts';
-import { textDraft } from '../exchange/conversation.ts';
+import type { Draft } from '../exchange/conversation.ts';
 import { judgeInputStage, judgeOutputStage } from '../exchange/judge.ts';
 import type { LoopDeps, StageResult } from '../loop.ts';
 
@@ -34,14 +34,21 @@ export function casesOf(constitution: Constitution): PrincipleCases[] {
         index: i + 1,
         stage: p.applies_to,
         example,
-        ...(p.applies_to === 'output' && example.response === undefined
-          ? { skip: 'an example of an output principle needs a response to judge' }
+        ...(p.applies_to === 'output' && example.response === undefined && !example.tool_calls
+          ? { skip: 'an example of an output principle needs a response or tool calls to judge' }
           : {}),
       }),
     );
     const status: PrincipleStatus = !p.enabled ? 'disabled' : cases.length === 0 ? 'untested' : 'tested';
     return { id: p.id, stage: p.applies_to, status, cases: p.enabled ? cases : [] };
   });
+}
+
+/** An output example as the draft the proxy would judge: its response text and the tool calls it makes. */
+export function exampleDraft(example: ExampleSpec): Draft {
+  const toolCalls = (example.tool_calls ?? []).map((t, i) => ({ id: `call_example_${i}`, ...t }));
+  const finishReason = toolCalls.length > 0 ? 'tool_calls' : 'stop';
+  return { choices: [{ index: 0, text: example.response ?? null, toolCalls, finishReason }], usage: null };
 }
 
 /** What one judgement said about the principle under test. */
@@ -82,7 +89,7 @@ export async function judgeExample(
   if (c.stage === 'input') result = await judgeInputStage(spec, deps);
   else {
     // `audit`: judged once, never revised (how `stream: audit` judges an answer).
-    const judged = await judgeOutputStage(spec, textDraft(example.response ?? ''), deps);
+    const judged = await judgeOutputStage(spec, exampleDraft(example), deps);
     result = judged?.choices[0]?.result;
   }
   if (!result) return { outcome: 'clean', others: [], criticTokens: 0, criticCalls: 0, criticMs: 0 };

@@ -25,23 +25,58 @@ const Round: FC<{
   violations: ViolationRow[];
   content: string;
 }> = ({ stage, round, previous, violations, content }) => {
-  const quotes = violations.flatMap((v) =>
-    v.evidence ? [{ text: v.evidence, label: v.principle, target: violationAnchor(v.id) }] : [],
-  );
+  const quotesIn = (part: string) =>
+    violations.flatMap((v) =>
+      v.evidence && (v.at?.part ?? 'text') === part
+        ? [{ text: v.evidence, label: v.principle, target: violationAnchor(v.id), start: v.at?.start }]
+        : [],
+    );
+  const quotes = quotesIn('text');
   return (
     <div class="round" data-round={round.index} data-kind={round.kind}>
       <h3>
         Round {round.index} · {round.kind}
         {round.index === stage.chosen ? <span class="badge v-pass">chosen</span> : null}
-        {round.truncated ? <span class="badge s-major">truncated</span> : null}
+        {round.truncated ? (
+          <span class="badge s-major">
+            {round.unjudgedChars ? `${formatCount(round.unjudgedChars)} characters not judged` : 'truncated'}
+          </span>
+        ) : null}
+        {round.windows ? <span class="badge">{round.windows.length} critic windows</span> : null}
         {round.answersRequest === false ? <span class="badge s-critical">no longer answers</span> : null}
       </h3>
       {round.failedRevision ? <p class="notice error">Revision failed: {round.failedRevision}</p> : null}
       {round.text !== null ? (
-        <MarkedText text={round.text} quotes={quotes} />
+        round.text === '' && round.toolCalls?.length ? null : (
+          <MarkedText text={round.text} quotes={quotes} />
+        )
       ) : (
         <NotLogged content={content} />
       )}
+      {(round.toolCalls ?? []).map((call, i) => (
+        <div class="tool-call" data-tool-call={i}>
+          <span class="muted">Tool call {i + 1}: </span>
+          <code>{call.name}</code>
+          {call.arguments !== null ? (
+            <MarkedText
+              text={`name: ${call.name}\narguments: ${call.arguments}`}
+              quotes={quotesIn(`tool_call:${i}`)}
+            />
+          ) : (
+            <NotLogged content={content} />
+          )}
+        </div>
+      ))}
+      {round.windows ? (
+        <details class="windows">
+          <summary>Judged in {round.windows.length} overlapping windows</summary>
+          <ol>
+            {round.windows.map((w) => (
+              <li>{w.map((p) => `${p.part} ${formatCount(p.start)}–${formatCount(p.end)}`).join(', ')}</li>
+            ))}
+          </ol>
+        </details>
+      ) : null}
       {round.kind === 'revision' && previous?.text != null && round.text !== null ? (
         <details>
           <summary>Changes from round {previous.index}</summary>
@@ -89,8 +124,14 @@ const Stage: FC<{ stage: StageRecord; violations: ViolationRow[]; content: strin
 /** Every model and critic call of the request with its latency and tokens. */
 const Calls: FC<{ detail: RequestDetail }> = ({ detail }) => {
   const { record } = detail;
-  const rows: Array<{ call: string; where: string; latency: number; tokens: number | null; note: string }> =
-    [];
+  const rows: Array<{
+    call: string;
+    where: string;
+    latency: number;
+    tokens: number | null;
+    cachedTokens?: number | undefined;
+    note: string;
+  }> = [];
   if (record.draftCall) {
     rows.push({
       call: 'draft',
@@ -113,11 +154,13 @@ const Calls: FC<{ detail: RequestDetail }> = ({ detail }) => {
         });
       }
       for (const c of round.critic) {
+        const windowNote = c.window !== undefined ? `, window ${c.window + 1}` : '';
         rows.push({
-          call: `critic (round ${round.index}, attempt ${c.attempt})`,
+          call: `critic (round ${round.index}${windowNote}, attempt ${c.attempt})`,
           where,
           latency: c.latencyMs,
           tokens: c.tokens,
+          cachedTokens: c.cachedTokens,
           note: [c.cached ? 'cached' : '', c.fault ? `${c.fault.code}: ${c.fault.message}` : '']
             .filter(Boolean)
             .join(' · '),
@@ -134,6 +177,7 @@ const Calls: FC<{ detail: RequestDetail }> = ({ detail }) => {
           <th>stage</th>
           <th class="num">latency</th>
           <th class="num">tokens</th>
+          <th class="num">prompt cached</th>
           <th>note</th>
         </tr>
       </thead>
@@ -144,6 +188,7 @@ const Calls: FC<{ detail: RequestDetail }> = ({ detail }) => {
             <td>{r.where}</td>
             <td class="num">{formatMs(r.latency)}</td>
             <td class="num">{formatCount(r.tokens)}</td>
+            <td class="num">{r.cachedTokens === undefined ? '' : formatCount(r.cachedTokens)}</td>
             <td class="small">{r.note}</td>
           </tr>
         ))}

@@ -8,6 +8,8 @@ export interface Quote {
   label: string;
   /** The violation's element id, so a mark links to its card. */
   target: string;
+  /** Where the critic's quote is (recorded since migration 0010): only that occurrence is marked. */
+  start?: number | undefined;
 }
 
 interface Span {
@@ -17,11 +19,18 @@ interface Span {
   target: string;
 }
 
-/** Every occurrence of every quote, overlapping ones merged into one span. */
+/**
+ * The quotes' spans, overlapping ones merged into one: a located quote at its recorded position, one without a
+ * position (older records, or a text the content setting masked so the position no longer holds) everywhere.
+ */
 export function quoteSpans(text: string, quotes: readonly Quote[]): Span[] {
   const found: Span[] = [];
   for (const q of quotes) {
     if (q.text === '') continue;
+    if (q.start !== undefined && text.startsWith(q.text, q.start)) {
+      found.push({ start: q.start, end: q.start + q.text.length, labels: [q.label], target: q.target });
+      continue;
+    }
     for (let at = text.indexOf(q.text); at !== -1; at = text.indexOf(q.text, at + q.text.length)) {
       found.push({ start: at, end: at + q.text.length, labels: [q.label], target: q.target });
     }

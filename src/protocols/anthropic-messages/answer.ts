@@ -1,7 +1,7 @@
 // The Messages API answer (a `message`): reading it, its judged parts, and putting revisions and refusals back.
 import { z } from 'zod';
 import { TenetError } from '../../core/errors.ts';
-import type { Draft, FinalChoice, Usage } from '../../core/exchange/conversation.ts';
+import type { Draft, FinalChoice, ToolCallPart, Usage } from '../../core/exchange/conversation.ts';
 import { type Block, blockSchema, isTextBlock, isToolUseBlock, sharedBlockChecks, textOf } from './blocks.ts';
 
 const count = z.number().nonnegative();
@@ -111,6 +111,18 @@ function revisedContent(content: readonly Block[], text: string): Block[] {
   return out;
 }
 
+/** A tool call's arguments as the `input` object of a tool_use block ({} when they are not a JSON object). */
+function parsedInput(call: ToolCallPart): Record<string, unknown> {
+  try {
+    const value: unknown = JSON.parse(call.arguments);
+    return typeof value === 'object' && value !== null && !Array.isArray(value)
+      ? (value as Record<string, unknown>)
+      : {};
+  } catch {
+    return {};
+  }
+}
+
 /** `refused` and `revised` put back into a message; `revisionUsage` added to its usage in the API's names. */
 export function applyFinalToMessage(
   answer: MessageAnswer,
@@ -130,6 +142,18 @@ export function applyFinalToMessage(
       ...('stop_details' in answer
         ? { stop_details: { type: 'refusal', category: null, explanation: null } }
         : {}),
+    };
+  } else if (final.toolCalls) {
+    // Re-made tool calls replace the draft's tool_use blocks, after the text, as the API orders them.
+    const rest = answer.content.filter((b) => !isToolUseBlock(b));
+    const uses = final.toolCalls.map(
+      (t): Block => ({ type: 'tool_use', id: t.id, name: t.name, input: parsedInput(t) }),
+    );
+    const text = final.text === '' ? rest.filter((b) => !isTextBlock(b)) : revisedContent(rest, final.text);
+    out = {
+      ...answer,
+      content: [...text, ...uses],
+      stop_reason: uses.length > 0 ? 'tool_use' : 'end_turn',
     };
   } else {
     out = {

@@ -30,6 +30,14 @@ export const messagesProtocol: Protocol<MessagesRequest, MessageAnswer> = {
       choices: 1,
       temperature: body.temperature ?? undefined,
       maxTokens: body.max_tokens,
+      // Revisions go to the Anthropic API: its own tools and tool_choice, as the client sent them.
+      contract: {
+        wire: {
+          ...(body.tools ? { tools: body.tools } : {}),
+          ...(body.tool_choice ? { tool_choice: body.tool_choice } : {}),
+        },
+        maxTokens: body.max_tokens,
+      },
     };
   },
   readAnswer: readMessageAnswer,

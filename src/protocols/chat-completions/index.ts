@@ -3,6 +3,7 @@
 import { TenetError } from '../../core/errors.ts';
 import { addUsage, type Conversation, type Draft, type Turn } from '../../core/exchange/conversation.ts';
 import type { DeltaCodec, ParsedRequest, Protocol, TextSlot } from '../../core/exchange/protocol.ts';
+import type { OutputContract } from '../../core/output-contract.ts';
 import { containsDone, sseError } from '../../core/sse.ts';
 import { contentText } from '../../core/verdict.ts';
 import {
@@ -43,6 +44,42 @@ function conversationOf(request: ChatRequest): Conversation {
     return { role: m.role === 'developer' ? 'system' : m.role, text };
   });
   return { turns };
+}
+
+/**
+ * The output contract a revision keeps: `response_format`, `tools`, `tool_choice`, `parallel_tool_calls` and the
+ * client's own spelling of its token limit, sent to the reviser (itself a chat completion) as they are.
+ */
+export function chatContractOf(body: ChatRequest): OutputContract {
+  const raw = body as Record<string, unknown>;
+  const wire: Record<string, unknown> = {};
+  for (const key of [
+    'response_format',
+    'tools',
+    'tool_choice',
+    'parallel_tool_calls',
+    'max_completion_tokens',
+  ])
+    if (raw[key] !== undefined && raw[key] !== null) wire[key] = raw[key];
+  const format = body.response_format as
+    | { type: string; json_schema?: { schema?: unknown } }
+    | null
+    | undefined;
+  const schema = format?.json_schema?.schema;
+  const json =
+    format?.type === 'json_object'
+      ? {}
+      : format?.type === 'json_schema'
+        ? {
+            schema:
+              typeof schema === 'object' && schema !== null ? (schema as Record<string, unknown>) : undefined,
+          }
+        : undefined;
+  return {
+    ...(json ? { json } : {}),
+    wire,
+    maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+  };
 }
 
 function readCompletion(text: string): Completion {
@@ -127,6 +164,7 @@ export const chatProtocol: Protocol<ChatRequest, Completion> = {
       choices: body.n ?? 1,
       temperature: typeof body.temperature === 'number' ? body.temperature : undefined,
       maxTokens: body.max_completion_tokens ?? body.max_tokens ?? undefined,
+      contract: chatContractOf(body),
     };
   },
   readAnswer: readCompletion,
@@ -170,6 +208,24 @@ export const chatProtocol: Protocol<ChatRequest, Completion> = {
       const final = finals.find((f) => f.index === choice.index);
       if (final?.kind === 'refused') return refusalChoice(choice.index, final.message);
       if (final?.kind === 'revised') {
+        if (final.toolCalls) {
+          // The tool calls were re-made by the revision: they replace the draft's, and say why the turn ended.
+          const { tool_calls: _, ...message } = choice.message;
+          const calls = final.toolCalls.map((t) => ({
+            id: t.id,
+            type: 'function' as const,
+            function: { name: t.name, arguments: t.arguments },
+          }));
+          return {
+            ...choice,
+            message: {
+              ...message,
+              content: final.text === '' && calls.length > 0 ? null : final.text,
+              ...(calls.length > 0 ? { tool_calls: calls } : {}),
+            },
+            finish_reason: calls.length > 0 ? 'tool_calls' : 'stop',
+          };
+        }
         return {
           ...choice,
           message: { ...choice.message, content: final.text },

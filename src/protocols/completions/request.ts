@@ -120,5 +120,7 @@ export function parseCompletionsRequest(text: string): ParsedRequest<Completions
     temperature: body.temperature ?? undefined,
     // max_tokens 0 (echo only) is no budget for a revision: the reviser's own default applies then.
     maxTokens: body.max_tokens || undefined,
+    // No JSON format or tools in the legacy API: the contract is the output limit.
+    contract: { maxTokens: body.max_tokens || undefined },
   };
 }

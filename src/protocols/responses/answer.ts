@@ -135,7 +135,25 @@ export function applyFinalToResponse(
   const final = finals.find((f) => f.index === 0);
   let out = answer;
   if (final?.kind === 'revised') {
-    const output = reviseOutput(answer.output, final.text);
+    const calls = final.toolCalls;
+    // Re-made tool calls replace the draft's function_call items (after the message, as the API orders them).
+    const kept = calls ? answer.output.filter((item) => item.type !== 'function_call') : answer.output;
+    const text = calls && final.text === '' ? undefined : final.text;
+    const output = [
+      ...(text === undefined
+        ? kept.filter((item) => !messageItem.safeParse(item).success)
+        : reviseOutput(kept, text)),
+      ...(calls ?? []).map(
+        (t): OutputItem => ({
+          id: tenetId('fc'),
+          type: 'function_call',
+          status: 'completed',
+          call_id: t.id,
+          name: t.name,
+          arguments: t.arguments,
+        }),
+      ),
+    ];
     const settled =
       answer.status === 'completed' || answer.status === 'incomplete' || answer.status === 'failed';
     out = { ...answer, output, ...(settled ? {} : { status: 'completed' }) };

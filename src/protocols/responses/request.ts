@@ -3,6 +3,7 @@ import { z } from 'zod';
 import type { Conversation, ToolCallPart, Turn } from '../../core/exchange/conversation.ts';
 import type { ParsedRequest } from '../../core/exchange/protocol.ts';
 import { firstIssue, parseRequestBody } from '../../core/exchange/request-body.ts';
+import type { OutputContract } from '../../core/output-contract.ts';
 
 /** A content part (`input_text`, `output_text`, `input_image`, `input_file`, …): only its `type` is required here. */
 const contentPart = z.looseObject({ type: z.string({ error: 'must be a string naming the part type' }) });
@@ -151,5 +152,40 @@ export function parseResponsesRequest(text: string): ParsedRequest<ResponsesRequ
     choices: 1,
     temperature: body.temperature ?? undefined,
     maxTokens: body.max_output_tokens ?? undefined,
+    contract: responsesContractOf(body),
   };
+}
+
+type Loose = Record<string, unknown>;
+const isLoose = (v: unknown): v is Loose => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The output contract a revision keeps, in the reviser's chat completion fields: `text.format` as
+ * `response_format`, function tools and `tool_choice` in their chat spelling (built-in tools such as web search
+ * have no chat form and are not offered to a revision), the output limit as `max_tokens`.
+ */
+export function responsesContractOf(body: ResponsesRequest): OutputContract {
+  const raw = body as Loose;
+  const wire: Loose = {};
+  const format = isLoose(raw['text']) ? raw['text']['format'] : undefined;
+  let json: OutputContract['json'];
+  if (isLoose(format) && format['type'] === 'json_object') {
+    wire['response_format'] = { type: 'json_object' };
+    json = {};
+  } else if (isLoose(format) && format['type'] === 'json_schema') {
+    const { type: _, ...schema } = format;
+    wire['response_format'] = { type: 'json_schema', json_schema: schema };
+    json = { schema: isLoose(format['schema']) ? format['schema'] : undefined };
+  }
+  const tools = (body.tools ?? [])
+    .filter((t) => t.type === 'function')
+    .map(({ type: _, ...fn }) => ({ type: 'function', function: fn }));
+  if (tools.length > 0) wire['tools'] = tools;
+  const choice = raw['tool_choice'];
+  if (typeof choice === 'string') wire['tool_choice'] = choice;
+  else if (isLoose(choice) && choice['type'] === 'function')
+    wire['tool_choice'] = { type: 'function', function: { name: choice['name'] } };
+  if (typeof raw['parallel_tool_calls'] === 'boolean')
+    wire['parallel_tool_calls'] = raw['parallel_tool_calls'];
+  return { ...(json ? { json } : {}), wire, maxTokens: body.max_output_tokens ?? undefined };
 }
