@@ -451,70 +451,71 @@ describe('tool calls are judged', () => {
     expect(judge.views[1]?.blocks.find((b) => b.label === 'TOOL_CALL')?.body).toContain('jo@acme.example');
   });
 
-  it.each([
-    [
-      'messages',
-      { type: 'tool_use', id: 'toolu_1', name: 'send_email', input: { to: 'all-customers@acme.example' } },
-    ],
-    ['responses', null],
-  ] as const)('puts a re-made tool call back in the %s protocol', async (id, _unused) => {
-    const judge = critic((view) =>
-      view.blocks.some((b) => b.body.includes('all-customers'))
-        ? [{ principle: 'narrow-recipients', evidence: '"to":"all-customers@acme.example"' }]
-        : [],
-    );
-    const right = { id: 'call_2', name: 'send_email', arguments: '{"to":"jo@acme.example"}' };
-    const upstream =
-      id === 'messages'
-        ? {
-            id: 'msg_1',
-            type: 'message',
-            role: 'assistant',
-            model: 'm',
-            content: [
-              {
-                type: 'tool_use',
-                id: 'toolu_1',
-                name: 'send_email',
-                input: { to: 'all-customers@acme.example' },
-              },
-            ],
-            stop_reason: 'tool_use',
-            stop_sequence: null,
-            usage: { input_tokens: 5, output_tokens: 7 },
-          }
-        : {
-            id: 'resp_1',
-            object: 'response',
-            created_at: 1,
-            status: 'completed',
-            model: 'm',
-            output: [
-              {
-                id: 'fc_1',
-                type: 'function_call',
-                status: 'completed',
-                call_id: 'call_1',
-                name: 'send_email',
-                arguments: '{"to":"all-customers@acme.example"}',
-              },
-            ],
-            usage: { input_tokens: 5, output_tokens: 7, total_tokens: 12 },
-          };
-    const body =
-      id === 'messages'
-        ? { model: 'm', max_tokens: 100, messages: [{ role: 'user', content: 'Email Jo (jo@acme.example)' }] }
-        : { model: 'm', input: 'Email Jo (jo@acme.example)' };
-    const run = await exchange(id, body, upstream, {
-      constitution: 'attacks-tools',
-      critic: judge,
-      revise: () => ({ content: '', toolCalls: [right] }),
-    });
-    expect(run.reply.headers['x-tenet-verdict']).toBe('revised');
-    const text = JSON.stringify(run.answer);
-    expect(text).not.toContain('all-customers');
-    expect(text).toContain('jo@acme.example');
-  });
+  it.each(['messages', 'responses'] as const)(
+    'puts a re-made tool call back in the %s protocol',
+    async (id) => {
+      const judge = critic((view) =>
+        view.blocks.some((b) => b.body.includes('all-customers'))
+          ? [{ principle: 'narrow-recipients', evidence: '"to":"all-customers@acme.example"' }]
+          : [],
+      );
+      const right = { id: 'call_2', name: 'send_email', arguments: '{"to":"jo@acme.example"}' };
+      const upstream =
+        id === 'messages'
+          ? {
+              id: 'msg_1',
+              type: 'message',
+              role: 'assistant',
+              model: 'm',
+              content: [
+                {
+                  type: 'tool_use',
+                  id: 'toolu_1',
+                  name: 'send_email',
+                  input: { to: 'all-customers@acme.example' },
+                },
+              ],
+              stop_reason: 'tool_use',
+              stop_sequence: null,
+              usage: { input_tokens: 5, output_tokens: 7 },
+            }
+          : {
+              id: 'resp_1',
+              object: 'response',
+              created_at: 1,
+              status: 'completed',
+              model: 'm',
+              output: [
+                {
+                  id: 'fc_1',
+                  type: 'function_call',
+                  status: 'completed',
+                  call_id: 'call_1',
+                  name: 'send_email',
+                  arguments: '{"to":"all-customers@acme.example"}',
+                },
+              ],
+              usage: { input_tokens: 5, output_tokens: 7, total_tokens: 12 },
+            };
+      const body =
+        id === 'messages'
+          ? {
+              model: 'm',
+              max_tokens: 100,
+              messages: [{ role: 'user', content: 'Email Jo (jo@acme.example)' }],
+            }
+          : { model: 'm', input: 'Email Jo (jo@acme.example)' };
+      const run = await exchange(id, body, upstream, {
+        constitution: 'attacks-tools',
+        critic: judge,
+        revise: () => ({ content: '', toolCalls: [right] }),
+      });
+      expect(run.reply.headers['x-tenet-verdict']).toBe('revised');
+      const text = JSON.stringify(run.answer);
+      expect(text).not.toContain('all-customers');
+      expect(text).toContain('jo@acme.example');
+    },
+  );
 });
 
 describe('revisions keep the output contract', () => {
