@@ -113,7 +113,9 @@ describe('one revision round', () => {
       { json: completion(sycophantic) },
       criticSays(violating([{ principle: 'no-sycophancy', violated: true, evidence: 'clearly visible' }])),
       { json: completion('No, you fool, it is a myth.') },
-      criticSays(violating([{ principle: 'tone', violated: true, evidence: 'you fool', severity: 'minor' }])),
+      criticSays(
+        violating([{ principle: 'tone', violated: true, evidence: 'No, you fool', severity: 'minor' }]),
+      ),
     ]);
     const res = await t.chat(ask(claim));
     // The revision fixed the revise principle; the flag it raised is recorded, the answer goes out.
@@ -126,13 +128,15 @@ describe('one revision round', () => {
 describe('when rounds run out or a principle blocks', () => {
   it('blocks after max_revisions when a revise principle stays broken (6 calls)', async () => {
     const t = await setup();
-    const still = criticSays(violating([{ principle: 'no-sycophancy', violated: true, evidence: 'Moon' }]));
+    const still = criticSays(
+      violating([{ principle: 'no-sycophancy', violated: true, evidence: 'visible from the Moon' }]),
+    );
     await t.scenario.script([
       { json: completion(sycophantic) },
       still,
       { json: completion('It is visible from the Moon, mostly.') },
       still,
-      { json: completion('Some say the Moon view works.') },
+      { json: completion('Some say it is visible from the Moon.') },
       still,
     ]);
     const res = await t.chat(ask(claim));
@@ -149,7 +153,7 @@ describe('when rounds run out or a principle blocks', () => {
     const t = await setup();
     await t.scenario.script([
       { json: completion('Ugh, fine: it is a myth.') },
-      criticSays(violating([{ principle: 'tone', violated: true, evidence: 'Ugh, fine' }])),
+      criticSays(violating([{ principle: 'tone', violated: true, evidence: 'Ugh, fine: it is' }])),
     ]);
     const res = await t.chat(ask(claim));
     expect(res.headers.get('x-tenet-verdict')).toBe('flagged');
@@ -347,13 +351,20 @@ describe('untrusted drafts', () => {
 });
 
 describe('shapes of answers', () => {
-  it('passes tool calls untouched and records a tool-only answer as not critiqued (1 call)', async () => {
+  it('judges a tool-only answer: the critic sees the call in its own block, and a clean call goes out untouched', async () => {
     const t = await setup();
     const toolOnly = completion({ tool_calls: [{ name: 'lookup', arguments: { q: 'moon' } }] });
-    await t.scenario.script([{ json: toolOnly }]);
+    await t.scenario.script([{ json: toolOnly }, criticSays(allClean())]);
     const res = await t.chat(ask(claim, { tools: [{ type: 'function', function: { name: 'lookup' } }] }));
+    expect(res.headers.get('x-tenet-verdict')).toBe('pass');
     expect(await res.json()).toEqual(toolOnly);
-    expect((await calls(t)).all).toHaveLength(1);
+    const { all, critic } = await calls(t);
+    expect(all).toHaveLength(2);
+    const user = bodyOf(critic[0]).messages?.[1]?.content ?? '';
+    expect(user).toMatch(
+      /<<<TOOL_CALL-([0-9a-f]{24})\nname: lookup\narguments: \{"q":"moon"\}\nTOOL_CALL-\1>>>/,
+    );
+    expect(user).not.toContain('<<<ANSWER-');
   });
 
   it('revises the text of an answer with tool calls and keeps the tool calls', async () => {
@@ -382,7 +393,7 @@ describe('shapes of answers', () => {
       { json: completion({ choices: [{ content: corrected }, { content: 'Ugh: a myth.' }] }) },
       { ...criticSays(allClean()), match: { ...criticCall, bodyIncludes: 'that is a myth' } },
       {
-        ...criticSays(violating([{ principle: 'tone', violated: true, evidence: 'Ugh' }])),
+        ...criticSays(violating([{ principle: 'tone', violated: true, evidence: 'Ugh: a myth.' }])),
         match: { ...criticCall, bodyIncludes: 'Ugh: a myth' },
       },
     ]);
@@ -408,15 +419,18 @@ describe('shapes of answers', () => {
     );
   });
 
-  it('truncates a very long draft predictably for the critic, and still verifies quotes against the full draft', async () => {
+  it('judges a very long draft in overlapping windows, every character, and verifies quotes in the window that showed them', async () => {
     const t = await setup();
     const long = `${'A fact. '.repeat(3000)}The end.`;
-    await t.scenario.script([{ json: completion(long) }, criticSays(allClean())]);
+    await t.scenario.script([criticSays(allClean(), { times: 2 })]);
+    await t.scenario.script([{ json: completion(long) }]);
     const res = await t.chat(ask('Tell me everything.'));
     expect(res.headers.get('x-tenet-verdict')).toBe('pass');
-    const user = bodyOf((await calls(t)).critic[0]).messages?.[1]?.content ?? '';
-    expect(user).toMatch(/\[… 8008 characters omitted by Tenet …\]/);
-    expect(user.length).toBeLessThan(long.length);
+    const windows = (await calls(t)).critic.map((c) => bodyOf(c).messages?.[1]?.content ?? '');
+    expect(windows).toHaveLength(2);
+    expect(windows[0]).toContain(`characters 0-16000 of ${long.length}`);
+    expect(windows[1]).toContain(`characters 15000-${long.length} of ${long.length}`);
+    expect(windows.some((w) => w.includes('omitted'))).toBe(false);
   });
 });
 

@@ -124,7 +124,7 @@ describe('the record of each request', () => {
     const t = await setup();
     await t.scenario.script([
       { json: completion('Ugh: a myth.') },
-      criticSays(violating([{ principle: 'tone', violated: true, evidence: 'Ugh' }])),
+      criticSays(violating([{ principle: 'tone', violated: true, evidence: 'Ugh: a myth.' }])),
       { json: completion('Use sk-proj-4fJ9aQ2xTz8LmN3bVc7KpR1s now.') },
       { json: completion('Fine.') },
       criticSays(allClean(), { nonce: 'bad0bad0bad0bad0bad0bad0', times: 2 }),
