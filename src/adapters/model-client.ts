@@ -88,7 +88,6 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
             ...(wire as Partial<OpenAI.Chat.ChatCompletionCreateParamsNonStreaming>),
             model: chat.model,
             messages: messages as OpenAI.Chat.ChatCompletionMessageParam[],
-            stream: false,
             ...(chat.temperature !== undefined ? { temperature: chat.temperature } : {}),
             // The client's own spelling of its limit wins (newer models refuse max_tokens).
             ...(maxTokens !== undefined && wire['max_completion_tokens'] === undefined
