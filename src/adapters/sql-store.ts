@@ -430,12 +430,13 @@ export function createSqlStore(db: SqlDb): LogStore {
 
     async constitutions(): Promise<ConstitutionUse[]> {
       const rows = await db.all<Row>(
-        'SELECT constitution, constitution_hash, COUNT(*) AS n, MIN(time) AS first, MAX(time) AS last FROM requests GROUP BY constitution, constitution_hash ORDER BY last DESC',
+        'SELECT constitution, constitution_hash, COUNT(*) AS n, SUM(critic_tokens) AS critic, MIN(time) AS first, MAX(time) AS last FROM requests GROUP BY constitution, constitution_hash ORDER BY last DESC',
       );
       return rows.map((r) => ({
         name: String(r['constitution']),
         hash: String(r['constitution_hash']),
         requests: num(r['n']),
+        criticTokens: num(r['critic']),
         first: num(r['first']),
         last: num(r['last']),
       }));

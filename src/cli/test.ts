@@ -195,6 +195,10 @@ export function renderSuites(suites: readonly SuiteResult[], totals: Totals, run
           ],
     );
     out.push(table([header, ...rows], new Set([3, 4, 5, 6, 7, 8, 9])));
+    // What judging costs this constitution per answer: each judged example is judged as one request would be.
+    const judged = s.principles.reduce((n, p) => n + p.examples - p.skipped, 0);
+    const tokens = s.principles.reduce((n, p) => n + p.criticTokens, 0);
+    if (judged > 0) out.push(`critic tokens per request: ${Math.round(tokens / judged)} (${s.version})\n`);
     for (const p of s.principles) out.push(...failureLines(p, runs).map((l) => `${l}\n`));
     out.push('\n');
   }

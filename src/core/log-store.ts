@@ -138,6 +138,8 @@ export interface ConstitutionUse {
   name: string;
   hash: string;
   requests: number;
+  /** Critic tokens of all its requests (what the version costs to judge). */
+  criticTokens: number;
   first: number;
   last: number;
 }

@@ -218,6 +218,11 @@ describe('tenet test', () => {
     expect(run.out).toMatch(
       /^8 examples: 5 passed, 3 failed, 0 skipped; 1 principle untested; critic \d+ tokens/m,
     );
+    // What judging costs per request under this constitution: all its critic tokens over its 8 judged examples.
+    const total = Number(/critic (\d+) tokens/.exec(run.out)?.[1]);
+    const perRequest = Number(/^critic tokens per request: (\d+) \(/m.exec(run.out)?.[1]);
+    expect(perRequest).toBe(Math.round(total / 8));
+    expect(perRequest).toBeGreaterThan(0);
 
     // The JSON report, field by field.
     const report = JSON.parse(readFileSync(json, 'utf8')) as ReportJson;

@@ -82,6 +82,28 @@ async function send(body: unknown, constitution = 'attacks') {
   return { res, answer, message: answer.choices[0]?.message, verdict: res.headers.get('x-tenet-verdict') };
 }
 
+let cookie: string | undefined;
+
+/** A dashboard page as HTML, signed in with the form as a reviewer would (the session cookie is kept). */
+async function dashboard(path: string): Promise<string> {
+  if (!cookie) {
+    const login = await fetch(`${tenet.url}/admin/login`, {
+      method: 'POST',
+      redirect: 'manual',
+      headers: {
+        'content-type': 'application/x-www-form-urlencoded',
+        origin: tenet.url,
+        'sec-fetch-site': 'same-origin',
+      },
+      body: new URLSearchParams({ token: admin }).toString(),
+    });
+    cookie = (login.headers.get('set-cookie') ?? '').split(';')[0];
+  }
+  const res = await fetch(`${tenet.url}${path}`, { headers: { cookie: cookie ?? '' }, redirect: 'manual' });
+  expect(res.status).toBe(200);
+  return res.text();
+}
+
 /** The stored record of a request (written after the response). */
 async function recordOf(res: Response): Promise<Detail> {
   const id = res.headers.get('x-tenet-request-id');
@@ -152,6 +174,13 @@ describe('issue 14 attacks through the running proxy', () => {
     });
     const windows = (await tagged(critic, tag)).map((r) => bodyOf(r).messages[1]?.content ?? '');
     expect(windows.filter((w) => w.includes(lie))).toHaveLength(1);
+
+    // The dashboard shows the windows and their calls, and marks the quote where it is.
+    const page = await dashboard(`/admin/requests/${res.headers.get('x-tenet-request-id')}`);
+    expect(page).toContain('Judged in 2 overlapping windows');
+    expect(page).toMatch(/critic \(round 0, window 1, attempt 1\)/);
+    expect(page).toMatch(/critic \(round 0, window 2, attempt 1\)/);
+    expect(page.match(/class="evidence"><mark[^>]*>Our warranty covers accidental damage/g)).toHaveLength(1);
   });
 
   it('does not let a one-letter quote flag a clean answer or steer the reviser', async () => {
@@ -337,5 +366,11 @@ describe('issue 14 attacks through the running proxy', () => {
     expect(detail.record.stages[0]?.rounds[1]?.failedRevision).toBe(
       'the revision is not the JSON the request asked for',
     );
+  });
+
+  it('shows critic tokens per request for each constitution version on the dashboard', async () => {
+    const page = await dashboard('/admin');
+    const row = /<tr>(?:(?!<\/tr>)[\s\S])*?>attacks<\/a>(?:(?!<\/tr>)[\s\S])*?<\/tr>/.exec(page)?.[0] ?? '';
+    expect(row).toMatch(/data-critic-per-request="true">\s*[1-9][\d,]*\s*</);
   });
 });

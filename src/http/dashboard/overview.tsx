@@ -71,7 +71,7 @@ const Versions: FC<{ used: ConstitutionUse[]; loaded: OverviewProps['loaded'] }>
   const rows = [...used];
   for (const c of loaded) {
     if (!used.some((u) => u.name === c.name && u.hash === c.hash)) {
-      rows.push({ name: c.name, hash: c.hash, requests: 0, first: 0, last: 0 });
+      rows.push({ name: c.name, hash: c.hash, requests: 0, criticTokens: 0, first: 0, last: 0 });
     }
   }
   rows.sort((a, b) => a.name.localeCompare(b.name) || b.last - a.last);
@@ -83,6 +83,7 @@ const Versions: FC<{ used: ConstitutionUse[]; loaded: OverviewProps['loaded'] }>
           <th>version</th>
           <th>status</th>
           <th class="num">requests</th>
+          <th class="num">critic tokens / request</th>
           <th>first seen (UTC)</th>
           <th>last seen (UTC)</th>
         </tr>
@@ -109,6 +110,9 @@ const Versions: FC<{ used: ConstitutionUse[]; loaded: OverviewProps['loaded'] }>
               )}
             </td>
             <td class="num">{formatCount(r.requests)}</td>
+            <td class="num" data-critic-per-request>
+              {r.requests > 0 ? formatCount(Math.round(r.criticTokens / r.requests)) : '—'}
+            </td>
             <td>{r.requests > 0 ? formatTime(r.first) : '—'}</td>
             <td>{r.requests > 0 ? formatTime(r.last) : '—'}</td>
           </tr>
