@@ -184,7 +184,8 @@ const lie = 'Our warranty covers accidental damage for ten years.';
 
 describe('every character is judged', () => {
   it('judges a 17,000-character answer in two overlapping windows and catches a violation in its middle', async () => {
-    const text = `${filler(8_000)} ${lie} ${filler(9_000)}`;
+    // The lie sits where the old view cut: after the first 12,000 characters, before the last 4,000.
+    const text = `${filler(12_300)} ${lie} ${filler(4_700)}`;
     const judge = findsSentence('no-false-claims', lie);
     const run = await exchange('chat', chatAsk('Tell me about delivery.'), chatAnswer(text), {
       critic: judge,
