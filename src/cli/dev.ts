@@ -1,5 +1,5 @@
 // `tenet dev` (what `npm start` runs): validates the settings, then runs the Worker under wrangler dev.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
@@ -8,6 +8,7 @@ import { parseEnv } from 'node:util';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import { checkPortFree, portInUseMessage } from '../entry/port-in-use.ts';
 import { keepLastGoodVariable } from './bundle.ts';
+import { applyLocalD1Migrations } from './d1-migrations.ts';
 import { createWorkerdLogFilter } from './workerd-log.ts';
 
 const devVarsFile = '.dev.vars';
@@ -98,24 +99,16 @@ export async function runWranglerDev(args: string[], files: readonly string[] = 
     [keepLastGoodVariable]: '1',
   };
   // The log's migrations first, on the same local D1 state wrangler dev will use.
-  const persist = args.findIndex((a) => a === '--persist-to' || a.startsWith('--persist-to='));
-  const persistArgs =
-    persist === -1
-      ? []
-      : args[persist]?.includes('=')
-        ? [args[persist] as string]
-        : ['--persist-to', args[persist + 1] ?? ''];
-  const migrated = spawnSync(
-    process.execPath,
-    [wrangler, 'd1', 'migrations', 'apply', 'DB', '--local', ...persistArgs],
-    {
-      stdio: ['ignore', 'inherit', 'inherit'],
-      env,
-    },
-  );
-  if (migrated.status !== 0) {
-    console.error('tenet: applying the D1 migrations of the log failed');
-    return migrated.status ?? 1;
+  try {
+    const applied = await applyLocalD1Migrations({
+      persistTo: flagValue(args, '--persist-to'),
+      configPath: flagValue(args, '--config') ?? flagValue(args, '-c'),
+    });
+    if (applied.length > 0)
+      console.log(`tenet: applied ${applied.length} log migration(s) to the local D1: ${applied.join(', ')}`);
+  } catch (err) {
+    console.error(`tenet: applying the D1 migrations of the log failed: ${(err as Error).message}`);
+    return 1;
   }
   const defaults = [
     ...(hasFlag(args, '--ip') ? [] : ['--ip', '127.0.0.1']),

@@ -1,0 +1,79 @@
+// The log's D1 migrations applied to the local database `wrangler dev` uses, in this process: one local D1 for all
+// of them, where `wrangler d1 migrations apply --local` starts one per migration (about 2 s each).
+import { readdirSync, readFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+
+/** A `[[d1_databases]]` entry of the wrangler config (wrangler's own type comes from a package it bundles). */
+interface D1Config {
+  binding: string;
+  database_name?: string;
+  database_id?: string;
+  preview_database_id?: string;
+  migrations_table?: string;
+  migrations_dir?: string;
+}
+
+/**
+ * Applies the migrations of the `DB` binding that the local database lacks, each in one batch with its row in the
+ * migrations table, exactly as `wrangler d1 migrations apply DB --local` records them (same table, same names,
+ * same database id and persistence folder), so wrangler sees them as applied. Returns the names applied.
+ */
+export async function applyLocalD1Migrations(options: {
+  /** wrangler dev's `--persist-to` (relative to the working directory), if given. */
+  persistTo?: string | undefined;
+  /** wrangler's `--config`, if given. */
+  configPath?: string | undefined;
+}): Promise<string[]> {
+  const { unstable_readConfig: readConfig, unstable_splitSqlQuery: splitSqlQuery } = await import('wrangler');
+  const config = readConfig({ config: options.configPath }) as {
+    configPath?: string;
+    d1_databases: D1Config[];
+  };
+  const database = config.d1_databases.find((d) => d.binding === 'DB');
+  if (!database)
+    throw new Error(`no D1 database with binding DB in ${config.configPath ?? 'the wrangler config'}`);
+  const base = config.configPath ? dirname(config.configPath) : process.cwd();
+  const migrationsDir = resolve(base, database.migrations_dir ?? 'migrations');
+  const table = database.migrations_table ?? 'd1_migrations';
+  // Where wrangler keeps local state: --persist-to from the working directory, else .wrangler/state beside the
+  // config file; D1 under v3/d1, keyed by the preview id when there is one (as wrangler dev binds it).
+  const state = options.persistTo ? resolve(options.persistTo) : join(base, '.wrangler', 'state');
+  const id = database.preview_database_id ?? database.database_id ?? database.database_name ?? 'DB';
+
+  const { Miniflare } = await import('miniflare');
+  const mf = new Miniflare({
+    modules: true,
+    script: '',
+    d1Persist: join(state, 'v3', 'd1'),
+    d1Databases: { DB: id },
+  });
+  try {
+    const db = await mf.getD1Database('DB');
+    await db
+      .prepare(
+        `CREATE TABLE IF NOT EXISTS ${table}(
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          name       TEXT UNIQUE,
+          applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+        )`,
+      )
+      .run();
+    const applied = new Set(
+      (await db.prepare(`SELECT name FROM ${table}`).all<{ name: string }>()).results.map((r) => r.name),
+    );
+    const pending = readdirSync(migrationsDir)
+      .filter((name) => name.endsWith('.sql') && !applied.has(name))
+      .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b));
+    for (const name of pending) {
+      const statements = splitSqlQuery(readFileSync(join(migrationsDir, name), 'utf8'));
+      // One batch per migration: its statements and its row commit together or not at all.
+      await db.batch([
+        ...statements.map((sql) => db.prepare(sql)),
+        db.prepare(`INSERT INTO ${table} (name) VALUES (?)`).bind(name),
+      ]);
+    }
+    return pending;
+  } finally {
+    await mf.dispose();
+  }
+}

@@ -1,0 +1,35 @@
+// `tenet dev` applies the log's migrations to the local D1 itself (one local D1 for all of them); wrangler must
+// see exactly what its own `d1 migrations apply --local` would have recorded.
+import { spawnSync } from 'node:child_process';
+import { mkdtempSync, readdirSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applyLocalD1Migrations } from '../../src/cli/d1-migrations.ts';
+
+const root = new URL('../..', import.meta.url).pathname;
+const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
+const migrations = readdirSync(join(root, 'migrations'))
+  .filter((f) => f.endsWith('.sql'))
+  .sort();
+
+describe('the local D1 migrations of tenet dev', () => {
+  it('applies every migration once, recorded so that wrangler finds none left to apply', async () => {
+    const persistTo = mkdtempSync(join(tmpdir(), 'tenet-d1-migrate-'));
+    expect(await applyLocalD1Migrations({ persistTo })).toEqual(migrations);
+    expect(await applyLocalD1Migrations({ persistTo })).toEqual([]);
+
+    const listed = spawnSync(
+      process.execPath,
+      [wrangler, 'd1', 'migrations', 'list', 'DB', '--local', '--persist-to', persistTo],
+      {
+        cwd: root,
+        encoding: 'utf8',
+        env: { ...process.env, WRANGLER_SEND_METRICS: 'false', CLOUDFLARE_CF_FETCH_ENABLED: 'false' },
+      },
+    );
+    expect(listed.status, listed.stderr).toBe(0);
+    expect(listed.stdout).toContain('No migrations to apply');
+  });
+});
