@@ -1,6 +1,43 @@
 // Two test projects: the app inside workerd (the Workers runtime), and Node-side tests (CLI, end-to-end).
+
+import { relative } from 'node:path';
 import { cloudflareTest, readD1Migrations } from '@cloudflare/vitest-pool-workers';
 import { defineConfig } from 'vitest/config';
+import { BaseSequencer, type TestSpecification } from 'vitest/node';
+
+/** Seconds a file takes when this checkout has not run it yet (a fresh clone, CI): by the tier it belongs to. */
+const priorSeconds: [RegExp, number][] = [
+  [/^test\/first-run\//, 45],
+  [/^test\/e2e\//, 30],
+  [/^test\/(node|browser)\//, 12],
+  [/^test\/worker\//, 3],
+];
+
+/**
+ * Longest first across all projects (vitest's own order runs the projects one after another, so the workerd
+ * files, one of them waiting out a 20 s retry window, ran last on their own). A project whose files share one
+ * runtime (`isolate: false`) stays one block, in its files' order, so its runner is reused from file to file.
+ */
+class LongestFirst extends BaseSequencer {
+  override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
+    const root = this.ctx.config.root;
+    const seconds = (spec: TestSpecification) => {
+      const file = relative(root, spec.moduleId);
+      const cached = this.ctx.cache.getFileTestResults(`${spec.project.name}:${file}`)?.duration;
+      return cached !== undefined ? cached / 1000 : (priorSeconds.find(([re]) => re.test(file))?.[1] ?? 1);
+    };
+    const blocks = new Map<string, TestSpecification[]>();
+    for (const spec of files) {
+      const key = spec.project.config.isolate === false ? `project:${spec.project.name}` : spec.moduleId;
+      blocks.set(key, [...(blocks.get(key) ?? []), spec]);
+    }
+    const cost = (block: TestSpecification[]) => block.reduce((sum, spec) => sum + seconds(spec), 0);
+    return [...blocks.values()]
+      .map((block) => block.sort((a, b) => seconds(b) - seconds(a)))
+      .sort((a, b) => cost(b) - cost(a))
+      .flat();
+  }
+}
 
 export default defineConfig({
   test: {
@@ -9,6 +46,7 @@ export default defineConfig({
     // Vitest's default is one file at a time on this 2-core machine (cores - 1). Most end-to-end time is spent
     // waiting on child processes (Tenet, wrangler, the CLI), so more files at once keep both cores busy.
     maxWorkers: 4,
+    sequence: { sequencer: LongestFirst },
     projects: [
       {
         plugins: [
