@@ -1,5 +1,6 @@
 // Runs the `tenet` command as a child process, as a user or a CI job does: its exit code, stdout and stderr.
 import { spawn } from 'node:child_process';
+import { cliBundle } from './cli-bundle.ts';
 
 export interface CliRun {
   code: number | null;
@@ -18,7 +19,7 @@ export function startTenetCli(
   env: Record<string, string> = {},
   options: { until?: RegExp; timeoutMs?: number } = {},
 ): { done: Promise<CliRun>; output: () => string } {
-  const child = spawn(process.execPath, ['bin/tenet.mjs', ...args], {
+  const child = spawn(process.execPath, [cliBundle, ...args], {
     cwd: root,
     env: { PATH: process.env['PATH'] ?? '', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -4,6 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { cliBundle } from './cli-bundle.ts';
 
 export type Runtime = 'node' | 'workers';
 
@@ -55,9 +56,9 @@ export async function startTenet(runtime: Runtime, settings: Record<string, stri
   const port = await freePort();
   const args =
     runtime === 'node'
-      ? ['bin/tenet.mjs', 'serve']
+      ? [cliBundle, 'serve']
       : [
-          'bin/tenet.mjs',
+          cliBundle,
           'dev',
           '--port',
           String(port),

@@ -2,12 +2,13 @@
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { cliBundle } from '../cli-bundle.ts';
 
 const root = new URL('../..', import.meta.url).pathname;
 const dir = 'test/fixtures/broken';
 
 function lint(args: string[]) {
-  const r = spawnSync(process.execPath, ['bin/tenet.mjs', 'lint', ...args], { cwd: root, encoding: 'utf8' });
+  const r = spawnSync(process.execPath, [cliBundle, 'lint', ...args], { cwd: root, encoding: 'utf8' });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
