@@ -144,8 +144,13 @@ describe('scripted upstream', () => {
     expect(dataFrames(text)).toEqual([...items.map((item) => JSON.stringify(item)), '[DONE]']);
     expect(performance.now() - started).toBeGreaterThanOrEqual(items.length * 60 - 20);
     expect(reads.length).toBeGreaterThanOrEqual(items.length);
-    const gaps = reads.slice(1).map((read, i) => read.at - (reads[i]?.at ?? 0));
-    expect(gaps.filter((gap) => gap >= 40).length).toBeGreaterThanOrEqual(items.length - 1);
+    // Sent as they were scripted, not all at the end: the typical gap between reads is the delay. (Not every gap:
+    // on a loaded machine the reader may be late for one read and then take two in a row.)
+    const gaps = reads
+      .slice(1)
+      .map((read, i) => read.at - (reads[i]?.at ?? 0))
+      .sort((a, b) => a - b);
+    expect(gaps[Math.floor(gaps.length / 2)]).toBeGreaterThanOrEqual(40);
   });
 
   it('sends string stream items raw and omits [DONE] when told', async () => {
