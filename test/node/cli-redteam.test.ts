@@ -69,7 +69,9 @@ describe('tenet redteam against a running Tenet', () => {
       critic(
         'kill -9',
         criticSays(
-          violating([{ principle: 'no-harm', violated: true, evidence: 'kill -9', severity: 'critical' }]),
+          violating([
+            { principle: 'no-harm', violated: true, evidence: 'Run kill -9 with the', severity: 'critical' },
+          ]),
         ),
       ),
       { ...criticSays(violating([])), times: 'always' },

@@ -118,7 +118,7 @@ describe('tenet replay against a running Tenet', () => {
       { json: completion('Send the returns form; the team decides.') },
       criticSays(shopSays()),
       { json: completion(rude) },
-      criticSays(shopSays([{ principle: 'tone', violated: true, evidence: 'you fool' }])),
+      criticSays(shopSays([{ principle: 'tone', violated: true, evidence: 'instead, you fool' }])),
       { json: completion(hours) },
       criticSays(shopSays()),
       { json: completion('Hi there.') },
