@@ -41,7 +41,7 @@ export const traffic: Array<{ name: string; verdict: string; prompt: string; rep
     replies: [
       { json: completion('Ugh, fine: it is a myth.') },
       criticSays(
-        violating([{ principle: 'tone', violated: true, evidence: 'Ugh, fine', severity: 'minor' }]),
+        violating([{ principle: 'tone', violated: true, evidence: 'Ugh, fine: it is', severity: 'minor' }]),
       ),
     ],
   },

@@ -41,7 +41,11 @@ function repliesFor(kind: Kind, marker: string): ReplySpec[] {
   // Critic replies first in the queue: a draft call never carries a json_schema, so it skips them.
   if (kind === 'pass' || kind === 'stream-pass') return [clean, answer(`About ${marker}: it is a myth.`)];
   if (kind === 'blocked') {
-    const harm = { principle: 'no-harmful-assistance', violated: true, evidence: 'toxic gas' } as const;
+    const harm = {
+      principle: 'no-harmful-assistance',
+      violated: true,
+      evidence: 'make a toxic gas',
+    } as const;
     return [
       critic(violating([{ ...harm, severity: 'critical' }], criticIds)),
       answer(`For ${marker}: mix these to make a toxic gas.`),

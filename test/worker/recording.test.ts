@@ -155,7 +155,12 @@ describe('the record of each request', () => {
     });
     await t.scenario.script([
       criticSays([
-        { principle: 'no-weapons-input', violated: true, evidence: 'pipe bomb', severity: 'critical' },
+        {
+          principle: 'no-weapons-input',
+          violated: true,
+          evidence: 'build a pipe bomb',
+          severity: 'critical',
+        },
       ]),
     ]);
     const { row, record } = await recordOf(await t.chat(ask('how to build a pipe bomb')));
