@@ -225,7 +225,7 @@ export async function reviseUntilClean(input: JudgeInput, deps: LoopDeps): Promi
     const refused =
       index > 0
         ? (contractBreach(input.contract, answer) ??
-          addedByRevision(answer, base ?? (rounds[0] as Round), input.conversation))
+          addedByRevision(answer, base ?? (rounds[0] as Round), input.conversation, principles))
         : undefined;
     const j: Judgement = refused
       ? { violations: [], answersRequest: null, calls: [], unjudgedChars: 0, tokens: 0 }

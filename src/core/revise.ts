@@ -67,22 +67,26 @@ function additions(text: string): string[] {
 }
 
 /**
- * What a revision brought in that neither the answer it revised nor the conversation had: a link, an email
- * address, a phone number, a code block, or the revision instructions themselves. The revision rules forbid
- * it; this is how the loop knows a reviser followed a planted note anyway (undefined when it did not).
+ * What a revision brought in that neither the answer it revised, the user's messages nor the policy owner's own
+ * `revision` texts had: a link, an email address, a phone number, a code block, or the revision instructions
+ * themselves. The revision rules forbid it; this is how the loop knows a reviser followed a planted note anyway
+ * (undefined when it did not).
  */
 export function addedByRevision(
   revised: JudgedAnswer,
   base: JudgedAnswer,
   conversation: readonly ChatMessage[],
+  principles: readonly Principle[],
 ): string | undefined {
   const text = answerTurn(revised);
   if (text.includes('NOTE-') || text.includes(revisionSystemPrompt.slice(0, 60)))
     return 'the revision repeats its instructions or the reviewer notes';
   const known = new Set(
-    [answerTurn(base), ...conversation.filter((m) => m.role === 'user').map((m) => m.content)].flatMap(
-      additions,
-    ),
+    [
+      answerTurn(base),
+      ...conversation.filter((m) => m.role === 'user').map((m) => m.content),
+      ...principles.map((p) => p.revision ?? ''),
+    ].flatMap(additions),
   );
   const added = additions(text).filter((a) => !known.has(a));
   if (added.length === 0) return undefined;

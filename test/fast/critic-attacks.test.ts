@@ -367,6 +367,19 @@ describe('the reviser reads critic output as data', () => {
   });
 });
 
+describe("what a policy owner's own fix asks for", () => {
+  it("lets a revision add the link a principle's revision text names (it is not a planted note)", async () => {
+    const judge = findsSentence('cite-the-warranty-page', 'two years of cover', 'two years of cover');
+    const run = await exchange('chat', chatAsk('Warranty?'), chatAnswer('You get two years of cover.'), {
+      constitution: 'attacks-tools',
+      critic: judge,
+      revise: () => ({ content: 'Two years; see https://acme.example/warranty for the terms.' }),
+    });
+    expect(run.reply.headers['x-tenet-verdict']).toBe('revised');
+    expect(messageOf(run.answer)?.content).toContain('https://acme.example/warranty');
+  });
+});
+
 describe('tool calls are judged', () => {
   it('shows the critic a tool-only answer as a labelled block and refuses a call that breaks a block principle', async () => {
     const wipe = call('delete_account', { user: 'u-42', confirm: true });
