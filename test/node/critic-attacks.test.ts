@@ -8,7 +8,7 @@ import { attackConstitutions } from '../fixtures/attack-constitutions.ts';
 import { criticCall, criticSays } from '../fixtures/critic.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
 import { createScenario, type RecordedRequest, type Scenario } from '../upstream/client.ts';
-import { completion } from '../upstream/script.ts';
+import { completion, type JsonReply } from '../upstream/script.ts';
 
 const key = 'sk-attacks-client-0123456789';
 const admin = 'attacks-admin-token-0123456789';
@@ -367,6 +367,28 @@ describe('issue 14 attacks through the running proxy', () => {
     expect(detail.record.stages[0]?.rounds[1]?.failedRevision).toBe(
       'the revision is not the JSON the request asked for',
     );
+  });
+
+  it("records the critic's prompt tokens and those its provider served from its prompt cache", async () => {
+    const tag = 'tag-cached';
+    await critic.reset();
+    await model.script([{ match: { bodyIncludes: tag }, json: completion(clean) }]);
+    const reply = criticSays([{ principle: 'no-false-claims' }]) as JsonReply;
+    const usage = {
+      prompt_tokens: 1200,
+      completion_tokens: 40,
+      total_tokens: 1240,
+      prompt_tokens_details: { cached_tokens: 1024 },
+    };
+    await critic.script([{ ...reply, json: { ...(reply.json as object), usage } }]);
+    const { res, verdict } = await send(ask(`Shipping? (${tag})`));
+    expect(verdict).toBe('pass');
+    const detail = await recordOf(res);
+    expect(detail.record.stages[0]?.rounds[0]?.critic).toEqual([
+      expect.objectContaining({ tokens: 1240, promptTokens: 1200, cachedTokens: 1024 }),
+    ]);
+    const page = await dashboard(`/admin/requests/${res.headers.get('x-tenet-request-id')}`);
+    expect(page).toMatch(/<td class="num">1,240<\/td><td class="num">1,024<\/td>/);
   });
 
   it('shows critic tokens per request for each constitution version on the dashboard', async () => {
