@@ -147,8 +147,6 @@ export interface CritiqueRequest {
   context: readonly ChatMessage[];
   segments: readonly Segment[];
   window: CritiqueWindow;
-  /** How many windows the answer was cut into (1: it is shown whole). */
-  windows: number;
   nonce: string;
 }
 

@@ -137,7 +137,6 @@ async function critiqueWindow(
   request: { stage: Stage; asked: Principle[]; system: string; input: JudgeContext; segments: Segment[] },
   window: CritiqueWindow,
   index: number | undefined,
-  windows: number,
   deps: LoopDeps,
 ): Promise<{ calls: CriticCall[]; tokens: number; judged?: WindowVerdicts; fault?: CritiqueFault }> {
   const { stage, asked, system, input, segments } = request;
@@ -153,7 +152,6 @@ async function critiqueWindow(
       context: input.conversation,
       segments,
       window,
-      windows,
       nonce,
     });
     const started = deps.now();
@@ -283,7 +281,7 @@ export async function judgeAnswer(
 
   const request = { stage, asked, system, input, segments };
   const results = await Promise.all(
-    windows.map((w, i) => critiqueWindow(request, w, spans ? i : undefined, windows.length, deps)),
+    windows.map((w, i) => critiqueWindow(request, w, spans ? i : undefined, deps)),
   );
   const calls = results.flatMap((r) => r.calls);
   const tokens = results.reduce((n, r) => n + r.tokens, 0);
