@@ -434,6 +434,39 @@ describe('shapes of answers', () => {
   });
 });
 
+describe('the output contract inside workerd', () => {
+  it("sends the revision with the request's JSON schema and refuses a revision that does not match it", async () => {
+    const t = await setup();
+    const schema = {
+      type: 'object',
+      properties: { visible: { type: 'boolean' } },
+      required: ['visible'],
+      additionalProperties: false,
+    };
+    const format = { type: 'json_schema', json_schema: { name: 'answer', strict: true, schema } };
+    await t.scenario.script([
+      { json: completion('{"visible":true,"note":"clearly visible from the Moon"}') },
+      criticSays(
+        violating([
+          { principle: 'no-sycophancy', violated: true, evidence: 'clearly visible from the Moon' },
+        ]),
+      ),
+      { json: completion('{"visible":"no"}') },
+      { json: completion('No, it is not visible.') },
+    ]);
+    const res = await t.chat(ask(claim, { response_format: format, max_tokens: 200 }));
+    expect(res.headers.get('x-tenet-verdict')).toBe('blocked');
+    const { model, critic } = await calls(t);
+    // Two revisions, both refused unjudged (wrong type, then prose): one critic call in all.
+    expect(critic).toHaveLength(1);
+    expect(model.slice(1).map((r) => (r.json as Record<string, unknown>)['response_format'])).toEqual([
+      format,
+      format,
+    ]);
+    expect(model.slice(1).map((r) => (r.json as Record<string, unknown>)['max_tokens'])).toEqual([200, 200]);
+  });
+});
+
 describe('verdict cache', () => {
   it('does not pay twice for the same constitution version, context and text', async () => {
     const t = await setup({ TENET_VERDICT_CACHE_TTL_S: '600' });
