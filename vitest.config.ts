@@ -15,9 +15,11 @@ const priorSeconds: [RegExp, number][] = [
 
 /**
  * Longest first across all projects (vitest's own order runs the projects one after another, so the workerd
- * files, one of them waiting out a 20 s retry window, ran last on their own). A project whose files share one
- * runtime (`isolate: false`) stays one block, in its files' order, so its runner is reused from file to file.
+ * files, one of them waiting out a 20 s retry window, ran last on their own). The workerd project's files share
+ * one runtime that takes seconds to start: they stay one block, so its runner is reused from file to file.
  */
+const builtinPools = ['forks', 'threads', 'vmForks', 'vmThreads'];
+
 class LongestFirst extends BaseSequencer {
   override async sort(files: TestSpecification[]): Promise<TestSpecification[]> {
     const root = this.ctx.config.root;
@@ -28,7 +30,8 @@ class LongestFirst extends BaseSequencer {
     };
     const blocks = new Map<string, TestSpecification[]>();
     for (const spec of files) {
-      const key = spec.project.config.isolate === false ? `project:${spec.project.name}` : spec.moduleId;
+      const sharedRuntime = spec.project.config.isolate === false && !builtinPools.includes(spec.pool);
+      const key = sharedRuntime ? `project:${spec.project.name}` : spec.moduleId;
       blocks.set(key, [...(blocks.get(key) ?? []), spec]);
     }
     const cost = (block: TestSpecification[]) => block.reduce((sum, spec) => sum + seconds(spec), 0);
@@ -75,6 +78,9 @@ export default defineConfig({
         test: {
           name: 'fast',
           environment: 'node',
+          // One module graph per worker: the files share no state, and importing the sources again for each file
+          // was most of this project's time.
+          isolate: false,
           include: ['src/**/*.test.ts', 'test/fast/**/*.test.ts'],
         },
       },
