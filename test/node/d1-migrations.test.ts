@@ -31,5 +31,6 @@ describe('the local D1 migrations of tenet dev', () => {
     );
     expect(listed.status, listed.stderr).toBe(0);
     expect(listed.stdout).toContain('No migrations to apply');
-  });
+    // Two local D1 starts and a wrangler process: slow on a loaded 2-core machine.
+  }, 120_000);
 });
