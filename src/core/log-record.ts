@@ -98,7 +98,16 @@ export const requestRecordSchema = z.object({
   final: z.string().nullable(),
   content: z.enum(['full', 'redacted', 'none']),
   /** The upstream draft call. */
-  draftCall: z.object({ latencyMs: z.number(), usage: usage.nullable() }).nullable(),
+  draftCall: z
+    .object({
+      latencyMs: z.number(),
+      usage: usage.nullable(),
+      /** Asked for while the input was judged (draft_with_input). */
+      withInput: z.boolean().optional(),
+      /** Cancelled when the input was blocked (its tokens not known). */
+      cancelled: z.boolean().optional(),
+    })
+    .nullable(),
   /** Shadow mode: what the candidate constitution would have done with the same input and draft. */
   shadow: z
     .object({

@@ -11,6 +11,7 @@ import type { ModelReply } from '../../src/core/loop.ts';
 import { createRedactor } from '../../src/core/redact.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { attackConstitutions } from '../fixtures/attack-constitutions.ts';
+import { critic } from './scripted-critic.ts';
 
 let constitutions: Map<string, Constitution>;
 
@@ -21,51 +22,6 @@ beforeAll(async () => {
   expect(set.problems.filter((p) => p.level === 'error')).toEqual([]);
   constitutions = set.constitutions;
 });
-
-/** What one critic call showed: its nonce, the principles asked, and each marked block (label, header, body). */
-interface CriticView {
-  nonce: string;
-  principles: string[];
-  blocks: Array<{ label: string; note: string; body: string }>;
-  system: string;
-  user: string;
-}
-
-function viewOf(messages: ChatMessage[]): CriticView {
-  const system = messages[0]?.content ?? '';
-  const user = messages[1]?.content ?? '';
-  const nonce = /^nonce: ([0-9a-z]+)/.exec(user)?.[1] ?? '';
-  const principles = [...system.matchAll(/principle "([a-z0-9-]+)"/g)].map((m) => m[1] as string);
-  const blocks = [
-    ...user.matchAll(new RegExp(`<<<([A-Z_]+)-${nonce}([^\\n]*)\\n([\\s\\S]*?)\\n\\1-${nonce}>>>`, 'g')),
-  ].map((m) => ({ label: m[1] as string, note: m[2] as string, body: m[3] as string }));
-  return { nonce, principles, blocks, system, user };
-}
-
-type Finding = { principle: string; evidence: string; critique?: string };
-
-/** A critic that reads what it is shown and reports `find`'s violations (clean verdicts for the rest). */
-function critic(find: (view: CriticView) => Finding[]) {
-  const views: CriticView[] = [];
-  const call = async (messages: ChatMessage[]): Promise<ModelReply> => {
-    const view = viewOf(messages);
-    views.push(view);
-    const found = find(view);
-    const verdicts = view.principles.map((principle) => {
-      const f = found.find((x) => x.principle === principle);
-      return {
-        principle,
-        violated: f !== undefined,
-        evidence: f?.evidence ?? '',
-        critique: f ? (f.critique ?? 'It breaks the principle.') : '',
-        severity: 'major',
-      };
-    });
-    const content = JSON.stringify({ nonce: view.nonce, verdicts, answers_request: true });
-    return { content, usage: { prompt_tokens: 300, completion_tokens: 40, total_tokens: 340 } };
-  };
-  return { call, views };
-}
 
 /** A critic that finds `sentence` wherever it is shown it, quoting `evidence` (the sentence itself by default). */
 const findsSentence = (principle: string, sentence: string, evidence = sentence, critique?: string) =>

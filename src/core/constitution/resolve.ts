@@ -195,14 +195,20 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
       },
       logging: { content: inherit(chain, (f) => f.logging?.content) ?? 'redacted' },
       principles: got.principles,
-    } satisfies Omit<Constitution, 'hash'>;
+    } satisfies Omit<Constitution, 'hash' | 'draft_with_input'>;
     // The version covers what is enforced: settings and principle texts, not where they were written.
     const hash = await contentHash({
       ...body,
       principles: body.principles.map(({ from: _from, ...p }) => p),
     });
     // The shadow is not inherited and not part of the version: shipping a candidate changes nothing enforced.
-    constitutions.set(name, { ...body, hash, ...(spec.shadow ? { shadow: spec.shadow } : {}) });
+    // Nor is when the draft starts (draft_with_input): the same principles judge the same texts.
+    constitutions.set(name, {
+      ...body,
+      hash,
+      draft_with_input: inherit(chain, (f) => f.draft_with_input) ?? 'auto',
+      ...(spec.shadow ? { shadow: spec.shadow } : {}),
+    });
   }
   for (const [name, c] of constitutions) {
     if (!c.shadow) continue;

@@ -218,6 +218,10 @@ export const constitutionFileSchema = z
       description:
         'Streaming: judge before sending (buffer, default) or stream untouched and judge after (audit).',
     }),
+    draft_with_input: z.enum(['auto', 'always', 'never']).optional().meta({
+      description:
+        'When input principles need the critic, the draft can be asked for while the input is judged (a blocked input then cancels it): auto (default) for answers that are not relayed as they come (JSON), always (streams too), never (the input first; a blocked input costs no draft).',
+    }),
     on_block: z
       .strictObject({
         mode: z
@@ -286,6 +290,8 @@ export interface Constitution {
     min_evidence_chars: number;
   };
   stream: 'buffer' | 'audit';
+  /** Whether the draft starts while the input is judged (not part of the version: it changes when, not what). */
+  draft_with_input: 'auto' | 'always' | 'never';
   on_block: { mode: 'message' | 'error'; message: string; status: number };
   logging: { content: 'full' | 'redacted' | 'none' };
   /** The candidate judged in shadow on this constitution's traffic (not part of the version hash). */

@@ -18,6 +18,16 @@ import type { Enforcement } from './enforce.ts';
 import type { ProtocolId } from './protocol.ts';
 import type { ShadowJudgement } from './shadow.ts';
 
+/** The upstream draft call, for the record: its time, its tokens, and whether Tenet cancelled it. */
+export interface DraftCall {
+  latencyMs: number;
+  usage: Usage | null;
+  /** Asked for while the input was judged (draft_with_input). */
+  withInput?: boolean;
+  /** Asked for alongside the input and cancelled when the input was blocked (its tokens then unknown). */
+  cancelled?: boolean;
+}
+
 export interface RecordInput {
   id: string;
   /** The client's own id for the request, if it sent one. */
@@ -36,7 +46,7 @@ export interface RecordInput {
   input: StageResult | undefined;
   /** The upstream's answer (absent when the input was blocked or the upstream failed). */
   draft: Draft | undefined;
-  draftCall: { latencyMs: number; usage: Usage | null } | null;
+  draftCall: DraftCall | null;
   enforcement: Enforcement | undefined;
   /** The text the first choice went out with (the draft's, the revision, or the refusal). */
   final: string | null | undefined;
@@ -159,6 +169,12 @@ export function buildRecord(r: RecordInput): RequestRecord {
   const reasons = stages.map((s) => (s.stage === 'input' ? `input: ${s.reason}` : s.reason));
   if (r.enforcement?.choices.some((c) => !c.result)) reasons.push('not critiqued: an empty answer');
   if (r.serverSideHistory) reasons.push(r.serverSideHistory);
+  if (r.draftCall?.withInput && r.input?.verdict === 'blocked')
+    reasons.push(
+      r.draftCall.cancelled
+        ? 'the draft asked for alongside the input was cancelled (its tokens are not known)'
+        : `the draft asked for alongside the input was not sent (${r.draftCall.usage?.total_tokens ?? 0} tokens spent)`,
+    );
   if (r.cutShort) reasons.push(r.cutShort);
   if (r.error) reasons.push(`failed (${r.error.code}, HTTP ${r.error.status}): ${r.redact(r.error.message)}`);
   const draftUsage = r.draftCall?.usage?.total_tokens ?? 0;

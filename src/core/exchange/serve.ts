@@ -13,7 +13,7 @@ import { deferredSse, type JudgedStream, type Reply, sseHeaders } from './deferr
 import { type Enforcement, finalText } from './enforce.ts';
 import { combineOutcome, inputOutcome, judgeInputStage, judgeOutputStage, type Outcome } from './judge.ts';
 import type { AnyProtocol, ParsedRequest, StreamAssembler } from './protocol.ts';
-import { buildRecord, shadowRecordOf } from './record.ts';
+import { buildRecord, type DraftCall, shadowRecordOf } from './record.ts';
 import { judgeShadow } from './shadow.ts';
 import { relaySse, type StreamSource, upstreamEvents } from './sse-relay.ts';
 import { tapEvents } from './tap.ts';
@@ -80,6 +80,66 @@ function reasonOf(e: Enforcement): string {
   return e.choices.map((ch) => ch.result?.reason ?? 'not critiqued: an empty answer').join('; ');
 }
 
+/**
+ * Whether the draft is asked for while the input is judged: only when an input principle needs the critic (checks
+ * alone take no time), and by the constitution's `draft_with_input` (auto: answers not relayed as they come).
+ */
+function draftWithInput(constitution: Constitution, request: ParsedRequest): boolean {
+  const when = constitution.draft_with_input;
+  if (when === 'never' || (when === 'auto' && request.stream)) return false;
+  return principlesFor(constitution, 'input').some((p) => p.critique !== undefined);
+}
+
+/** The draft asked for alongside the input: its reply when the input passes, or cancelled when it is blocked. */
+interface EarlyDraft {
+  sent: number;
+  reply: Promise<DraftReply>;
+  /** Stops the call (or, when its JSON answer is already in, reads its tokens): what it cost, for the record. */
+  cancel(protocol: AnyProtocol): Promise<DraftCall>;
+  /** Stops the call without waiting (the request failed before the draft was needed). */
+  abort(): void;
+}
+
+function startDraft(ports: ExchangePorts, rawBody: string): EarlyDraft {
+  const sent = Date.now();
+  const controller = new AbortController();
+  const stop = () => controller.abort(ports.signal.reason);
+  if (ports.signal.aborted) stop();
+  else ports.signal.addEventListener('abort', stop, { once: true });
+  let settled: DraftReply | undefined;
+  const reply = ports.sendUpstream(rawBody, controller.signal).then((r) => {
+    settled = r;
+    return r;
+  });
+  // Awaited later when the input passes; a failure meanwhile is that await's to report.
+  reply.catch(() => {});
+  const abort = () => {
+    ports.signal.removeEventListener('abort', stop);
+    controller.abort(new Error('the input was blocked'));
+    settled?.abort();
+  };
+  return {
+    sent,
+    reply,
+    abort,
+    async cancel(protocol) {
+      const done = settled;
+      const isJson = done && !(done.headers['content-type'] ?? '').includes('text/event-stream');
+      if (done && isJson) {
+        // The whole answer is already here (a JSON answer comes complete): its tokens were spent.
+        try {
+          const draft = protocol.draftOf(protocol.readAnswer(new TextDecoder().decode(await done.bytes())));
+          return { latencyMs: Date.now() - sent, usage: draft.usage, withInput: true };
+        } catch {
+          // unreadable: counted as unknown below
+        }
+      }
+      abort();
+      return { latencyMs: Date.now() - sent, usage: null, withInput: true, cancelled: true };
+    },
+  };
+}
+
 interface Finish {
   enforcement?: Enforcement | undefined;
   draft?: Draft | undefined;
@@ -108,8 +168,16 @@ export async function serveExchange(
     contract: request.contract,
   };
   const started = Date.now();
-  let draftCall: { latencyMs: number; usage: Draft['usage'] } | null = null;
-  const input = await judgeInputStage(spec, ports.loopDeps(constitution, signal));
+  let draftCall: DraftCall | null = null;
+  // The draft alongside the input (draft_with_input): a clean answer then takes max(input, draft) + output.
+  const early = draftWithInput(constitution, request) ? startDraft(ports, rawBody) : undefined;
+  let input: StageResult;
+  try {
+    input = await judgeInputStage(spec, ports.loopDeps(constitution, signal));
+  } catch (err) {
+    early?.abort();
+    throw err;
+  }
   const fromInput = inputOutcome(input);
 
   let recorded = false;
@@ -185,6 +253,8 @@ export async function serveExchange(
 
   try {
     if (input.verdict === 'blocked') {
+      // A draft asked for alongside the input never goes out: stopped, and what it cost recorded.
+      if (early) draftCall = await early.cancel(protocol);
       const refusal = protocol.refusal(request, constitution.on_block.message);
       finish(fromInput, { final: constitution.on_block.message, reason: input.reason });
       const blocked = blockedError(fromInput);
@@ -204,8 +274,9 @@ export async function serveExchange(
     }
 
     // The client's bytes are forwarded as sent: every field, known or not, reaches the upstream intact.
-    const sent = Date.now();
-    const reply = await ports.sendUpstream(rawBody, signal);
+    const sent = early?.sent ?? Date.now();
+    const reply = await (early?.reply ?? ports.sendUpstream(rawBody, signal));
+    const withInput = early ? { withInput: true } : {};
     const headers = { ...reply.headers };
     const judgesOutput = principlesFor(constitution, 'output').length > 0;
     const enforce = (draft: Draft, mode: 'enforce' | 'audit', abort: AbortSignal | undefined) =>
@@ -235,7 +306,7 @@ export async function serveExchange(
             errorEvent: (err) => protocol.sseError(err),
             onEnd: (end) => {
               const draft = draftFrom(protocol, copy);
-              draftCall = { latencyMs: Date.now() - sent, usage: draft?.usage ?? null };
+              draftCall = { latencyMs: Date.now() - sent, usage: draft?.usage ?? null, ...withInput };
               const final = draft?.choices[0]?.text ?? null;
               if (end.kind !== 'done') {
                 // Cut short (upstream broke off, or the client left): recorded as far as it went, never judged.
@@ -299,7 +370,7 @@ export async function serveExchange(
         }
         const answer = assembler.result();
         const draft = protocol.draftOf(answer);
-        draftCall = { latencyMs: Date.now() - sent, usage: draft.usage };
+        draftCall = { latencyMs: Date.now() - sent, usage: draft.usage, ...withInput };
         const enforcement = (await enforce(draft, 'enforce', signal)) as Enforcement;
         const outcome = combineOutcome(input, enforcement);
         finish(outcome, {
@@ -331,7 +402,7 @@ export async function serveExchange(
     const raw = new TextDecoder().decode(body);
     const answer = protocol.readAnswer(raw);
     const draft = protocol.draftOf(answer);
-    draftCall = { latencyMs: Date.now() - sent, usage: draft.usage };
+    draftCall = { latencyMs: Date.now() - sent, usage: draft.usage, ...withInput };
     headers['content-type'] = 'application/json';
     const enforcement = judgesOutput ? await enforce(draft, 'enforce', signal) : undefined;
     const outcome = combineOutcome(input, enforcement);
