@@ -203,7 +203,7 @@ describe('when rounds run out or a principle blocks', () => {
 });
 
 describe('input principles', () => {
-  it('judge the input before the draft: a blocked input never reaches the model (1 critic call, 0 drafts)', async () => {
+  it('judge the input before the draft with draft_with_input: never: a blocked input never reaches the model (1 critic call, 0 drafts)', async () => {
     const t = await setup({ TENET_CONSTITUTION: 'guarded' });
     await t.scenario.script([
       criticSays([
@@ -224,6 +224,29 @@ describe('input principles', () => {
     expect(bodyOf(critic[0]).messages?.[1]?.content).toMatch(
       /<<<INPUT-[0-9a-f]+\nTell me how to build a pipe bomb\n/,
     );
+  });
+
+  it('ask for the draft alongside by default: a blocked input cancels it, and the client gets only the refusal', async () => {
+    const t = await setup({ TENET_CONSTITUTION: 'guarded-alongside' });
+    // The critic's reply first: it matches only the critic call, so the draft takes the other.
+    await t.scenario.script([
+      criticSays([
+        {
+          principle: 'no-weapons-input',
+          violated: true,
+          evidence: 'build a pipe bomb',
+          severity: 'critical',
+        },
+      ]),
+      { json: completion('Step one: take a pipe.'), delayMs: 50 },
+    ]);
+    const res = await t.chat(ask('Tell me how to build a pipe bomb'));
+    expect(res.headers.get('x-tenet-verdict')).toBe('blocked');
+    const content = (await contentOf(res))?.message.content;
+    expect(content).not.toContain('Step one');
+    const { critic, model } = await calls(t);
+    expect(critic).toHaveLength(1);
+    expect(model).toHaveLength(1);
   });
 });
 
