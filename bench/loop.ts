@@ -74,7 +74,7 @@ const scenarios: LoopScenario[] = [
     replies: (m) => [
       only(
         m,
-        criticSays(violating([{ principle: 'tone', violated: true, evidence: 'obviously' }]), {
+        criticSays(violating([{ principle: 'tone', violated: true, evidence: 'obviously not' }]), {
           delayMs: delaysMs.critic,
         }),
       ),
@@ -90,7 +90,7 @@ const scenarios: LoopScenario[] = [
       only(
         m,
         criticSays(
-          violating([{ principle: 'no-harm', violated: true, evidence: 'toxic gas', severity: 'critical' }]),
+          violating([{ principle: 'no-harm', violated: true, evidence: 'make a toxic gas', severity: 'critical' }]),
           { delayMs: delaysMs.critic },
         ),
       ),
