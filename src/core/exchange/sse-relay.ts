@@ -25,33 +25,35 @@ export async function* upstreamEvents(
   const framer = new SseFramer();
   let sawDone = false;
   let finished = false;
-  // One timer for the whole stream (not one per chunk): it checks how long the pending read has waited.
+  // One timer for the whole stream (not one per chunk): it checks how long the pending read has waited, and on a
+  // stall cancels the reader, which ends that read; `stalled` tells the loop why.
   let waitingSince = 0;
-  let failRead: ((err: unknown) => void) | undefined;
+  let reading = false;
+  let stalled = false;
   const checkIdle = () => {
-    const waited = failRead ? Date.now() - waitingSince : 0;
-    if (failRead && waited >= idleTimeoutMs) {
-      failRead(
-        new TenetError(
-          'upstream_timeout',
-          `The upstream model stopped sending for ${idleTimeoutMs} ms in the middle of the stream.`,
-        ),
-      );
+    const waited = reading ? Date.now() - waitingSince : 0;
+    if (reading && waited >= idleTimeoutMs) {
+      stalled = true;
+      reader.cancel().catch(() => {});
       return;
     }
     idleTimer = setTimeout(checkIdle, idleTimeoutMs - waited);
   };
   let idleTimer = setTimeout(checkIdle, idleTimeoutMs);
+  const stallError = () =>
+    new TenetError(
+      'upstream_timeout',
+      `The upstream model stopped sending for ${idleTimeoutMs} ms in the middle of the stream.`,
+    );
   try {
     for (;;) {
       let result: ReadableStreamReadResult<Uint8Array>;
       try {
         waitingSince = Date.now();
-        result = await new Promise<ReadableStreamReadResult<Uint8Array>>((resolve, reject) => {
-          failRead = reject;
-          reader.read().then(resolve, reject);
-        });
+        reading = true;
+        result = await reader.read();
       } catch (err) {
+        if (stalled) throw stallError();
         if (err instanceof TenetError) throw err;
         throw new TenetError(
           'upstream_stream_broken',
@@ -61,8 +63,9 @@ export async function* upstreamEvents(
           },
         );
       } finally {
-        failRead = undefined;
+        reading = false;
       }
+      if (stalled) throw stallError();
       if (result.done) {
         // A last event missing its blank line still ends the stream properly if it is the protocol's last
         // event; any other unfinished event is dropped (never forward half an event).
