@@ -4,9 +4,11 @@ import { join, relative } from 'node:path';
 import { formatProblem } from '../core/constitution/load.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { buildConstitutionSet, type ConstitutionSource, type SourceFile } from '../core/constitution/set.ts';
+import { TenetFault } from '../core/errors.ts';
 import type { Logger } from '../core/logger.ts';
 
-export class ConstitutionLoadError extends Error {
+export class ConstitutionLoadError extends TenetFault {
+  readonly code = 'constitution_invalid';
   readonly problems: string[];
   constructor(problems: string[]) {
     super(`the constitutions have errors:\n${problems.map((p) => `  ${p}`).join('\n')}`);

@@ -1,4 +1,5 @@
 // A small fetch client for a running Tenet's admin API: the URL and token from flags or the environment.
+import { TenetFault } from '../core/errors.ts';
 
 export interface AdminClientOptions {
   url: string;
@@ -7,7 +8,8 @@ export interface AdminClientOptions {
 }
 
 /** An HTTP or auth failure of the admin API, with the server's message (never the token). */
-export class AdminApiError extends Error {
+export class AdminApiError extends TenetFault {
+  readonly code = 'admin_api_failed';
   readonly status: number;
   constructor(message: string, status: number) {
     super(message);

@@ -1,10 +1,13 @@
 // `tenet logs | stats | export`: the violation log of a running Tenet, read through its admin API.
+
 import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { parseArgs } from 'node:util';
+import { UsageError } from '../core/errors.ts';
 import type { Page, Stats, ViolationRow } from '../core/log-store.ts';
-import { AdminApiError, type AdminClient, adminClientFrom } from './admin-client.ts';
+import { type AdminClient, adminClientFrom } from './admin-client.ts';
+import { runCommand } from './command.ts';
 import { renderStats, renderViolations } from './log-tables.ts';
 
 type Query = Record<string, string | number | undefined>;
@@ -40,8 +43,6 @@ export function sinceToMs(since: string, now: number): number {
   return at;
 }
 
-class UsageError extends Error {}
-
 function filterQuery(values: Record<string, string | boolean | undefined>, now: number): Query {
   const text = (name: string) => {
     const v = values[name];
@@ -66,19 +67,7 @@ function filterQuery(values: Record<string, string | boolean | undefined>, now: 
 
 /** Runs a command body, turning usage, HTTP and auth failures into a message and an exit code. */
 async function run(name: string, body: () => Promise<number>): Promise<number> {
-  try {
-    return await body();
-  } catch (err) {
-    if (err instanceof AdminApiError) {
-      process.stderr.write(`tenet ${name}: ${err.message}\n`);
-      return 1;
-    }
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err)) {
-      process.stderr.write(`tenet ${name}: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  return runCommand(name, body);
 }
 
 function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: T) {

@@ -1,8 +1,9 @@
 // The `tenet` command: dispatches to its subcommands and turns their failures into exit codes.
+
 import { existsSync } from 'node:fs';
-import { ConstitutionLoadError } from '../adapters/constitution-files.ts';
-import { ConfigError, settings } from '../core/config.ts';
-import { PortInUseError } from '../entry/port-in-use.ts';
+import { settings } from '../core/config.ts';
+import { UsageError } from '../core/errors.ts';
+import { runCommand } from './command.ts';
 
 const usage = `tenet — a principle-based response critic in front of your LLM
 
@@ -45,9 +46,6 @@ ${Object.entries(settings)
   .join('\n')}
 `;
 
-/** A mistake on the command line that stops a command before it starts: exit 2. */
-class CommandLineError extends Error {}
-
 /** Splits `--env-file FILE` / `--env-file=FILE` (any command, repeatable) from the other arguments. */
 function envFileArgs(args: string[]): { files: string[]; rest: string[] } {
   const files: string[] = [];
@@ -56,7 +54,7 @@ function envFileArgs(args: string[]): { files: string[]; rest: string[] } {
     const arg = args[i] ?? '';
     if (arg === '--env-file' || arg.startsWith('--env-file=')) {
       const file = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
-      if (!file) throw new CommandLineError('--env-file needs a file name');
+      if (!file) throw new UsageError('--env-file needs a file name');
       files.push(file);
     } else {
       rest.push(arg);
@@ -69,18 +67,18 @@ function envFileArgs(args: string[]): { files: string[]; rest: string[] } {
 function loadEnvFiles(files: string[]): void {
   for (const file of files) {
     // Node 20's loadEnvFile ends the process on a missing file instead of throwing: look first.
-    if (!existsSync(file)) throw new CommandLineError(`--env-file ${file}: no such file`);
+    if (!existsSync(file)) throw new UsageError(`--env-file ${file}: no such file`);
     try {
       process.loadEnvFile(file);
     } catch (err) {
-      throw new CommandLineError(`--env-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
+      throw new UsageError(`--env-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
     }
   }
 }
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...given] = argv;
-  try {
+  return runCommand(undefined, async () => {
     // Every command reads --env-file (the server its settings, the CLI TENET_URL, TENET_ADMIN_TOKEN, TENET_KEY);
     // `tenet dev` hands its files to wrangler instead of .dev.vars.
     const { files: envFiles, rest: args } = envFileArgs(given);
@@ -146,15 +144,5 @@ export async function main(argv: string[]): Promise<number> {
         process.stderr.write(`tenet: unknown command "${command}"\n\n${usage}`);
         return 2;
     }
-  } catch (err) {
-    if (err instanceof CommandLineError) {
-      process.stderr.write(`tenet: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof ConfigError || err instanceof ConstitutionLoadError || err instanceof PortInUseError) {
-      process.stderr.write(`tenet: cannot start, ${err.message}\n`);
-      return 1;
-    }
-    throw err;
-  }
+  });
 }

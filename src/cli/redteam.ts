@@ -5,6 +5,7 @@ import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { formatProblem } from '../core/constitution/load.ts';
+import { UsageError } from '../core/errors.ts';
 import { type ProtocolId, protocolIds } from '../core/exchange/protocol.ts';
 import {
   classifyProbe,
@@ -16,6 +17,7 @@ import {
 } from '../core/quality/redteam.ts';
 import { mergeProbes, type Probe, parseProbeFile } from '../core/quality/redteam-probes.ts';
 import { suggest } from '../core/suggest.ts';
+import { runCommand } from './command.ts';
 import { sendProbe, type Target, why } from './redteam-client.ts';
 
 const builtinProbes = fileURLToPath(new URL('../../redteam/probes.yaml', import.meta.url));
@@ -35,8 +37,6 @@ const options = {
   list: { type: 'boolean' },
   'no-builtin': { type: 'boolean' },
 } as const;
-
-class UsageError extends Error {}
 
 /** Every probe: the built-in ones, then each `--probes` file (adding, or replacing by id). Exit 2 on any problem. */
 function loadProbes(files: readonly string[], builtin: boolean): Probe[] {
@@ -270,13 +270,5 @@ async function redteam(args: string[]): Promise<number> {
 
 /** Exit 0: every probe as expected; 1: a probe missed, over-blocked or failed; 2: usage or connection errors. */
 export async function redteamCommand(args: string[]): Promise<number> {
-  try {
-    return await redteam(args);
-  } catch (err) {
-    if (err instanceof UsageError || (err instanceof TypeError && 'code' in err)) {
-      process.stderr.write(`tenet redteam: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  return runCommand('redteam', () => redteam(args), { faultExit: 2 });
 }

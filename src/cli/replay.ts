@@ -1,8 +1,8 @@
 // `tenet replay --constitution FILE`: logged drafts of a running Tenet judged under a candidate constitution; what would change.
+
 import { parseArgs } from 'node:util';
-import { ConstitutionLoadError } from '../adapters/constitution-files.ts';
 import { createModelClient } from '../adapters/model-client.ts';
-import { ConfigError } from '../core/config.ts';
+import { UsageError } from '../core/errors.ts';
 import type { Page, RequestRow, Stats } from '../core/log-store.ts';
 import {
   estimateTokens,
@@ -14,7 +14,8 @@ import {
 } from '../core/quality/replay.ts';
 import { inPool } from '../core/quality/run-examples.ts';
 import { modelLoopDeps } from '../http/loop-deps.ts';
-import { AdminApiError, adminClientFrom } from './admin-client.ts';
+import { adminClientFrom } from './admin-client.ts';
+import { runCommand } from './command.ts';
 import { sinceToMs } from './logs.ts';
 import {
   cliConfig,
@@ -22,7 +23,6 @@ import {
   criticClient,
   criticModelFor,
   loadConstitutions,
-  UsageError,
   writeOutput,
 } from './test.ts';
 
@@ -113,21 +113,7 @@ export function renderReplay(r: ReplayReport): string {
 }
 
 export async function replayCommand(args: string[]): Promise<number> {
-  try {
-    return await runReplay(args);
-  } catch (err) {
-    if (
-      err instanceof UsageError ||
-      err instanceof ConfigError ||
-      err instanceof ConstitutionLoadError ||
-      err instanceof AdminApiError ||
-      (err instanceof TypeError && 'code' in err)
-    ) {
-      process.stderr.write(`tenet replay: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+  return runCommand('replay', () => runReplay(args), { faultExit: 2 });
 }
 
 async function runReplay(args: string[]): Promise<number> {

@@ -1,23 +1,23 @@
 // `tenet test [constitutions…]`: every principle's examples through the configured critic, as the proxy judges; exit 1 on a failure; `--report` posts the results to a running Tenet.
+
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ConstitutionLoadError, readConstitutionFiles } from '../adapters/constitution-files.ts';
 import { createModelClient, type ModelClient } from '../adapters/model-client.ts';
-import { ConfigError, type NodeConfig, parseNodeConfig, secretsOf } from '../core/config.ts';
+import { type NodeConfig, parseNodeConfig, secretsOf } from '../core/config.ts';
 import { formatProblem } from '../core/constitution/load.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { buildConstitutionSet, type SourceFile } from '../core/constitution/set.ts';
+import { UsageError } from '../core/errors.ts';
 import { renderJunit } from '../core/quality/junit.ts';
 import { addTotals, type PrincipleResult, type Totals } from '../core/quality/metrics.ts';
 import { runExamples, type SuiteResult } from '../core/quality/run-examples.ts';
 import { createRedactor, type Redactor } from '../core/redact.ts';
 import { modelLoopDeps } from '../http/loop-deps.ts';
 import { AdminApiError, type AdminClient, adminClientFrom } from './admin-client.ts';
+import { runCommand } from './command.ts';
 import { oneLine } from './log-tables.ts';
-
-/** A mistake in the command line or the settings: exit 2. */
-export class UsageError extends Error {}
 
 /** Settings of the CLI only (never the proxy's): kept out of the proxy's settings check. */
 const cliOnly = ['TENET_URL'];
@@ -226,20 +226,8 @@ const refuseRevision: ModelClient = {
   chat: () => Promise.reject(new Error('tenet test never revises')),
 };
 
-export async function testCommand(args: string[]): Promise<number> {
-  try {
-    return await runTests(args);
-  } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError || err instanceof ConstitutionLoadError) {
-      process.stderr.write(`tenet test: ${err.message}\n`);
-      return 2;
-    }
-    if (err instanceof TypeError && 'code' in err) {
-      process.stderr.write(`tenet test: ${err.message}\n`);
-      return 2;
-    }
-    throw err;
-  }
+export function testCommand(args: string[]): Promise<number> {
+  return runCommand('test', () => runTests(args), { faultExit: 2 });
 }
 
 async function runTests(args: string[]): Promise<number> {

@@ -1,5 +1,6 @@
 // Tenet's settings: parsed and validated once from the environment, with errors that name the setting.
 import { z } from 'zod';
+import { TenetFault } from './errors.ts';
 import { suggest } from './suggest.ts';
 
 /** A client key Tenet accepts; `id` is what logs and headers may show, never the key itself. */
@@ -113,7 +114,8 @@ const secretSettings = new Set<string>([
   'TENET_ADMIN_TOKEN',
 ]);
 
-export class ConfigError extends Error {
+export class ConfigError extends TenetFault {
+  readonly code = 'config_invalid';
   readonly problems: string[];
   constructor(problems: string[]) {
     super(`invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);

@@ -1,40 +1,46 @@
-// What a revision changed: a word-level diff of two texts (LCS), coarsening to lines when the texts are long.
+// What a revision changed: a word-level diff of two texts (jsdiff's Myers diff), coarsening to lines when they differ a lot.
+import { type ChangeObject, diffArrays, diffLines } from 'diff';
 
 export interface DiffSegment {
   op: 'same' | 'add' | 'del';
   text: string;
 }
 
-/** The largest LCS table (cells) computed before falling back to a coarser diff: ~5 MB, a few ms. */
-const maxCells = 2_500_000;
+/**
+ * The work a diff may take (tokens × edits, Myers' cost) before it gives up for a coarser one: the same
+ * budget as the 2.5 M-cell table of the hand-written LCS it replaced, a few ms.
+ */
+const maxWork = 2_500_000;
+
+const editCap = (a: number, b: number) => Math.max(1, Math.floor(maxWork / Math.max(1, a + b)));
 
 /** Words, whitespace runs and single other characters: joined back they are exactly the text. */
 const wordPattern = /[\p{L}\p{N}_'’-]+|\s+|[^\p{L}\p{N}_\s]/gu;
 
 const wordsOf = (text: string): string[] => text.match(wordPattern) ?? [];
 
-/** Lines with their line breaks. */
-const linesOf = (text: string): string[] => text.match(/[^\n]*\n|[^\n]+$/g) ?? [];
-
 /**
  * The segments that turn `before` into `after`: `same` text is in both, `del` only in `before`,
  * `add` only in `after`; the `same` and `del` texts joined give `before`, the `same` and `add` ones `after`.
  */
 export function diffTexts(before: string, after: string): DiffSegment[] {
+  const [a, b] = [wordsOf(before), wordsOf(after)];
+  const words = diffArrays(a, b, { maxEditLength: editCap(a.length, b.length) });
+  const lineCap = () => editCap(before.split('\n').length, after.split('\n').length);
+  const changes: Array<ChangeObject<string | string[]>> | undefined =
+    // Too many changed words: lines, and if even that is too much, the whole text replaced.
+    words ?? diffLines(before, after, { maxEditLength: lineCap() });
   const out: DiffSegment[] = [];
-  const words = diffTokens(wordsOf(before), wordsOf(after), out);
-  if (!words) {
-    out.length = 0;
-    // Too long for a word diff: lines, and if even that is too big, the whole text replaced.
-    if (!diffTokens(linesOf(before), linesOf(after), out)) {
-      out.length = 0;
-      push(out, 'del', before);
-      push(out, 'add', after);
-    }
+  if (!changes) {
+    push(out, 'del', before);
+    push(out, 'add', after);
+  }
+  for (const c of changes ?? []) {
+    const text = typeof c.value === 'string' ? c.value : c.value.join('');
+    push(out, c.added ? 'add' : c.removed ? 'del' : 'same', text);
   }
   return coalesce(out);
 }
-
 /**
  * Folds whitespace kept between two changes into the change ("The cat" → "A dog" reads as one
  * replacement, not two), so each edit shows as one deleted and one added run.
@@ -70,50 +76,4 @@ function push(out: DiffSegment[], op: DiffSegment['op'], text: string): void {
   const last = out.at(-1);
   if (last?.op === op) last.text += text;
   else out.push({ op, text });
-}
-
-/** Appends the diff of token lists `a` → `b` to `out`; false (and nothing useful in `out`) when too big. */
-function diffTokens(a: string[], b: string[], out: DiffSegment[]): boolean {
-  // The common head and tail need no table: revisions usually change the middle of a text.
-  let head = 0;
-  while (head < a.length && head < b.length && a[head] === b[head]) head++;
-  let tail = 0;
-  while (
-    tail < a.length - head &&
-    tail < b.length - head &&
-    a[a.length - 1 - tail] === b[b.length - 1 - tail]
-  )
-    tail++;
-  const x = a.slice(head, a.length - tail);
-  const y = b.slice(head, b.length - tail);
-  const n = x.length;
-  const m = y.length;
-  if ((n + 1) * (m + 1) > maxCells) return false;
-
-  push(out, 'same', a.slice(0, head).join(''));
-  // lcs[i * (m + 1) + j]: the length of the longest common subsequence of x[i..] and y[j..].
-  const width = m + 1;
-  const lcs = new Uint16Array((n + 1) * width);
-  for (let i = n - 1; i >= 0; i--) {
-    for (let j = m - 1; j >= 0; j--) {
-      lcs[i * width + j] =
-        x[i] === y[j]
-          ? (lcs[(i + 1) * width + j + 1] ?? 0) + 1
-          : Math.max(lcs[(i + 1) * width + j] ?? 0, lcs[i * width + j + 1] ?? 0);
-    }
-  }
-  let i = 0;
-  let j = 0;
-  while (i < n || j < m) {
-    if (i < n && j < m && x[i] === y[j]) {
-      push(out, 'same', x[i++] ?? '');
-      j++;
-    } else if (j >= m || (i < n && (lcs[(i + 1) * width + j] ?? 0) >= (lcs[i * width + j + 1] ?? 0))) {
-      push(out, 'del', x[i++] ?? '');
-    } else {
-      push(out, 'add', y[j++] ?? '');
-    }
-  }
-  push(out, 'same', a.slice(a.length - tail).join(''));
-  return true;
 }

@@ -39,6 +39,32 @@ export const errorCodes = {
 
 export type ErrorCode = keyof typeof errorCodes;
 
+/** Stable codes of Tenet's own faults that never go on the wire (settings, files, the command line). */
+export type FaultCode =
+  | 'usage'
+  | 'config_invalid'
+  | 'constitution_invalid'
+  | 'port_in_use'
+  | 'admin_api_failed'
+  | 'model_call_failed';
+
+/**
+ * The base of Tenet's own non-wire errors: a stable `code`, and the exit code the CLI ends with when one stops a
+ * command (2: the command line was wrong, nothing ran; 1: it could not start or finish). `TenetError` is the wire one.
+ */
+export abstract class TenetFault extends Error {
+  abstract readonly code: FaultCode;
+  get exitCode(): 1 | 2 {
+    return this.code === 'usage' ? 2 : 1;
+  }
+}
+
+/** A mistake on the command line (a flag, an argument, a file it names): exit 2. */
+export class UsageError extends TenetFault {
+  readonly code = 'usage';
+  override name = 'UsageError';
+}
+
 /** The wire shape of every error Tenet sends: `{"error":{"message","type","param","code"}}`. */
 export interface OpenAIErrorBody {
   error: { message: string; type: string; param: string | null; code: string | null };

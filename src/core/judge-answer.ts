@@ -14,6 +14,7 @@ import {
   segmentsOf,
   verifyCritique,
 } from './critique.ts';
+import { TenetFault } from './errors.ts';
 import type { ToolCallPart, Usage } from './exchange/conversation.ts';
 import { checkRules, principlesFor, type Violation } from './verdict.ts';
 
@@ -25,7 +26,8 @@ export interface ModelReply {
 }
 
 /** A failed model call as the adapters report it: the HTTP status, a timeout, and how long the server asked to wait. */
-export class ModelCallError extends Error {
+export class ModelCallError extends TenetFault {
+  readonly code = 'model_call_failed';
   constructor(
     message: string,
     readonly details: { status?: number | undefined; timedOut?: boolean; retryAfterMs?: number | undefined },

@@ -1,9 +1,11 @@
 // A port clash at start, explained: which port, what holds it (when the system says), and the setting to change.
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
+import { TenetFault } from '../core/errors.ts';
 
 /** Thrown instead of a raw EADDRINUSE: its message says what to do. */
-export class PortInUseError extends Error {
+export class PortInUseError extends TenetFault {
+  readonly code = 'port_in_use';
   constructor(message: string) {
     super(message);
     this.name = 'PortInUseError';

@@ -1,5 +1,7 @@
 // The typed context every route and middleware shares: the app's dependencies and per-request variables.
+
 import type { Context } from 'hono';
+import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status';
 import type { ClientAuthVariables } from '../../middleware/client-auth.ts';
 import type { RequestIdVariables } from '../../middleware/request-id.ts';
 import type { SelectConstitutionVariables } from '../../middleware/select-constitution.ts';
@@ -50,3 +52,17 @@ export interface AppDeps {
 export interface AppEnv {
   Variables: ClientAuthVariables & SelectConstitutionVariables & RequestIdVariables & { deps: AppDeps };
 }
+
+/** Statuses a response with a body may carry (no 1xx, 204, 205 or 304): what Hono's `c.json` and `c.html` take. */
+export function isContentfulStatus(status: number): status is ContentfulStatusCode {
+  return status >= 200 && status <= 599 && status !== 204 && status !== 205 && status !== 304;
+}
+
+/** A `TenetError`'s status as Hono's type; one outside that range (never one of ours) answers 500. */
+export const contentfulStatus = (status: number): ContentfulStatusCode =>
+  isContentfulStatus(status) ? status : 500;
+
+const isStatusCode = (status: number): status is StatusCode => status >= 100 && status <= 599;
+
+/** A status `fetch` handed us (200–599 by the fetch standard) as Hono's type: one outside that range answers 502. */
+export const statusCode = (status: number): StatusCode => (isStatusCode(status) ? status : 502);

@@ -11,7 +11,7 @@ import { selectConstitution } from '../../middleware/select-constitution.ts';
 import { TenetError } from '../core/errors.ts';
 import { messagesProtocol, protocols } from '../protocols/index.ts';
 import { adminApi } from './admin-api.ts';
-import type { AppDeps, AppEnv } from './app-env.ts';
+import { type AppDeps, type AppEnv, contentfulStatus } from './app-env.ts';
 import { dashboard } from './dashboard/index.tsx';
 import { generationRoute } from './generation.ts';
 import { passthrough } from './passthrough.ts';
@@ -140,7 +140,7 @@ export function createApp(deps: AppDeps): Hono<AppEnv> {
     // Each client gets errors in its own API's shape: Anthropic's SDK reads {"type":"error","error":{…}}.
     const anthropic = isAnthropicRequest(c.req.path, c.req.raw.headers);
     const body = anthropic ? messagesProtocol.errorBody(safe) : safe.toBody();
-    return c.json(body, err.status as 500, err.headers);
+    return c.json(body, contentfulStatus(err.status), err.headers);
   });
 
   return app;

@@ -5,7 +5,7 @@ import { TenetError } from '../core/errors.ts';
 import type { AnyProtocol } from '../core/exchange/protocol.ts';
 import { type DraftReply, type ExchangePorts, serveExchange } from '../core/exchange/serve.ts';
 import { answerSecrets } from './answer-secrets.ts';
-import type { AppEnv } from './app-env.ts';
+import { type AppEnv, contentfulStatus } from './app-env.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
 import { loopDepsFor } from './loop-deps.ts';
 import { upstreamFailure } from './upstream-failure.ts';
@@ -69,7 +69,7 @@ export function generationRoute(protocol: AnyProtocol) {
       secrets: answerSecrets(config),
     };
     const reply = await serveExchange(protocol, request, text, ports);
-    return c.body(reply.body as string, reply.status as 200, reply.headers);
+    return c.body(reply.body as string, contentfulStatus(reply.status), reply.headers);
   };
 }
 

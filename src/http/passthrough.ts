@@ -2,7 +2,7 @@
 import type { Context } from 'hono';
 import { scrubByteStream } from '../core/byte-scrub.ts';
 import { answerSecrets } from './answer-secrets.ts';
-import type { AppEnv } from './app-env.ts';
+import { type AppEnv, contentfulStatus, statusCode } from './app-env.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
 import { isAnthropicRequest } from './paths.ts';
 
@@ -45,8 +45,12 @@ export async function passthrough(c: Context<AppEnv>): Promise<Response> {
   const nullBody = status === 204 || status === 304 || method === 'HEAD';
   if (nullBody) {
     reply.abort();
-    return c.body(null, status as 204, headers);
+    return c.body(null, statusCode(status), headers);
   }
   // Any byte of any body (JSON, text, a stream, an error) may echo a key the upstream was sent: none goes out.
-  return c.body(scrubByteStream(reply.stream(), answerSecrets(deps.config)), status as 200, headers);
+  return c.body(
+    scrubByteStream(reply.stream(), answerSecrets(deps.config)),
+    contentfulStatus(status),
+    headers,
+  );
 }

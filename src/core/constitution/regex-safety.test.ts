@@ -24,6 +24,8 @@ const dangerous: Array<[pattern: string, flags: string, kind: RegExp]> = [
   ['[a-z]+@', '', /quadratic.*"\(\?<!\[a-z\]\)"/],
   ['\\s+$', '', /quadratic/],
   ['[A-Z]{2,}\\d', '', /quadratic/],
+  // A run of a word rather than of a character: "abab…" is retried from every "a" (a miss of the first analyser).
+  ['(?:ab)+c', '', /quadratic.*on a long run like "ababab/],
 ];
 
 const safe: Array<[pattern: string, flags: string]> = [
@@ -44,6 +46,9 @@ const safe: Array<[pattern: string, flags: string]> = [
   ['(["\'])(?:(?!\\1).)*\\1', ''],
   ['\\p{Lu}{3,}', 'u'],
   ['-----BEGIN [A-Z ]*PRIVATE KEY-----', ''],
+  // Every repetition counted: at most 1,548 ways at each start, however long the text (once refused as exponential).
+  ['(?:\\d{1,3}[ .-]?){2,4}', ''],
+  ['(?:\\d{1,3}[ .-]?){2,4}x', ''],
 ];
 
 describe('regexRisk', () => {
@@ -66,6 +71,25 @@ describe('regexRisk', () => {
     expect(regexRisk('(a+)+$')).toContain('Keep one repetition (e.g. "a+" rather than "(a+)+")');
     expect(regexRisk('(a|aa)+b')).toContain('Make the alternatives exclusive');
     expect(regexRisk('\\d+\\d+$')).toContain('Merge them (e.g. "\\d{2,}" rather than "\\d+\\d+")');
+  });
+});
+
+describe('the two misses of the first analyser', () => {
+  it('the counted pattern it refused runs in linear time on a long digit run', () => {
+    const started = performance.now();
+    /(?:\d{1,3}[ .-]?){2,4}x/.test('0'.repeat(200_000));
+    expect(performance.now() - started).toBeLessThan(1_000);
+  });
+
+  it('the word-run pattern it accepted does take quadratic time', () => {
+    const time = (n: number) => {
+      const started = performance.now();
+      /(?:ab)+c/.test('ab'.repeat(n));
+      return performance.now() - started;
+    };
+    const best = (n: number) => Math.min(time(n), time(n), time(n));
+    // Four times the run takes about sixteen times as long (linear would take four).
+    expect(best(16_000)).toBeGreaterThan(6 * best(4_000));
   });
 });
 

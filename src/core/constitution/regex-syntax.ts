@@ -1,4 +1,6 @@
-// Parses a JavaScript regular expression into a small tree with character sets, for the regex safety analysis.
+// A JavaScript regular expression as a small tree with character sets, for the regex safety analysis. The parsing is
+// regexpp's (the parser ESLint uses); what is here turns its tree into the sets of code points the analysis compares.
+import { type AST, RegExpParser, RegExpSyntaxError } from '@eslint-community/regexpp';
 
 /** A set of code points as sorted, disjoint, inclusive ranges `[lo, hi, lo, hi, …]`. */
 export type CharSet = number[];
@@ -102,244 +104,95 @@ function foldCase(set: CharSet): CharSet {
 
 export class RegexSyntaxError extends Error {}
 
+type Branches = readonly AST.Alternative[];
+
 /** Parses `source` (already accepted by `new RegExp(source, flags)`) into a tree. */
 export function parseRegex(source: string, flags: string): { root: RegexNode; groups: number } {
   const unicode = flags.includes('u');
   const ignoreCase = flags.includes('i');
   const dotAll = flags.includes('s');
-  let at = 0;
+  let pattern: AST.Pattern;
+  try {
+    pattern = new RegExpParser({ ecmaVersion: 2025 }).parsePattern(source, 0, source.length, { unicode });
+  } catch (err) {
+    if (err instanceof RegExpSyntaxError) throw new RegexSyntaxError(err.message);
+    throw err;
+  }
   let groups = 0;
-  const fail = (why: string): never => {
-    throw new RegexSyntaxError(`${why} at position ${at}`);
+  const fold = (s: CharSet) => (ignoreCase ? foldCase(s) : s);
+
+  const escapeSet = (e: AST.EscapeCharacterSet | AST.UnicodePropertyCharacterSet): CharSet => {
+    const s =
+      e.kind === 'property'
+        ? property(e.value === null ? e.key : `${e.key}=${e.value}`)
+        : e.kind === 'digit'
+          ? digit
+          : e.kind === 'word'
+            ? word
+            : space;
+    return e.negate ? complement(s) : s;
   };
-  const set = (s: CharSet) => (ignoreCase ? foldCase(s) : s);
-  const peek = () => source[at];
 
-  function readHex(n: number): number | undefined {
-    const h = source.slice(at, at + n);
-    if (h.length === n && /^[0-9a-fA-F]+$/.test(h)) {
-      at += n;
-      return Number.parseInt(h, 16);
-    }
-    return undefined;
-  }
-
-  /** After a backslash: a set of characters, or a non-character meaning for the caller. */
-  function readEscape(inClass: boolean): CharSet | { assert: true } | { ref: number | string } {
-    const c = source[at++];
-    if (c === undefined) return fail('a pattern cannot end with a backslash');
-    switch (c) {
-      case 'd':
-        return digit;
-      case 'D':
-        return complement(digit);
-      case 'w':
-        return word;
-      case 'W':
-        return complement(word);
-      case 's':
-        return space;
-      case 'S':
-        return complement(space);
-      case 'b':
-        return inClass ? [8, 8] : { assert: true };
-      case 'B':
-        return inClass ? [cp('B'), cp('B')] : { assert: true };
-      case 't':
-        return [9, 9];
-      case 'n':
-        return [10, 10];
-      case 'v':
-        return [11, 11];
-      case 'f':
-        return [12, 12];
-      case 'r':
-        return [13, 13];
-      case 'c': {
-        const l = source[at];
-        if (l && /[A-Za-z]/.test(l)) {
-          at++;
-          return [cp(l) % 32, cp(l) % 32];
-        }
-        return [92, 92, cp('c'), cp('c')];
-      }
-      case 'x': {
-        const v = readHex(2);
-        return v === undefined ? [cp('x'), cp('x')] : [v, v];
-      }
-      case 'u': {
-        if (unicode && peek() === '{') {
-          const close = source.indexOf('}', at);
-          const v = Number.parseInt(source.slice(at + 1, close), 16);
-          at = close + 1;
-          return [v, v];
-        }
-        const v = readHex(4);
-        return v === undefined ? [cp('u'), cp('u')] : [v, v];
-      }
-      case 'p':
-      case 'P': {
-        if (!unicode || peek() !== '{') return [cp(c), cp(c)];
-        const close = source.indexOf('}', at);
-        const s = property(source.slice(at + 1, close));
-        at = close + 1;
-        return c === 'p' ? s : complement(s);
-      }
-      case 'k': {
-        if (!inClass && peek() === '<' && (unicode || /\(\?<[^=!]/.test(source))) {
-          const close = source.indexOf('>', at);
-          const name = source.slice(at + 1, close);
-          at = close + 1;
-          return { ref: name };
-        }
-        return [cp('k'), cp('k')];
-      }
+  const classItem = (e: AST.CharacterClassElement): number[] => {
+    switch (e.type) {
+      case 'Character':
+        return [e.value, e.value];
+      case 'CharacterClassRange':
+        return [e.min.value, e.max.value];
+      case 'CharacterSet':
+        return escapeSet(e as AST.EscapeCharacterSet | AST.UnicodePropertyCharacterSet);
       default:
-        if (/[1-9]/.test(c) && !inClass) {
-          const digits = c + (/^\d*/.exec(source.slice(at))?.[0] ?? '');
-          at += digits.length - 1;
-          return { ref: Number(digits) };
-        }
-        if (/[0-7]/.test(c)) {
-          // \0 (or a legacy octal escape outside unicode mode)
-          const octal = unicode ? '0' : c + (/^[0-7]{0,2}/.exec(source.slice(at))?.[0] ?? '');
-          at += octal.length - 1;
-          const v = Number.parseInt(octal, 8);
-          return [v, v];
-        }
-        return [cp(c), cp(c)];
+        throw new RegexSyntaxError(`unsupported class element ${e.raw}`);
     }
-  }
+  };
 
-  function charClass(start: number): RegexNode {
-    at++; // [
-    const negated = peek() === '^';
-    if (negated) at++;
-    const ranges: number[] = [];
-    const item = (): CharSet | undefined => {
-      const c = source[at];
-      if (c === undefined) return fail('unterminated character class');
-      if (c === '\\') {
-        at++;
-        const e = readEscape(true);
-        return Array.isArray(e) ? e : fail('unexpected escape in a class');
+  const alternation = (branches: Branches, start: number, end: number): RegexNode => {
+    const options = branches.map(
+      (b): RegexNode => ({ type: 'seq', items: b.elements.map(element), start: b.start, end: b.end }),
+    );
+    return options.length === 1 ? (options[0] as RegexNode) : { type: 'alt', options, start, end };
+  };
+
+  /** A group's branches span its parentheses less the opening (`(`, `(?:`, `(?<name>`) and `)`. */
+  const inner = (n: { alternatives: Branches; start: number; end: number }) =>
+    alternation(n.alternatives, n.alternatives[0]?.start ?? n.start, n.end - 1);
+
+  function element(e: AST.Element): RegexNode {
+    const { start, end } = e;
+    switch (e.type) {
+      case 'Character':
+        return { type: 'char', set: fold([e.value, e.value]), start, end };
+      case 'CharacterSet':
+        if (e.kind === 'any') {
+          return { type: 'char', set: dotAll ? [0, maxCodePoint] : complement(lineEnds), start, end };
+        }
+        return { type: 'char', set: fold(escapeSet(e as AST.EscapeCharacterSet)), start, end };
+      case 'CharacterClass': {
+        const s = fold(normalise(e.elements.flatMap(classItem)));
+        return { type: 'char', set: e.negate ? complement(s) : s, start, end };
       }
-      const ch = String.fromCodePoint(source.codePointAt(at) as number);
-      at += unicode ? ch.length : 1;
-      const v = unicode ? cp(ch) : (source.charCodeAt(at - 1) as number);
-      return [v, v];
-    };
-    while (peek() !== ']') {
-      const lo = item() as CharSet;
-      if (peek() === '-' && source[at + 1] !== ']' && source[at + 1] !== undefined) {
-        at++;
-        const hi = item() as CharSet;
-        if (lo.length === 2 && hi.length === 2 && lo[0] === lo[1] && hi[0] === hi[1]) {
-          ranges.push(lo[0] as number, hi[0] as number);
-        } else {
-          ranges.push(...lo, 45, 45, ...hi); // `\d-x`: a literal dash outside unicode mode
-        }
-      } else {
-        ranges.push(...lo);
+      case 'Group':
+        return { type: 'group', body: inner(e), start, end };
+      case 'CapturingGroup': {
+        const index = ++groups;
+        return { type: 'group', body: inner(e), index, start, end };
       }
+      case 'Quantifier': {
+        const body = element(e.element);
+        return { type: 'repeat', body, min: e.min, max: e.max, start, end };
+      }
+      case 'Assertion':
+        if (e.kind === 'lookahead' || e.kind === 'lookbehind') {
+          return { type: 'assert', body: inner(e), behind: e.kind === 'lookbehind', start, end };
+        }
+        return { type: 'assert', behind: false, start, end };
+      case 'Backreference':
+        return { type: 'backref', ref: e.ref, start, end };
+      default:
+        throw new RegexSyntaxError(`unsupported ${e.type} at position ${start}`);
     }
-    at++; // ]
-    const s = set(normalise(ranges));
-    return { type: 'char', set: negated ? complement(s) : s, start, end: at };
   }
 
-  function atom(): RegexNode | undefined {
-    const start = at;
-    const c = source[at];
-    if (c === undefined || c === '|' || c === ')') return undefined;
-    if (c === '^' || c === '$') {
-      at++;
-      return { type: 'assert', behind: false, start, end: at };
-    }
-    if (c === '.') {
-      at++;
-      return { type: 'char', set: dotAll ? [0, maxCodePoint] : complement(lineEnds), start, end: at };
-    }
-    if (c === '[') return charClass(start);
-    if (c === '(') {
-      at++;
-      let look: 'ahead' | 'behind' | undefined;
-      let index: number | undefined;
-      if (source.startsWith('?:', at)) at += 2;
-      else if (source.startsWith('?=', at) || source.startsWith('?!', at)) {
-        at += 2;
-        look = 'ahead';
-      } else if (source.startsWith('?<=', at) || source.startsWith('?<!', at)) {
-        at += 3;
-        look = 'behind';
-      } else if (source.startsWith('?<', at)) {
-        at = source.indexOf('>', at) + 1;
-        index = ++groups;
-      } else if (c === '(' && peek() === '?') fail('unknown group kind');
-      else index = ++groups;
-      const body = alternation();
-      if (peek() !== ')') fail('unterminated group');
-      at++;
-      if (look) return { type: 'assert', body, behind: look === 'behind', start, end: at };
-      return index === undefined
-        ? { type: 'group', body, start, end: at }
-        : { type: 'group', body, index, start, end: at };
-    }
-    if (c === '\\') {
-      at++;
-      const e = readEscape(false);
-      if (Array.isArray(e)) return { type: 'char', set: set(e), start, end: at };
-      if ('assert' in e) return { type: 'assert', behind: false, start, end: at };
-      return { type: 'backref', ref: e.ref, start, end: at };
-    }
-    if ((c === '*' || c === '+' || c === '?') && at === start) fail('nothing to repeat');
-    const ch = String.fromCodePoint(source.codePointAt(at) as number);
-    at += unicode ? ch.length : 1;
-    const v = unicode ? cp(ch) : source.charCodeAt(start);
-    return { type: 'char', set: set([v, v]), start, end: at };
-  }
-
-  function quantifier(): { min: number; max: number } | undefined {
-    const c = peek();
-    let q: { min: number; max: number } | undefined;
-    if (c === '*') q = { min: 0, max: Number.POSITIVE_INFINITY };
-    else if (c === '+') q = { min: 1, max: Number.POSITIVE_INFINITY };
-    else if (c === '?') q = { min: 0, max: 1 };
-    if (q) at++;
-    else if (c === '{') {
-      const m = /^\{(\d+)(,(\d*))?\}/.exec(source.slice(at));
-      if (!m) return undefined; // a literal `{` outside unicode mode
-      at += m[0].length;
-      const min = Number(m[1]);
-      q = { min, max: m[2] === undefined ? min : m[3] ? Number(m[3]) : Number.POSITIVE_INFINITY };
-    }
-    if (q && peek() === '?') at++; // lazy: the same paths, tried in another order
-    return q;
-  }
-
-  function sequence(): RegexNode {
-    const start = at;
-    const items: RegexNode[] = [];
-    for (;;) {
-      const a = atom();
-      if (!a) break;
-      const q = quantifier();
-      items.push(q ? { type: 'repeat', body: a, ...q, start: a.start, end: at } : a);
-    }
-    return { type: 'seq', items, start, end: at };
-  }
-
-  function alternation(): RegexNode {
-    const start = at;
-    const options = [sequence()];
-    while (peek() === '|') {
-      at++;
-      options.push(sequence());
-    }
-    return options.length === 1 ? (options[0] as RegexNode) : { type: 'alt', options, start, end: at };
-  }
-
-  const root = alternation();
-  if (at < source.length) fail('unexpected )');
+  const root = alternation(pattern.alternatives, 0, source.length);
   return { root, groups };
 }

@@ -6,7 +6,7 @@ import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { throttleAttempt } from '../../../middleware/admin-auth.ts';
 import { TenetError } from '../../core/errors.ts';
-import type { AppEnv } from '../app-env.ts';
+import { type AppEnv, contentfulStatus } from '../app-env.ts';
 import { base, MessagePage } from './layout.tsx';
 import { ClosedPage, LoginPage } from './login.tsx';
 import { OverviewPage, type RangeKey, ranges } from './overview.tsx';
@@ -210,7 +210,7 @@ export function dashboard(): Hono<AppEnv> {
     if (err instanceof TenetError && err.status < 500) {
       return c.html(
         <MessagePage title="Refused" message={err.message} signedIn={false} />,
-        err.status as 400,
+        contentfulStatus(err.status),
       );
     }
     throw err;
