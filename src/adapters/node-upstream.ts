@@ -43,7 +43,7 @@ const decoders = {
 };
 
 /** fetch decodes compressed answers itself; so does this adapter, so callers see the same bytes either way. */
-function decoded(res: IncomingMessage): Readable {
+export function decoded(res: IncomingMessage): Readable {
   const coding = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
   const decoder = Object.hasOwn(decoders, coding) ? decoders[coding as keyof typeof decoders] : undefined;
   // pipeline: a connection that breaks mid-body errors the decoder too (never a body that just stops).
@@ -51,7 +51,7 @@ function decoded(res: IncomingMessage): Readable {
 }
 
 /** The body as one byte array (one copy), read straight off the socket. */
-function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
+export function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;

@@ -28,6 +28,8 @@ export interface BuildOptions {
   fetch?: typeof fetch;
   /** The runtime's upstream client (Node: node:http); fetch's by default, and whenever `fetch` is given. */
   upstream?: (options: UpstreamOptions) => Upstream;
+  /** The fetch the model calls (critic, revisions) use (Node: node:http); the global fetch by default. */
+  modelFetch?: typeof fetch;
   adminSessions: AppDeps['adminSessions'];
   authThrottle: AppDeps['authThrottle'];
   clientAddress: AppDeps['clientAddress'];
@@ -49,7 +51,8 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     timeoutMs: config.upstreamTimeoutMs,
     auth: 'x-api-key',
   });
-  const fetchOption = options.fetch ? { fetch: options.fetch } : {};
+  const modelFetch = options.fetch ?? options.modelFetch;
+  const fetchOption = modelFetch ? { fetch: modelFetch } : {};
   return {
     config,
     upstream,

@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { type HttpBindings, serve } from '@hono/node-server';
 import { createMemoryAuthThrottle, createSqlAdminSessions } from '../adapters/admin-state.ts';
 import { watchConstitutions } from '../adapters/constitution-files.ts';
+import { createNodeFetch } from '../adapters/node-fetch.ts';
 import { withNodeBody } from '../adapters/node-request.ts';
 import { CoalescingResponse } from '../adapters/node-response.ts';
 import { createNodeUpstream } from '../adapters/node-upstream.ts';
@@ -44,6 +45,7 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     logStore,
     // node:http with a keep-alive pool: cheaper per call than fetch (no web streams, no Request/Response).
     upstream: createNodeUpstream,
+    modelFetch: createNodeFetch(),
     adminSessions: createSqlAdminSessions(logStore.sql),
     authThrottle: createMemoryAuthThrottle(throttleLimits(config)),
     // The socket's peer: a header could be forged. (Behind a reverse proxy that is the proxy's address.)

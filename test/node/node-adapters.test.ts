@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createNodeFetch } from '../../src/adapters/node-fetch.ts';
 import { createNodeUpstream } from '../../src/adapters/node-upstream.ts';
 import { TenetError } from '../../src/core/errors.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
@@ -124,6 +125,58 @@ describe('createNodeUpstream', () => {
     await expect(reader.read()).rejects.toThrow();
     for (let i = 0; i < 40 && closed < 2; i++) await new Promise((r) => setTimeout(r, 25));
     expect(closed).toBe(2);
+  });
+});
+
+describe('createNodeFetch (the model calls on Node)', () => {
+  const nodeFetch = createNodeFetch();
+
+  it('sends method, headers and body, and answers as fetch does: status, headers, a gzip body decoded', async () => {
+    answer = (_, res) => {
+      res.writeHead(429, {
+        'content-type': 'application/json',
+        'content-encoding': 'gzip',
+        'retry-after': '2',
+      });
+      res.end(gzipSync(completion('slow down')));
+    };
+    const res = await nodeFetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { authorization: 'Bearer k-123', 'content-type': 'application/json' },
+      body: '{"model":"m"}',
+    });
+    expect(seen.body).toBe('{"model":"m"}');
+    expect(seen.headers['authorization']).toBe('Bearer k-123');
+    expect(seen.headers['content-length']).toBe('13');
+    expect(res.status).toBe(429);
+    expect(res.headers.get('retry-after')).toBe('2');
+    expect(
+      ((await res.json()) as { choices: Array<{ message: { content: string } }> }).choices[0]?.message
+        .content,
+    ).toBe('slow down');
+  });
+
+  it('rejects with an AbortError when aborted before the answer, and with a TypeError when nothing listens', async () => {
+    answer = () => {}; // never answers
+    const controller = new AbortController();
+    const pending = nodeFetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      body: '{}',
+      signal: controller.signal,
+    });
+    setTimeout(() => controller.abort(), 50);
+    await expect(pending).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(nodeFetch('http://127.0.0.1:9/v1/models')).rejects.toBeInstanceOf(TypeError);
+  });
+
+  it('gives a 204 no body', async () => {
+    answer = (_, res) => {
+      res.writeHead(204);
+      res.end();
+    };
+    const res = await nodeFetch(`${base}/v1/anything`);
+    expect(res.status).toBe(204);
+    expect(res.body).toBeNull();
   });
 });
 
