@@ -1,4 +1,4 @@
-// The log store over SQL: one implementation for both backends (D1, SQLite), through a tiny driver interface.
+// The log store over SQL: one implementation for every backend (D1, SQLite, Postgres), through a tiny driver interface.
 import type { RequestRecord } from '../core/log-record.ts';
 import type {
   ConstitutionUse,
@@ -15,8 +15,10 @@ import { hashOf, nameOf, summarizeTestRun, type TestRun } from '../core/quality/
 
 export type SqlValue = string | number | null;
 
-/** What a backend provides: queries and an atomic batch of statements. */
+/** What a backend provides: queries and an atomic batch of statements (`?` placeholders in both). */
 export interface SqlDb {
+  /** SQLite's (SQLite, D1) unless said otherwise: where the dialects differ, the store writes each its own way. */
+  dialect?: 'sqlite' | 'postgres';
   all<T = Record<string, SqlValue>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   /** Runs the statements atomically (all or none). */
   batch(statements: Array<{ sql: string; params: SqlValue[] }>): Promise<void>;
@@ -97,8 +99,16 @@ function toViolationRow(r: Row): ViolationRow {
 /** Escapes LIKE wildcards so a search for "50%" means the text "50%". */
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+type Dialect = NonNullable<SqlDb['dialect']>;
+
 /** WHERE clauses of a filter for one table (`t` = its alias). */
-function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: string; params: SqlValue[] } {
+function where(
+  filter: LogFilter,
+  kind: 'requests' | 'violations',
+  dialect: Dialect,
+): { sql: string; params: SqlValue[] } {
+  // SQLite's LIKE ignores ASCII case; Postgres's does not.
+  const likeOp = dialect === 'postgres' ? 'ILIKE' : 'LIKE';
   const parts: string[] = [];
   const params: SqlValue[] = [];
   const add = (sql: string, ...values: SqlValue[]) => {
@@ -137,7 +147,11 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
     if (filter.principle) add('t.principle = ?', filter.principle);
     if (filter.severity) add('t.severity = ?', filter.severity);
     if (filter.q)
-      add("(t.evidence LIKE ? ESCAPE '\\' OR t.critique LIKE ? ESCAPE '\\')", like(filter.q), like(filter.q));
+      add(
+        `(t.evidence ${likeOp} ? ESCAPE '\\' OR t.critique ${likeOp} ? ESCAPE '\\')`,
+        like(filter.q),
+        like(filter.q),
+      );
     if (filter.review === 'unreviewed') add('r.label IS NULL');
     else if (filter.review) add('r.label = ?', filter.review);
   } else {
@@ -158,7 +172,7 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
     if (filter.q) {
       const q = like(filter.q);
       add(
-        "(t.prompt LIKE ? ESCAPE '\\' OR t.draft LIKE ? ESCAPE '\\' OR t.final LIKE ? ESCAPE '\\')",
+        `(t.prompt ${likeOp} ? ESCAPE '\\' OR t.draft ${likeOp} ? ESCAPE '\\' OR t.final ${likeOp} ? ESCAPE '\\')`,
         q,
         q,
         q,
@@ -185,6 +199,7 @@ function decodeCursor(cursor: string | undefined): [number, string] | undefined 
 }
 
 export function createSqlStore(db: SqlDb): LogStore {
+  const dialect: Dialect = db.dialect ?? 'sqlite';
   const page = async <T>(
     kind: 'requests' | 'violations',
     query: PageQuery,
@@ -192,7 +207,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     map: (r: Row) => T & { time: number; id: string },
   ): Promise<Page<T>> => {
     const limit = Math.min(500, Math.max(1, query.limit ?? 50));
-    const w = where(query, kind);
+    const w = where(query, kind, dialect);
     const after = decodeCursor(query.cursor);
     const cursorSql = after ? ' AND (t.time < ? OR (t.time = ? AND t.id < ?))' : '';
     const params = [...w.params, ...(after ? [after[0], after[0], after[1]] : []), limit + 1];
@@ -214,7 +229,7 @@ export function createSqlStore(db: SqlDb): LogStore {
       const statements: Array<{ sql: string; params: SqlValue[] }> = [];
       for (const rec of records) {
         statements.push({
-          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(26)}?)`,
+          sql: `INSERT INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(26)}?) ON CONFLICT DO NOTHING`,
           params: [
             rec.id,
             rec.time,
@@ -251,14 +266,14 @@ export function createSqlStore(db: SqlDb): LogStore {
         ] as const) {
           for (const principle of ids) {
             statements.push({
-              sql: 'INSERT OR IGNORE INTO shadow_diffs (request_id, time, constitution, shadow, principle, side) VALUES (?, ?, ?, ?, ?, ?)',
+              sql: 'INSERT INTO shadow_diffs (request_id, time, constitution, shadow, principle, side) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
               params: [rec.id, rec.time, rec.constitution, rec.shadow?.constitution ?? '', principle, side],
             });
           }
         }
         for (const v of rec.violations) {
           statements.push({
-            sql: 'INSERT OR IGNORE INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique, evidence_part, evidence_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+            sql: 'INSERT INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique, evidence_part, evidence_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
             params: [
               v.id,
               rec.id,
@@ -322,8 +337,8 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async stats(query: StatsQuery): Promise<Stats> {
-      const rq = where(query, 'requests');
-      const vq = where(query, 'violations');
+      const rq = where(query, 'requests', dialect);
+      const vq = where(query, 'violations', dialect);
       const bucketMs = query.bucket === 'hour' ? 3_600_000 : 86_400_000;
       const [totals] = await db.all<Row>(
         `SELECT COUNT(*) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
@@ -443,7 +458,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async *exportRequests(filter) {
-      const w = where(filter, 'requests');
+      const w = where(filter, 'requests', dialect);
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = await db.all<Row>(
@@ -458,7 +473,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async *exportViolations(filter) {
-      const w = where(filter, 'violations');
+      const w = where(filter, 'violations', dialect);
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = await db.all<Row>(
@@ -490,7 +505,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     async writeTestRun(run) {
       await db.batch([
         {
-          sql: 'INSERT OR IGNORE INTO test_runs (id, time, constitution, constitution_hash, ok, passed, failed, examples, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          sql: 'INSERT INTO test_runs (id, time, constitution, constitution_hash, ok, passed, failed, examples, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
           params: [
             run.id,
             run.time,
