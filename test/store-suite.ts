@@ -126,6 +126,42 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(daily.series.reduce((n, s) => n + s.count, 0)).toBe(4);
     });
 
+    it('answers stats from rollups exactly as from the rows: whole hours and days, partial hours, retried writes, a purge', async () => {
+      const store = await open();
+      const tag = `rollup-${crypto.randomUUID().slice(0, 8)}`;
+      // 22:20 to 02:20: partial hours at both ends and a day boundary between them (long before any other test's rows).
+      const records = sampleRecords(tag, Date.UTC(1999, 2, 3, 22, 20));
+      await store.write(records);
+      await store.write(records.slice(1, 3));
+      const t = records.map((r) => r.time);
+      const minute = 60_000;
+      // protocol is a filter the rollups do not carry: the same question answered from the rows alone.
+      const agree = async (q: Parameters<LogStore['stats']>[0]) => {
+        const fromRollups = await store.stats({ constitution: tag, ...q });
+        expect(fromRollups).toEqual(await store.stats({ constitution: tag, protocol: 'chat', ...q }));
+        return fromRollups;
+      };
+      expect((await agree({})).requests).toBe(5);
+      expect((await agree({ bucket: 'hour' })).series).toHaveLength(4);
+      expect((await agree({ from: t[0]! + 10 * minute, to: t[4]! - 5 * minute })).requests).toBe(3);
+      expect((await agree({ from: t[1]!, to: t[3]! + 1, bucket: 'day' })).requests).toBe(3);
+      expect((await agree({ from: t[0]! - 3 * 86_400_000 })).verdicts).toEqual({
+        pass: 1,
+        revised: 1,
+        flagged: 1,
+        blocked: 2,
+        error: 0,
+      });
+      expect((await agree({ to: t[2]!, version: `${tag}@aaaaaaaaaaaa` })).requests).toBe(2);
+      expect(
+        (await agree({ verdict: 'blocked', bucket: 'hour' })).principles.map((p) => p.principle),
+      ).toEqual(['no-keys', 'urgent-input']);
+      // A purge inside an hour: the rollups of that hour and day are counted again from the rows left.
+      await store.purge(t[1]! + minute);
+      expect((await agree({})).requests).toBe(3);
+      expect((await agree({ bucket: 'hour' })).requests).toBe(3);
+    });
+
     it('keeps a request that failed before its answer (verdict error) with the error the client got', async () => {
       const { store, tag, records } = await fresh();
       const failed: RequestRecord = {

@@ -12,6 +12,15 @@ import type {
   ViolationRow,
 } from '../core/log-store.ts';
 import { hashOf, nameOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
+import {
+  dayMs,
+  hourMs,
+  planRollups,
+  purgeRollupStatements,
+  type RollupPlan,
+  rollupStatements,
+  rollupWhere,
+} from './sql-rollups.ts';
 
 export type SqlValue = string | number | null;
 
@@ -198,6 +207,48 @@ function decodeCursor(cursor: string | undefined): [number, string] | undefined 
   throw new RangeError('invalid cursor');
 }
 
+/** Counts stats adds up: from the rows or from the rollups, merged by key. */
+interface Counts {
+  totals: Map<string, number>;
+  verdicts: Map<string, number>;
+  /** JSON [bucket, principle] → violations. */
+  series: Map<string, number>;
+  principles: Map<string, number>;
+}
+
+const totalKeys = [
+  'n',
+  'model',
+  'critic',
+  'critic_errors',
+  'revised_tries',
+  'revised_ok',
+  'shadowed',
+  'disagreed',
+];
+
+function countsOf(totals: Row | undefined, verdicts: Row[], series: Row[]): Counts {
+  const counts: Counts = { totals: new Map(), verdicts: new Map(), series: new Map(), principles: new Map() };
+  for (const k of totalKeys) counts.totals.set(k, num(totals?.[k]));
+  for (const r of verdicts) counts.verdicts.set(String(r['verdict']), num(r['n']));
+  for (const r of series) {
+    const principle = String(r['principle']);
+    counts.series.set(JSON.stringify([num(r['bucket']), principle]), num(r['n']));
+    counts.principles.set(principle, (counts.principles.get(principle) ?? 0) + num(r['n']));
+  }
+  return counts;
+}
+
+function mergeCounts(parts: Counts[]): Counts {
+  const merged: Counts = { totals: new Map(), verdicts: new Map(), series: new Map(), principles: new Map() };
+  for (const part of parts) {
+    for (const key of ['totals', 'verdicts', 'series', 'principles'] as const) {
+      for (const [k, n] of part[key]) merged[key].set(k, (merged[key].get(k) ?? 0) + n);
+    }
+  }
+  return merged;
+}
+
 export function createSqlStore(db: SqlDb): LogStore {
   const dialect: Dialect = db.dialect ?? 'sqlite';
   const page = async <T>(
@@ -220,6 +271,55 @@ export function createSqlStore(db: SqlDb): LogStore {
     return { items, next: rows.length > limit && last ? encodeCursor(last.time, last.id) : null };
   };
 
+  /** Request and violation counts of a filter, from the rows: the four sums stats adds up. */
+  const countRows = async (filter: LogFilter, bucketMs: number): Promise<Counts> => {
+    const rq = where(filter, 'requests', dialect);
+    const vq = where(filter, 'violations', dialect);
+    const [totals] = await db.all<Row>(
+      `SELECT COUNT(*) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
+              SUM(CASE WHEN critic_error IS NOT NULL THEN 1 ELSE 0 END) AS critic_errors,
+              SUM(CASE WHEN revisions > 0 THEN 1 ELSE 0 END) AS revised_tries,
+              SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END) AS revised_ok,
+              COUNT(t.shadow) AS shadowed, SUM(CASE WHEN t.shadow_disagrees = 1 THEN 1 ELSE 0 END) AS disagreed
+       FROM requests t WHERE ${rq.sql}`,
+      rq.params,
+    );
+    const verdicts = await db.all<Row>(
+      `SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`,
+      rq.params,
+    );
+    // Reviews are joined only when the filter asks about them: counting needs the violations alone.
+    const join = filter.review ? ' LEFT JOIN reviews r ON r.violation_id = t.id' : '';
+    const series = await db.all<Row>(
+      `SELECT (t.time / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, COUNT(*) AS n
+       FROM violations t${join} WHERE ${vq.sql} GROUP BY bucket, t.principle`,
+      vq.params,
+    );
+    return countsOf(totals, verdicts, series);
+  };
+
+  /** The same counts from the rollups, over the plan's spans. */
+  const countRollups = async (query: StatsQuery, spans: RollupPlan['spans'], bucketMs: number) => {
+    const w = rollupWhere(query, spans);
+    const [totals] = await db.all<Row>(
+      `SELECT SUM(requests) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
+              SUM(critic_errors) AS critic_errors, SUM(revised_tries) AS revised_tries, SUM(revised_ok) AS revised_ok,
+              SUM(shadowed) AS shadowed, SUM(disagreed) AS disagreed
+       FROM rollup_requests t WHERE ${w.sql}`,
+      w.params,
+    );
+    const verdicts = await db.all<Row>(
+      `SELECT verdict, SUM(requests) AS n FROM rollup_requests t WHERE ${w.sql} GROUP BY verdict`,
+      w.params,
+    );
+    const series = await db.all<Row>(
+      `SELECT (t.start / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, SUM(t.violations) AS n
+       FROM rollup_violations t WHERE ${w.sql} GROUP BY bucket, t.principle`,
+      w.params,
+    );
+    return countsOf(totals, verdicts, series);
+  };
+
   const violationSelect =
     'SELECT t.*, r.label AS label, r.note AS note, r.time AS review_time FROM violations t LEFT JOIN reviews r ON r.violation_id = t.id';
 
@@ -228,6 +328,8 @@ export function createSqlStore(db: SqlDb): LogStore {
       if (records.length === 0) return;
       const statements: Array<{ sql: string; params: SqlValue[] }> = [];
       for (const rec of records) {
+        // Before the request row: the rollups count a record only while its row is not stored yet.
+        statements.push(...rollupStatements(rec));
         statements.push({
           sql: `INSERT INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(26)}?) ON CONFLICT DO NOTHING`,
           params: [
@@ -339,32 +441,27 @@ export function createSqlStore(db: SqlDb): LogStore {
     async stats(query: StatsQuery): Promise<Stats> {
       const rq = where(query, 'requests', dialect);
       const vq = where(query, 'violations', dialect);
-      const bucketMs = query.bucket === 'hour' ? 3_600_000 : 86_400_000;
-      const [totals] = await db.all<Row>(
-        `SELECT COUNT(*) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
-                SUM(CASE WHEN critic_error IS NOT NULL THEN 1 ELSE 0 END) AS critic_errors,
-                SUM(CASE WHEN revisions > 0 THEN 1 ELSE 0 END) AS revised_tries,
-                SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END) AS revised_ok,
-                COUNT(t.shadow) AS shadowed, SUM(CASE WHEN t.shadow_disagrees = 1 THEN 1 ELSE 0 END) AS disagreed
-         FROM requests t WHERE ${rq.sql}`,
-        rq.params,
+      const bucketMs = query.bucket === 'hour' ? hourMs : dayMs;
+      // Whole hours and days from the rollups where the filter allows, the partial hours around them from the rows.
+      const plan = planRollups(query);
+      const parts = await Promise.all([
+        ...(plan ? plan.rows : [query]).map((f) => countRows(f, bucketMs)),
+        ...(plan ? [countRollups(query, plan.spans, bucketMs)] : []),
+      ]);
+      const counted = mergeCounts(parts);
+      const totals = Object.fromEntries(counted.totals) as Row;
+      const series = [...counted.series].map(([key, n]) => {
+        const [bucket, principle] = JSON.parse(key) as [number, string];
+        return { bucket, principle, n };
+      });
+      series.sort(
+        (a, b) => a.bucket - b.bucket || (a.principle < b.principle ? -1 : a.principle > b.principle ? 1 : 0),
       );
-      const verdictRows = await db.all<Row>(
-        `SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`,
-        rq.params,
-      );
-      // Reviews are joined only when the filter asks about them: counting needs the violations alone.
-      const join = query.review ? ' LEFT JOIN reviews r ON r.violation_id = t.id' : '';
-      const series = await db.all<Row>(
-        `SELECT (t.time / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, COUNT(*) AS n
-         FROM violations t${join} WHERE ${vq.sql} GROUP BY bucket, t.principle ORDER BY bucket, t.principle`,
-        vq.params,
-      );
-      const principles = await db.all<Row>(
-        `SELECT t.principle AS principle, COUNT(*) AS n FROM violations t${join} WHERE ${vq.sql}
-         GROUP BY t.principle ORDER BY n DESC, t.principle`,
-        vq.params,
-      );
+      const principles = [...counted.principles]
+        .map(([principle, n]) => ({ principle, n }))
+        .filter((p) => p.n > 0)
+        .sort((a, b) => b.n - a.n || (a.principle < b.principle ? -1 : a.principle > b.principle ? 1 : 0));
+      const verdictRows = [...counted.verdicts].map(([verdict, n]) => ({ verdict, n }));
       // Labels are few next to violations: count them from the reviews side.
       const labels = await db.all<Row>(
         `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
@@ -498,6 +595,7 @@ export function createSqlStore(db: SqlDb): LogStore {
         { sql: 'DELETE FROM shadow_diffs WHERE time < ?', params: [before] },
         { sql: 'DELETE FROM requests WHERE time < ?', params: [before] },
         { sql: 'DELETE FROM test_runs WHERE time < ?', params: [before] },
+        ...purgeRollupStatements(before),
       ]);
       return num(count?.['n']);
     },
