@@ -62,6 +62,61 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(await ids({ model: 'gpt-b' })).toEqual(['no-keys', 'urgent-input', 'no-sycophancy']);
     });
 
+    it('searches text as a substring: inside words, in any case, short terms, quotes and search operators', async () => {
+      const { store, tag, records } = await fresh();
+      const ids = async (q: string) =>
+        (await store.listViolations({ constitution: tag, q })).items.map((v) => v.principle);
+      const requests = async (q: string) =>
+        (await store.listRequests({ constitution: tag, q })).items.map((r) => r.id).length;
+      expect(await ids('ISIBLE FROM')).toEqual(['no-sycophancy']);
+      expect(await ids('ular my')).toEqual(['no-sycophancy']);
+      expect(await ids('Ug')).toEqual(['tone']);
+      expect(await ids('"Ugh" OR myth')).toEqual([]);
+      expect(await ids('fine" OR "myth')).toEqual([]);
+      expect(await ids('dismissive*')).toEqual([]);
+      expect(await requests('far too narrow')).toBe(1);
+      expect(await requests('RAFT 0')).toBe(1);
+      const mentions = (term: string) =>
+        records.filter((r) => [r.prompt, r.draft, r.final].some((t) => t?.toLowerCase().includes(term)))
+          .length;
+      expect(mentions('draft')).toBeGreaterThan(1);
+      expect(await requests('DRAFT')).toBe(mentions('draft'));
+      expect(
+        (await store.stats({ constitution: tag, q: 'popular myth' })).principles.map((p) => p.principle),
+      ).toEqual(['no-sycophancy']);
+    });
+
+    it('pages violations by review label newest first, across pages, with the other filters', async () => {
+      const { store, tag, records } = await fresh();
+      const all = records.flatMap((r) => r.violations.map((v) => ({ id: v.id, time: r.time })));
+      for (const v of all) await store.review(v.id, 'confirmed', '');
+      await store.review(all[1]!.id, 'false_positive', 'changed my mind');
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await store.listViolations({
+          constitution: tag,
+          review: 'confirmed',
+          limit: 1,
+          ...(cursor ? { cursor } : {}),
+        });
+        seen.push(...page.items.map((v) => v.id));
+        if (!page.next) break;
+        cursor = page.next;
+      }
+      const confirmed = all.filter((_, i) => i !== 1);
+      expect(seen).toEqual(
+        [...confirmed]
+          .sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+          .map((v) => v.id),
+      );
+      const wrong = await store.listViolations({ constitution: tag, review: 'false_positive' });
+      expect(wrong.items.map((v) => [v.id, v.review?.note])).toEqual([[all[1]!.id, 'changed my mind']]);
+      expect(
+        (await store.listViolations({ constitution: tag, review: 'confirmed', severity: 'critical' })).items,
+      ).toHaveLength(1);
+    });
+
     it('filters requests, and pages through them newest first with no gaps or repeats', async () => {
       const { store, tag } = await fresh();
       const seen: string[] = [];

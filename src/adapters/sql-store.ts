@@ -110,6 +110,15 @@ const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
 type Dialect = NonNullable<SqlDb['dialect']>;
 
+/**
+ * SQLite and D1 find `q` through the FTS5 trigram indexes (migration 0012), which need three characters; the LIKE
+ * beside it keeps the meaning exact (a substring, ASCII case ignored) and decides shorter terms alone.
+ * Postgres's trigram indexes serve ILIKE itself.
+ */
+const trigramSearchable = (q: string) => [...q].length >= 3;
+/** `q` as one FTS5 phrase: its own text, whatever operators or quotes it contains. */
+const ftsPhrase = (q: string) => `"${q.replaceAll('"', '""')}"`;
+
 /** WHERE clauses of a filter for one table (`t` = its alias). */
 function where(
   filter: LogFilter,
@@ -155,12 +164,19 @@ function where(
   if (kind === 'violations') {
     if (filter.principle) add('t.principle = ?', filter.principle);
     if (filter.severity) add('t.severity = ?', filter.severity);
-    if (filter.q)
+    if (filter.q) {
+      if (dialect === 'sqlite' && trigramSearchable(filter.q)) {
+        add(
+          't.rowid IN (SELECT rowid FROM violations_fts WHERE violations_fts MATCH ?)',
+          ftsPhrase(filter.q),
+        );
+      }
       add(
         `(t.evidence ${likeOp} ? ESCAPE '\\' OR t.critique ${likeOp} ? ESCAPE '\\')`,
         like(filter.q),
         like(filter.q),
       );
+    }
     if (filter.review === 'unreviewed') add('r.label IS NULL');
     else if (filter.review) add('r.label = ?', filter.review);
   } else {
@@ -179,6 +195,9 @@ function where(
       );
     }
     if (filter.q) {
+      if (dialect === 'sqlite' && trigramSearchable(filter.q)) {
+        add('t.rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)', ftsPhrase(filter.q));
+      }
       const q = like(filter.q);
       add(
         `(t.prompt ${likeOp} ? ESCAPE '\\' OR t.draft ${likeOp} ? ESCAPE '\\' OR t.final ${likeOp} ? ESCAPE '\\')`,
@@ -260,10 +279,16 @@ export function createSqlStore(db: SqlDb): LogStore {
     const limit = Math.min(500, Math.max(1, query.limit ?? 50));
     const w = where(query, kind, dialect);
     const after = decodeCursor(query.cursor);
-    const cursorSql = after ? ' AND (t.time < ? OR (t.time = ? AND t.id < ?))' : '';
+    // A label filter walks the labelled violations newest first on the reviews' own (label, time, id) index: the
+    // same order, since a review keeps its violation's time and id.
+    const [time, id] =
+      kind === 'violations' && (query.review === 'confirmed' || query.review === 'false_positive')
+        ? ['r.violation_time', 'r.violation_id']
+        : ['t.time', 't.id'];
+    const cursorSql = after ? ` AND (${time} < ? OR (${time} = ? AND ${id} < ?))` : '';
     const params = [...w.params, ...(after ? [after[0], after[0], after[1]] : []), limit + 1];
     const rows = await db.all<Row>(
-      `${select} WHERE ${w.sql}${cursorSql} ORDER BY t.time DESC, t.id DESC LIMIT ?`,
+      `${select} WHERE ${w.sql}${cursorSql} ORDER BY ${time} DESC, ${id} DESC LIMIT ?`,
       params,
     );
     const items = rows.slice(0, limit).map(map);
@@ -427,12 +452,12 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async review(violationId, label, note) {
-      const [v] = await db.all<Row>('SELECT principle FROM violations WHERE id = ?', [violationId]);
+      const [v] = await db.all<Row>('SELECT principle, time FROM violations WHERE id = ?', [violationId]);
       if (!v) return false;
       await db.batch([
         {
-          sql: 'INSERT INTO reviews (violation_id, principle, label, note, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT (violation_id) DO UPDATE SET label = excluded.label, note = excluded.note, time = excluded.time',
-          params: [violationId, String(v['principle']), label, note, Date.now()],
+          sql: 'INSERT INTO reviews (violation_id, principle, label, note, time, violation_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (violation_id) DO UPDATE SET label = excluded.label, note = excluded.note, time = excluded.time',
+          params: [violationId, String(v['principle']), label, note, Date.now(), num(v['time'])],
         },
       ]);
       return true;
