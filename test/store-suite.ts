@@ -40,6 +40,18 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(await store.getRequest('no-such-id')).toBeUndefined();
     });
 
+    it('keeps any text exactly: quotes, backslashes, placeholders, statement separators, unicode', async () => {
+      const { store, tag, records } = await fresh();
+      const tricky = `O'Brien said "?" \\' $1 ?; DROP TABLE requests; -- \u00e9\u{1F600} E'\\x41'`;
+      const rec: RequestRecord = { ...records[1]!, id: `${tag}-tricky`, prompt: tricky, final: `${tricky}?` };
+      rec.violations = rec.violations.map((v) => ({ ...v, id: `${rec.id}:0:0:0`, evidence: tricky }));
+      await store.write([rec]);
+      expect((await store.getRequest(rec.id))?.record).toEqual(rec);
+      expect((await store.listViolations({ constitution: tag, q: "O'Brien" })).items[0]?.evidence).toBe(
+        tricky,
+      );
+    });
+
     it('writes a record once, however often it is written', async () => {
       const { store, tag, records } = await fresh();
       await store.write(records);

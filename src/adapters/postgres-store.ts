@@ -10,11 +10,27 @@ const migrationsDir = join(dirname(new URL(import.meta.url).pathname), '..', '..
 /** Any constant: every Tenet instance takes the same advisory lock, so instances starting together migrate once. */
 const migrationLock = 0x7e4e7;
 
-/** The store's SQL is written with `?` placeholders (SQLite's); Postgres numbers them. Quoted text is left alone. */
-export function numberPlaceholders(sql: string): string {
+/** Replaces each `?` placeholder (the store's SQL is SQLite's) outside quoted text, in order. */
+function replacePlaceholders(sql: string, by: (n: number) => string): string {
   let n = 0;
-  return sql.replace(/'(?:[^']|'')*'|\?/g, (m) => (m === '?' ? `$${++n}` : m));
+  return sql.replace(/'(?:[^']|'')*'|\?/g, (m) => (m === '?' ? by(n++) : m));
 }
+
+/** `?` → `$1`, `$2` …: a query with bound parameters. */
+export const numberPlaceholders = (sql: string) => replacePlaceholders(sql, (n) => `$${n + 1}`);
+
+/** A value as an SQL literal: numbers as written (finite only), text through pg's own escaping, null as NULL. */
+function literal(value: SqlValue | undefined): string {
+  if (value === null || value === undefined) return 'NULL';
+  if (typeof value === 'number') {
+    if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
+    return String(value);
+  }
+  return pg.escapeLiteral(value);
+}
+
+/** One statement with its values written in, for a batch sent as a single multi-statement query. */
+export const inlineParams = (sql: string, params: SqlValue[]) => replacePlaceholders(sql, (n) => literal(params[n]));
 
 /** Applies migrations/postgres/NNNN_*.sql not yet applied; holds the advisory lock while it looks and applies. */
 export async function migratePostgres(pool: pg.Pool, dir = migrationsDir): Promise<string[]> {
@@ -51,7 +67,11 @@ export async function migratePostgres(pool: pg.Pool, dir = migrationsDir): Promi
   }
 }
 
-/** pg as the SQL driver: `?` placeholders numbered, a batch as one transaction on one pooled connection. */
+/**
+ * pg as the SQL driver: queries with numbered placeholders; a batch as one transaction sent in one round trip
+ * (a record is a dozen statements with its rollups: bound one by one, a batch of a thousand would wait on
+ * twelve thousand round trips), its values written in as literals by pg's escaping.
+ */
 function postgresDriver(pool: pg.Pool): SqlDb {
   return {
     dialect: 'postgres',
@@ -59,11 +79,10 @@ function postgresDriver(pool: pg.Pool): SqlDb {
       return (await pool.query(numberPlaceholders(sql), params)).rows as never[];
     },
     async batch(list) {
+      if (list.length === 0) return;
       const client = await pool.connect();
       try {
-        await client.query('BEGIN');
-        for (const s of list) await client.query(numberPlaceholders(s.sql), s.params as SqlValue[]);
-        await client.query('COMMIT');
+        await client.query(['BEGIN', ...list.map((s) => inlineParams(s.sql, s.params)), 'COMMIT'].join(';\n'));
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;
