@@ -30,7 +30,8 @@ function literal(value: SqlValue | undefined): string {
 }
 
 /** One statement with its values written in, for a batch sent as a single multi-statement query. */
-export const inlineParams = (sql: string, params: SqlValue[]) => replacePlaceholders(sql, (n) => literal(params[n]));
+export const inlineParams = (sql: string, params: SqlValue[]) =>
+  replacePlaceholders(sql, (n) => literal(params[n]));
 
 /** Applies migrations/postgres/NNNN_*.sql not yet applied; holds the advisory lock while it looks and applies. */
 export async function migratePostgres(pool: pg.Pool, dir = migrationsDir): Promise<string[]> {
@@ -82,7 +83,9 @@ function postgresDriver(pool: pg.Pool): SqlDb {
       if (list.length === 0) return;
       const client = await pool.connect();
       try {
-        await client.query(['BEGIN', ...list.map((s) => inlineParams(s.sql, s.params)), 'COMMIT'].join(';\n'));
+        await client.query(
+          ['BEGIN', ...list.map((s) => inlineParams(s.sql, s.params)), 'COMMIT'].join(';\n'),
+        );
       } catch (err) {
         await client.query('ROLLBACK').catch(() => {});
         throw err;

@@ -177,7 +177,8 @@ function where(
         like(filter.q),
       );
     }
-    if (filter.review === 'unreviewed') add('r.label IS NULL');
+    // On the join key, not the label: Postgres then plans it as an anti-join that stops at a page.
+    if (filter.review === 'unreviewed') add('r.violation_id IS NULL');
     else if (filter.review) add('r.label = ?', filter.review);
   } else {
     // EXISTS probes the (principle|severity, request_id) index per request, newest first: a page of 50
@@ -487,10 +488,12 @@ export function createSqlStore(db: SqlDb): LogStore {
         .filter((p) => p.n > 0)
         .sort((a, b) => b.n - a.n || (a.principle < b.principle ? -1 : a.principle > b.principle ? 1 : 0));
       const verdictRows = [...counted.verdicts].map(([verdict, n]) => ({ verdict, n }));
-      // Labels are few next to violations: count them from the reviews side.
+      // Labels are few next to violations: count them from the reviews side (SQLite's CROSS JOIN keeps that order;
+      // without table statistics its planner would walk every violation instead).
       const labels = await db.all<Row>(
         `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
-         FROM reviews r JOIN violations t ON t.id = r.violation_id WHERE ${vq.sql} GROUP BY t.principle, r.label`,
+         FROM reviews r ${dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} violations t ON t.id = r.violation_id
+         WHERE ${vq.sql} GROUP BY t.principle, r.label`,
         vq.params,
       );
       const labelled = (principle: string, label: string) =>
@@ -566,17 +569,31 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async constitutions(): Promise<ConstitutionUse[]> {
+      // The versions and their sums from the day rollups; first and last use one index seek each.
       const rows = await db.all<Row>(
-        'SELECT constitution, constitution_hash, COUNT(*) AS n, SUM(critic_tokens) AS critic, MIN(time) AS first, MAX(time) AS last FROM requests GROUP BY constitution, constitution_hash ORDER BY last DESC',
+        `SELECT constitution, constitution_hash, SUM(requests) AS n, SUM(critic_tokens) AS critic FROM rollup_requests
+         WHERE grain = ${dayMs} GROUP BY constitution, constitution_hash`,
       );
-      return rows.map((r) => ({
-        name: String(r['constitution']),
-        hash: String(r['constitution_hash']),
-        requests: num(r['n']),
-        criticTokens: num(r['critic']),
-        first: num(r['first']),
-        last: num(r['last']),
-      }));
+      const uses = await Promise.all(
+        rows.map(async (r) => {
+          const key = [String(r['constitution']), String(r['constitution_hash'])];
+          const edge = (fn: 'MIN' | 'MAX') =>
+            db.all<Row>(
+              `SELECT ${fn}(time) AS at FROM requests WHERE constitution = ? AND constitution_hash = ?`,
+              key,
+            );
+          const [[first], [last]] = await Promise.all([edge('MIN'), edge('MAX')]);
+          return {
+            name: key[0]!,
+            hash: key[1]!,
+            requests: num(r['n']),
+            criticTokens: num(r['critic']),
+            first: num(first?.['at']),
+            last: num(last?.['at']),
+          };
+        }),
+      );
+      return uses.sort((a, b) => b.last - a.last);
     },
 
     async *exportRequests(filter) {
