@@ -3,6 +3,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
 import type { LogStore } from '../core/log-store.ts';
+import { literal, postgresWriteSql } from './postgres-write.ts';
 import { createSqlStore, type SqlDb, type SqlValue } from './sql-store.ts';
 
 const migrationsDir = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'migrations', 'postgres');
@@ -18,16 +19,6 @@ function replacePlaceholders(sql: string, by: (n: number) => string): string {
 
 /** `?` → `$1`, `$2` …: a query with bound parameters. */
 export const numberPlaceholders = (sql: string) => replacePlaceholders(sql, (n) => `$${n + 1}`);
-
-/** A value as an SQL literal: numbers as written (finite only), text through pg's own escaping, null as NULL. */
-function literal(value: SqlValue | undefined): string {
-  if (value === null || value === undefined) return 'NULL';
-  if (typeof value === 'number') {
-    if (!Number.isFinite(value)) throw new RangeError(`not a finite number: ${value}`);
-    return String(value);
-  }
-  return pg.escapeLiteral(value);
-}
 
 /** One statement with its values written in, for a batch sent as a single multi-statement query. */
 export const inlineParams = (sql: string, params: SqlValue[]) =>
@@ -69,9 +60,9 @@ export async function migratePostgres(pool: pg.Pool, dir = migrationsDir): Promi
 }
 
 /**
- * pg as the SQL driver: queries with numbered placeholders; a batch as one transaction sent in one round trip
- * (a record is a dozen statements with its rollups: bound one by one, a batch of a thousand would wait on
- * twelve thousand round trips), its values written in as literals by pg's escaping.
+ * pg as the SQL driver: queries with numbered placeholders; a batch (a review, a purge with its rollups, a test
+ * run, a session) as one transaction in one round trip, its values written in as literals by pg's escaping.
+ * Log records take their own path (postgres-write.ts).
  */
 function postgresDriver(pool: pg.Pool): SqlDb {
   return {
@@ -129,5 +120,12 @@ export async function createPostgresStore(
     throw err;
   }
   const driver = postgresDriver(pool);
-  return { ...createSqlStore(driver), sql: driver, close: () => pool.end() };
+  return {
+    ...createSqlStore(driver),
+    async write(records) {
+      if (records.length > 0) await pool.query(postgresWriteSql(records));
+    },
+    sql: driver,
+    close: () => pool.end(),
+  };
 }

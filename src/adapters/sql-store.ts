@@ -13,6 +13,16 @@ import type {
 } from '../core/log-store.ts';
 import { hashOf, nameOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 import {
+  placeholders,
+  requestColumns,
+  requestInsertColumns,
+  requestValues,
+  shadowDiffColumns,
+  shadowDiffValues,
+  violationColumns,
+  violationValues,
+} from './log-rows.ts';
+import {
   dayMs,
   hourMs,
   planRollups,
@@ -32,9 +42,6 @@ export interface SqlDb {
   /** Runs the statements atomically (all or none). */
   batch(statements: Array<{ sql: string; params: SqlValue[] }>): Promise<void>;
 }
-
-const requestColumns =
-  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees, protocol, client_request_id';
 
 type Row = Record<string, SqlValue>;
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
@@ -356,73 +363,21 @@ export function createSqlStore(db: SqlDb): LogStore {
       for (const rec of records) {
         // Before the request row: the rollups count a record only while its row is not stored yet.
         statements.push(...rollupStatements(rec));
+        const row = requestValues(rec);
         statements.push({
-          sql: `INSERT INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(26)}?) ON CONFLICT DO NOTHING`,
-          params: [
-            rec.id,
-            rec.time,
-            rec.keyId,
-            rec.constitution,
-            rec.constitutionHash,
-            rec.model,
-            rec.criticModel,
-            rec.verdict,
-            rec.stream ? 1 : 0,
-            rec.rounds,
-            rec.revisions,
-            rec.violations.length,
-            Math.round(rec.latencyMs),
-            rec.modelTokens,
-            rec.criticTokens,
-            rec.criticError,
-            rec.reason,
-            rec.prompt,
-            rec.error?.code ?? null,
-            rec.shadow?.constitution ?? null,
-            rec.shadow?.verdict ?? null,
-            rec.shadow ? (rec.shadow.disagrees ? 1 : 0) : null,
-            rec.protocol,
-            rec.clientRequestId ?? null,
-            rec.draft,
-            rec.final,
-            JSON.stringify(rec),
-          ],
+          sql: `INSERT INTO requests (${requestInsertColumns}) VALUES ${placeholders(row.length)} ON CONFLICT DO NOTHING`,
+          params: row,
         });
-        for (const [side, ids] of [
-          ['shadow', rec.shadow?.onlyShadow ?? []],
-          ['primary', rec.shadow?.onlyPrimary ?? []],
+        for (const [table, columns, rows] of [
+          ['shadow_diffs', shadowDiffColumns, shadowDiffValues(rec)],
+          ['violations', violationColumns, violationValues(rec)],
         ] as const) {
-          for (const principle of ids) {
+          for (const params of rows) {
             statements.push({
-              sql: 'INSERT INTO shadow_diffs (request_id, time, constitution, shadow, principle, side) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-              params: [rec.id, rec.time, rec.constitution, rec.shadow?.constitution ?? '', principle, side],
+              sql: `INSERT INTO ${table} (${columns}) VALUES ${placeholders(params.length)} ON CONFLICT DO NOTHING`,
+              params,
             });
           }
-        }
-        for (const v of rec.violations) {
-          statements.push({
-            sql: 'INSERT INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique, evidence_part, evidence_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
-            params: [
-              v.id,
-              rec.id,
-              rec.time,
-              rec.constitution,
-              rec.constitutionHash,
-              rec.model,
-              rec.verdict,
-              v.stage,
-              v.choice,
-              v.round,
-              v.principle,
-              v.severity,
-              v.action,
-              v.source,
-              v.evidence,
-              v.critique,
-              v.at?.part ?? null,
-              v.at?.start ?? null,
-            ],
-          });
         }
       }
       await db.batch(statements);
