@@ -123,14 +123,27 @@ type Dialect = NonNullable<SqlDb['dialect']>;
  * Postgres's trigram indexes serve ILIKE itself.
  */
 const trigramSearchable = (q: string) => [...q].length >= 3;
+/** Past this many matches a search term is common (see isCommonTerm). */
+const commonMatches = 5000;
 /** `q` as one FTS5 phrase: its own text, whatever operators or quotes it contains. */
 const ftsPhrase = (q: string) => `"${q.replaceAll('"', '""')}"`;
 
 /** WHERE clauses of a filter for one table (`t` = its alias). */
+interface WhereOptions {
+  /**
+   * SQLite: leave the time range off the time index (unary `+`), so the planner walks another index that carries
+   * the time too (the latency percentiles' (latency_ms, time)) instead of sorting the whole range.
+   */
+  timeUnindexed?: boolean;
+  /** SQLite: find `q` by walking rows newest first (a common term, found within a page) instead of through FTS. */
+  textByScan?: boolean;
+}
+
 function where(
   filter: LogFilter,
   kind: 'requests' | 'violations',
   dialect: Dialect,
+  options: WhereOptions = {},
 ): { sql: string; params: SqlValue[] } {
   // SQLite's LIKE ignores ASCII case; Postgres's does not.
   const likeOp = dialect === 'postgres' ? 'ILIKE' : 'LIKE';
@@ -157,8 +170,9 @@ function where(
     if (kind === 'requests') add('t.client_request_id = ?', filter.clientRequestId);
     else add('t.request_id IN (SELECT id FROM requests WHERE client_request_id = ?)', filter.clientRequestId);
   }
-  if (filter.from !== undefined) add('t.time >= ?', filter.from);
-  if (filter.to !== undefined) add('t.time < ?', filter.to);
+  const time = options.timeUnindexed && dialect === 'sqlite' ? '+t.time' : 't.time';
+  if (filter.from !== undefined) add(`${time} >= ?`, filter.from);
+  if (filter.to !== undefined) add(`${time} < ?`, filter.to);
   if (filter.shadow) {
     const test = {
       judged: 'shadow IS NOT NULL',
@@ -172,7 +186,7 @@ function where(
     if (filter.principle) add('t.principle = ?', filter.principle);
     if (filter.severity) add('t.severity = ?', filter.severity);
     if (filter.q) {
-      if (dialect === 'sqlite' && trigramSearchable(filter.q)) {
+      if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
         add(
           't.rowid IN (SELECT rowid FROM violations_fts WHERE violations_fts MATCH ?)',
           ftsPhrase(filter.q),
@@ -203,7 +217,7 @@ function where(
       );
     }
     if (filter.q) {
-      if (dialect === 'sqlite' && trigramSearchable(filter.q)) {
+      if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
         add('t.rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)', ftsPhrase(filter.q));
       }
       const q = like(filter.q);
@@ -278,6 +292,20 @@ function mergeCounts(parts: Counts[]): Counts {
 
 export function createSqlStore(db: SqlDb): LogStore {
   const dialect: Dialect = db.dialect ?? 'sqlite';
+  /**
+   * SQLite: whether `q` matches so many rows that walking newest first finds a page sooner than sorting every
+   * match the trigram index returns (it looks at most `commonMatches` matches deep).
+   */
+  const isCommonTerm = async (kind: 'requests' | 'violations', q: string | undefined) => {
+    if (dialect !== 'sqlite' || !q || !trigramSearchable(q)) return false;
+    const fts = `${kind}_fts`;
+    const [row] = await db.all<Row>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${fts} WHERE ${fts} MATCH ? LIMIT ${commonMatches})`,
+      [ftsPhrase(q)],
+    );
+    return num(row?.['n']) >= commonMatches;
+  };
+
   const page = async <T>(
     kind: 'requests' | 'violations',
     query: PageQuery,
@@ -285,7 +313,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     map: (r: Row) => T & { time: number; id: string },
   ): Promise<Page<T>> => {
     const limit = Math.min(500, Math.max(1, query.limit ?? 50));
-    const w = where(query, kind, dialect);
+    const w = where(query, kind, dialect, { textByScan: await isCommonTerm(kind, query.q) });
     const after = decodeCursor(query.cursor);
     // A label filter walks the labelled violations newest first on the reviews' own (label, time, id) index: the
     // same order, since a review keeps its violation's time and id.
@@ -407,13 +435,13 @@ export function createSqlStore(db: SqlDb): LogStore {
       };
     },
 
-    async review(violationId, label, note) {
+    async review(violationId, label, note, time = Date.now()) {
       const [v] = await db.all<Row>('SELECT principle, time FROM violations WHERE id = ?', [violationId]);
       if (!v) return false;
       await db.batch([
         {
           sql: 'INSERT INTO reviews (violation_id, principle, label, note, time, violation_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (violation_id) DO UPDATE SET label = excluded.label, note = excluded.note, time = excluded.time',
-          params: [violationId, String(v['principle']), label, note, Date.now(), num(v['time'])],
+          params: [violationId, String(v['principle']), label, note, time, num(v['time'])],
         },
       ]);
       return true;
@@ -455,12 +483,13 @@ export function createSqlStore(db: SqlDb): LogStore {
         num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
       // Percentiles in SQL: the k-th latency in index order (no rows shipped out, no sort of the whole log).
       const n = num(totals?.['n']);
+      const latencyWhere = where(query, 'requests', dialect, { timeUnindexed: true });
       const nth = async (p: number): Promise<number | null> => {
         if (n === 0) return null;
         const at = Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1));
         const [row] = await db.all<Row>(
-          `SELECT latency_ms FROM requests t WHERE ${rq.sql} ORDER BY t.latency_ms LIMIT 1 OFFSET ?`,
-          [...rq.params, at],
+          `SELECT latency_ms FROM requests t WHERE ${latencyWhere.sql} ORDER BY t.latency_ms LIMIT 1 OFFSET ?`,
+          [...latencyWhere.params, at],
         );
         return row ? num(row['latency_ms']) : null;
       };
