@@ -95,7 +95,8 @@ export default defineConfig({
             'test/browser/**/*.test.ts',
             'test/first-run/**/*.test.ts',
           ],
-          globalSetup: ['test/global-setup.ts'],
+          // One Postgres server for the whole run (each Postgres suite makes its own database on it).
+          globalSetup: ['test/global-setup.ts', 'test/postgres-setup.ts'],
           testTimeout: 60_000,
           hookTimeout: 90_000,
         },

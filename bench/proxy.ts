@@ -4,6 +4,7 @@
 // figures (direct, floor, tenet-node, tenet-node-nolog: no workerd, no loop, no store), for quick comparisons.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
+import { createPostgresDatabase, startEmbeddedPostgres } from '../test/embedded-postgres.ts';
 import { startUpstream, type Upstream } from '../test/upstream/server.ts';
 import { LoadClient, type Mode } from './load.ts';
 import { runLoopBench } from './loop.ts';
@@ -25,6 +26,8 @@ const { values: flags } = parseArgs({
     quick: { type: 'boolean', default: false },
     'loop-only': { type: 'boolean', default: false },
     'store-only': { type: 'boolean', default: false },
+    // The store section's Postgres run at another size (e.g. 10000000), besides the 1M run on both engines.
+    'store-pg-violations': { type: 'string' },
     'proxy-only': { type: 'boolean', default: false },
     // More rounds: steadier medians on a busy machine (each round is 1.5 s per target and shape).
     rounds: { type: 'string' },
@@ -138,11 +141,37 @@ async function loopSection(upstream: Upstream): Promise<{ loop: LoopReport; loop
   return { loop, loopSeconds };
 }
 
-/** The store section on a temp SQLite file; prints its table, plans and how long it took. */
-async function storeSection(): Promise<{ store: StoreReport }> {
-  const store = await runStoreBench({ quick: flags.quick, log });
-  console.log(`\n${formatStoreReport(store, flags.quick)}`);
-  return { store };
+/**
+ * The store section: a temp SQLite file, then a throwaway Postgres server (durable, as in production), the same
+ * records and queries on each; prints each table beside the targets.
+ */
+async function storeSection(): Promise<{ store: StoreReport; stores: StoreReport[] }> {
+  const quick = flags.quick;
+  const sqlite = await runStoreBench({ quick, log, backend: 'sqlite' });
+  console.log(`\n${formatStoreReport(sqlite, quick)}`);
+  const stores = [sqlite];
+  const server = await startEmbeddedPostgres({ durable: true });
+  try {
+    const sizes = [
+      undefined,
+      ...(flags['store-pg-violations'] ? [Number(flags['store-pg-violations'])] : []),
+    ];
+    for (const violations of sizes) {
+      const postgresUrl = await createPostgresDatabase(server.url, 'bench');
+      const report = await runStoreBench({
+        quick,
+        log,
+        backend: 'postgres',
+        postgresUrl,
+        ...(violations ? { violations } : {}),
+      });
+      console.log(`\n${formatStoreReport(report, quick)}`);
+      stores.push(report);
+    }
+  } finally {
+    await server.stop();
+  }
+  return { store: sqlite, stores };
 }
 
 async function storeOnly(): Promise<number> {

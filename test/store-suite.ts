@@ -40,6 +40,18 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(await store.getRequest('no-such-id')).toBeUndefined();
     });
 
+    it('keeps any text exactly: quotes, backslashes, placeholders, statement separators, unicode', async () => {
+      const { store, tag, records } = await fresh();
+      const tricky = `O'Brien said "?" \\' $1 ?; DROP TABLE requests; -- \u00e9\u{1F600} E'\\x41'`;
+      const rec: RequestRecord = { ...records[1]!, id: `${tag}-tricky`, prompt: tricky, final: `${tricky}?` };
+      rec.violations = rec.violations.map((v) => ({ ...v, id: `${rec.id}:0:0:0`, evidence: tricky }));
+      await store.write([rec]);
+      expect((await store.getRequest(rec.id))?.record).toEqual(rec);
+      expect((await store.listViolations({ constitution: tag, q: "O'Brien" })).items[0]?.evidence).toBe(
+        tricky,
+      );
+    });
+
     it('writes a record once, however often it is written', async () => {
       const { store, tag, records } = await fresh();
       await store.write(records);
@@ -60,6 +72,61 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(await ids({ q: 'myth' })).toEqual(['no-sycophancy']);
       expect(await ids({ q: '100%' })).toEqual([]);
       expect(await ids({ model: 'gpt-b' })).toEqual(['no-keys', 'urgent-input', 'no-sycophancy']);
+    });
+
+    it('searches text as a substring: inside words, in any case, short terms, quotes and search operators', async () => {
+      const { store, tag, records } = await fresh();
+      const ids = async (q: string) =>
+        (await store.listViolations({ constitution: tag, q })).items.map((v) => v.principle);
+      const requests = async (q: string) =>
+        (await store.listRequests({ constitution: tag, q })).items.map((r) => r.id).length;
+      expect(await ids('ISIBLE FROM')).toEqual(['no-sycophancy']);
+      expect(await ids('ular my')).toEqual(['no-sycophancy']);
+      expect(await ids('Ug')).toEqual(['tone']);
+      expect(await ids('"Ugh" OR myth')).toEqual([]);
+      expect(await ids('fine" OR "myth')).toEqual([]);
+      expect(await ids('dismissive*')).toEqual([]);
+      expect(await requests('far too narrow')).toBe(1);
+      expect(await requests('RAFT 0')).toBe(1);
+      const mentions = (term: string) =>
+        records.filter((r) => [r.prompt, r.draft, r.final].some((t) => t?.toLowerCase().includes(term)))
+          .length;
+      expect(mentions('draft')).toBeGreaterThan(1);
+      expect(await requests('DRAFT')).toBe(mentions('draft'));
+      expect(
+        (await store.stats({ constitution: tag, q: 'popular myth' })).principles.map((p) => p.principle),
+      ).toEqual(['no-sycophancy']);
+    });
+
+    it('pages violations by review label newest first, across pages, with the other filters', async () => {
+      const { store, tag, records } = await fresh();
+      const all = records.flatMap((r) => r.violations.map((v) => ({ id: v.id, time: r.time })));
+      for (const v of all) await store.review(v.id, 'confirmed', '');
+      await store.review(all[1]!.id, 'false_positive', 'changed my mind');
+      const seen: string[] = [];
+      let cursor: string | undefined;
+      for (let i = 0; i < 10; i++) {
+        const page = await store.listViolations({
+          constitution: tag,
+          review: 'confirmed',
+          limit: 1,
+          ...(cursor ? { cursor } : {}),
+        });
+        seen.push(...page.items.map((v) => v.id));
+        if (!page.next) break;
+        cursor = page.next;
+      }
+      const confirmed = all.filter((_, i) => i !== 1);
+      expect(seen).toEqual(
+        [...confirmed]
+          .sort((a, b) => b.time - a.time || (a.id < b.id ? 1 : a.id > b.id ? -1 : 0))
+          .map((v) => v.id),
+      );
+      const wrong = await store.listViolations({ constitution: tag, review: 'false_positive' });
+      expect(wrong.items.map((v) => [v.id, v.review?.note])).toEqual([[all[1]!.id, 'changed my mind']]);
+      expect(
+        (await store.listViolations({ constitution: tag, review: 'confirmed', severity: 'critical' })).items,
+      ).toHaveLength(1);
     });
 
     it('filters requests, and pages through them newest first with no gaps or repeats', async () => {
@@ -124,6 +191,50 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       expect(stats.series).toContainEqual({ bucket: records[2]!.time, principle: 'tone', count: 1 });
       const daily = await store.stats({ constitution: tag, bucket: 'day' });
       expect(daily.series.reduce((n, s) => n + s.count, 0)).toBe(4);
+    });
+
+    it('answers stats from rollups exactly as from the rows: whole hours and days, partial hours, retried writes, a purge', async () => {
+      const store = await open();
+      const tag = `rollup-${crypto.randomUUID().slice(0, 8)}`;
+      // 22:20 to 02:20: partial hours at both ends and a day boundary between them (long before any other test's rows).
+      const records = sampleRecords(tag, Date.UTC(1999, 2, 3, 22, 20));
+      await store.write(records);
+      await store.write(records.slice(1, 3));
+      const t = records.map((r) => r.time);
+      const minute = 60_000;
+      // protocol is a filter the rollups do not carry: the same question answered from the rows alone.
+      const agree = async (q: Parameters<LogStore['stats']>[0]) => {
+        const fromRollups = await store.stats({ constitution: tag, ...q });
+        expect(fromRollups).toEqual(await store.stats({ constitution: tag, protocol: 'chat', ...q }));
+        return fromRollups;
+      };
+      expect((await agree({})).requests).toBe(5);
+      expect((await agree({ bucket: 'hour' })).series).toHaveLength(4);
+      expect((await agree({ from: t[0]! + 10 * minute, to: t[4]! - 5 * minute })).requests).toBe(3);
+      expect((await agree({ from: t[1]!, to: t[3]! + 1, bucket: 'day' })).requests).toBe(3);
+      expect((await agree({ from: t[0]! - 3 * 86_400_000 })).verdicts).toEqual({
+        pass: 1,
+        revised: 1,
+        flagged: 1,
+        blocked: 2,
+        error: 0,
+      });
+      expect((await agree({ to: t[2]!, version: `${tag}@aaaaaaaaaaaa` })).requests).toBe(2);
+      expect(
+        (await agree({ verdict: 'blocked', bucket: 'hour' })).principles.map((p) => p.principle),
+      ).toEqual(['no-keys', 'urgent-input']);
+      // Labels over a time range alone are counted from the reviews themselves: the same as through the violations.
+      await store.review(records[1]!.violations[0]!.id, 'confirmed', '');
+      const range = { from: t[0]! - minute, to: t[4]! + minute };
+      const labelled = await store.stats(range);
+      expect(labelled).toEqual(await store.stats({ ...range, protocol: 'chat' }));
+      expect(labelled.principles.find((p) => p.principle === 'no-sycophancy')).toMatchObject({
+        confirmed: 1,
+      });
+      // A purge inside an hour: the rollups of that hour and day are counted again from the rows left.
+      await store.purge(t[1]! + minute);
+      expect((await agree({})).requests).toBe(3);
+      expect((await agree({ bucket: 'hour' })).requests).toBe(3);
     });
 
     it('keeps a request that failed before its answer (verdict error) with the error the client got', async () => {

@@ -18,6 +18,15 @@ export interface LogWriterStats {
   lastError: string | null;
   /** When the current outage began (ISO time of its first failed write); null while writes succeed. */
   failingSince: string | null;
+  /**
+   * How records reach the store: `process` (Node's queue), `waitUntil` (Workers, each request's own), `queue`
+   * (Workers with a Cloudflare Queue: the counters above are then the direct writes of records the queue refused),
+   * `off` (TENET_LOG=off).
+   */
+  path: 'process' | 'waitUntil' | 'queue' | 'off';
+  /** `queue` only: records handed to the queue, and sends it refused (those were written directly). */
+  queued?: number;
+  sendFailures?: number;
 }
 
 export interface LogWriter {
@@ -118,7 +127,7 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
         const timer = setTimeout(done, ms);
         wake = done;
       }));
-  const stats: Omit<LogWriterStats, 'enabled' | 'status'> = { ...noRecordsYet };
+  const stats: Omit<LogWriterStats, 'enabled' | 'status' | 'path'> = { ...noRecordsYet };
   /** Lost during the current outage, for the line that reports its end. */
   let lostInOutage = 0;
 
@@ -155,6 +164,7 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
   const snapshot = (): LogWriterStats => ({
     enabled: true,
     status: stats.failingSince ? 'degraded' : 'ok',
+    path: options.scope === 'request' ? 'waitUntil' : 'process',
     ...stats,
   });
 
@@ -334,7 +344,7 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
 }
 
 /** The counters of a writer that has written nothing yet. */
-const noRecordsYet: Omit<LogWriterStats, 'enabled' | 'status'> = {
+const noRecordsYet: Omit<LogWriterStats, 'enabled' | 'status' | 'path'> = {
   written: 0,
   pending: 0,
   failed: 0,
@@ -345,6 +355,6 @@ const noRecordsYet: Omit<LogWriterStats, 'enabled' | 'status'> = {
 
 /** TENET_LOG=off: records are dropped on purpose, and /health says the log is off. */
 export function disabledLogWriter(): LogWriter {
-  const stats: LogWriterStats = { enabled: false, status: 'off', ...noRecordsYet };
+  const stats: LogWriterStats = { enabled: false, status: 'off', path: 'off', ...noRecordsYet };
   return { record: async () => {}, flush: async () => {}, stats: () => ({ ...stats }) };
 }

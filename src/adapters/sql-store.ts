@@ -1,4 +1,4 @@
-// The log store over SQL: one implementation for both backends (D1, SQLite), through a tiny driver interface.
+// The log store over SQL: one implementation for every backend (D1, SQLite, Postgres), through a tiny driver interface.
 import type { RequestRecord } from '../core/log-record.ts';
 import type {
   ConstitutionUse,
@@ -12,18 +12,36 @@ import type {
   ViolationRow,
 } from '../core/log-store.ts';
 import { hashOf, nameOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
+import {
+  placeholders,
+  requestColumns,
+  requestInsertColumns,
+  requestValues,
+  shadowDiffColumns,
+  shadowDiffValues,
+  violationColumns,
+  violationValues,
+} from './log-rows.ts';
+import {
+  dayMs,
+  hourMs,
+  planRollups,
+  purgeRollupStatements,
+  type RollupPlan,
+  rollupStatements,
+  rollupWhere,
+} from './sql-rollups.ts';
 
 export type SqlValue = string | number | null;
 
-/** What a backend provides: queries and an atomic batch of statements. */
+/** What a backend provides: queries and an atomic batch of statements (`?` placeholders in both). */
 export interface SqlDb {
+  /** SQLite's (SQLite, D1) unless said otherwise: where the dialects differ, the store writes each its own way. */
+  dialect?: 'sqlite' | 'postgres';
   all<T = Record<string, SqlValue>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   /** Runs the statements atomically (all or none). */
   batch(statements: Array<{ sql: string; params: SqlValue[] }>): Promise<void>;
 }
-
-const requestColumns =
-  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees, protocol, client_request_id';
 
 type Row = Record<string, SqlValue>;
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
@@ -97,8 +115,38 @@ function toViolationRow(r: Row): ViolationRow {
 /** Escapes LIKE wildcards so a search for "50%" means the text "50%". */
 const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 
+type Dialect = NonNullable<SqlDb['dialect']>;
+
+/**
+ * SQLite and D1 find `q` through the FTS5 trigram indexes (migration 0012), which need three characters; the LIKE
+ * beside it keeps the meaning exact (a substring, ASCII case ignored) and decides shorter terms alone.
+ * Postgres's trigram indexes serve ILIKE itself.
+ */
+const trigramSearchable = (q: string) => [...q].length >= 3;
+/** Past this many matches a search term is common (see isCommonTerm). */
+const commonMatches = 5000;
+/** `q` as one FTS5 phrase: its own text, whatever operators or quotes it contains. */
+const ftsPhrase = (q: string) => `"${q.replaceAll('"', '""')}"`;
+
 /** WHERE clauses of a filter for one table (`t` = its alias). */
-function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: string; params: SqlValue[] } {
+interface WhereOptions {
+  /**
+   * SQLite: leave the time range off the time index (unary `+`), so the planner walks another index that carries
+   * the time too (the latency percentiles' (latency_ms, time)) instead of sorting the whole range.
+   */
+  timeUnindexed?: boolean;
+  /** SQLite: find `q` by walking rows newest first (a common term, found within a page) instead of through FTS. */
+  textByScan?: boolean;
+}
+
+function where(
+  filter: LogFilter,
+  kind: 'requests' | 'violations',
+  dialect: Dialect,
+  options: WhereOptions = {},
+): { sql: string; params: SqlValue[] } {
+  // SQLite's LIKE ignores ASCII case; Postgres's does not.
+  const likeOp = dialect === 'postgres' ? 'ILIKE' : 'LIKE';
   const parts: string[] = [];
   const params: SqlValue[] = [];
   const add = (sql: string, ...values: SqlValue[]) => {
@@ -122,8 +170,9 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
     if (kind === 'requests') add('t.client_request_id = ?', filter.clientRequestId);
     else add('t.request_id IN (SELECT id FROM requests WHERE client_request_id = ?)', filter.clientRequestId);
   }
-  if (filter.from !== undefined) add('t.time >= ?', filter.from);
-  if (filter.to !== undefined) add('t.time < ?', filter.to);
+  const time = options.timeUnindexed && dialect === 'sqlite' ? '+t.time' : 't.time';
+  if (filter.from !== undefined) add(`${time} >= ?`, filter.from);
+  if (filter.to !== undefined) add(`${time} < ?`, filter.to);
   if (filter.shadow) {
     const test = {
       judged: 'shadow IS NOT NULL',
@@ -136,9 +185,21 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
   if (kind === 'violations') {
     if (filter.principle) add('t.principle = ?', filter.principle);
     if (filter.severity) add('t.severity = ?', filter.severity);
-    if (filter.q)
-      add("(t.evidence LIKE ? ESCAPE '\\' OR t.critique LIKE ? ESCAPE '\\')", like(filter.q), like(filter.q));
-    if (filter.review === 'unreviewed') add('r.label IS NULL');
+    if (filter.q) {
+      if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
+        add(
+          't.rowid IN (SELECT rowid FROM violations_fts WHERE violations_fts MATCH ?)',
+          ftsPhrase(filter.q),
+        );
+      }
+      add(
+        `(t.evidence ${likeOp} ? ESCAPE '\\' OR t.critique ${likeOp} ? ESCAPE '\\')`,
+        like(filter.q),
+        like(filter.q),
+      );
+    }
+    // On the join key, not the label: Postgres then plans it as an anti-join that stops at a page.
+    if (filter.review === 'unreviewed') add('r.violation_id IS NULL');
     else if (filter.review) add('r.label = ?', filter.review);
   } else {
     // EXISTS probes the (principle|severity, request_id) index per request, newest first: a page of 50
@@ -156,9 +217,12 @@ function where(filter: LogFilter, kind: 'requests' | 'violations'): { sql: strin
       );
     }
     if (filter.q) {
+      if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
+        add('t.rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)', ftsPhrase(filter.q));
+      }
       const q = like(filter.q);
       add(
-        "(t.prompt LIKE ? ESCAPE '\\' OR t.draft LIKE ? ESCAPE '\\' OR t.final LIKE ? ESCAPE '\\')",
+        `(t.prompt ${likeOp} ? ESCAPE '\\' OR t.draft ${likeOp} ? ESCAPE '\\' OR t.final ${likeOp} ? ESCAPE '\\')`,
         q,
         q,
         q,
@@ -184,7 +248,64 @@ function decodeCursor(cursor: string | undefined): [number, string] | undefined 
   throw new RangeError('invalid cursor');
 }
 
+/** Counts stats adds up: from the rows or from the rollups, merged by key. */
+interface Counts {
+  totals: Map<string, number>;
+  verdicts: Map<string, number>;
+  /** JSON [bucket, principle] → violations. */
+  series: Map<string, number>;
+  principles: Map<string, number>;
+}
+
+const totalKeys = [
+  'n',
+  'model',
+  'critic',
+  'critic_errors',
+  'revised_tries',
+  'revised_ok',
+  'shadowed',
+  'disagreed',
+];
+
+function countsOf(totals: Row | undefined, verdicts: Row[], series: Row[]): Counts {
+  const counts: Counts = { totals: new Map(), verdicts: new Map(), series: new Map(), principles: new Map() };
+  for (const k of totalKeys) counts.totals.set(k, num(totals?.[k]));
+  for (const r of verdicts) counts.verdicts.set(String(r['verdict']), num(r['n']));
+  for (const r of series) {
+    const principle = String(r['principle']);
+    counts.series.set(JSON.stringify([num(r['bucket']), principle]), num(r['n']));
+    counts.principles.set(principle, (counts.principles.get(principle) ?? 0) + num(r['n']));
+  }
+  return counts;
+}
+
+function mergeCounts(parts: Counts[]): Counts {
+  const merged: Counts = { totals: new Map(), verdicts: new Map(), series: new Map(), principles: new Map() };
+  for (const part of parts) {
+    for (const key of ['totals', 'verdicts', 'series', 'principles'] as const) {
+      for (const [k, n] of part[key]) merged[key].set(k, (merged[key].get(k) ?? 0) + n);
+    }
+  }
+  return merged;
+}
+
 export function createSqlStore(db: SqlDb): LogStore {
+  const dialect: Dialect = db.dialect ?? 'sqlite';
+  /**
+   * SQLite: whether `q` matches so many rows that walking newest first finds a page sooner than sorting every
+   * match the trigram index returns (it looks at most `commonMatches` matches deep).
+   */
+  const isCommonTerm = async (kind: 'requests' | 'violations', q: string | undefined) => {
+    if (dialect !== 'sqlite' || !q || !trigramSearchable(q)) return false;
+    const fts = `${kind}_fts`;
+    const [row] = await db.all<Row>(
+      `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${fts} WHERE ${fts} MATCH ? LIMIT ${commonMatches})`,
+      [ftsPhrase(q)],
+    );
+    return num(row?.['n']) >= commonMatches;
+  };
+
   const page = async <T>(
     kind: 'requests' | 'violations',
     query: PageQuery,
@@ -192,17 +313,72 @@ export function createSqlStore(db: SqlDb): LogStore {
     map: (r: Row) => T & { time: number; id: string },
   ): Promise<Page<T>> => {
     const limit = Math.min(500, Math.max(1, query.limit ?? 50));
-    const w = where(query, kind);
+    const w = where(query, kind, dialect, { textByScan: await isCommonTerm(kind, query.q) });
     const after = decodeCursor(query.cursor);
-    const cursorSql = after ? ' AND (t.time < ? OR (t.time = ? AND t.id < ?))' : '';
+    // A label filter walks the labelled violations newest first on the reviews' own (label, time, id) index: the
+    // same order, since a review keeps its violation's time and id.
+    const [time, id] =
+      kind === 'violations' && (query.review === 'confirmed' || query.review === 'false_positive')
+        ? ['r.violation_time', 'r.violation_id']
+        : ['t.time', 't.id'];
+    const cursorSql = after ? ` AND (${time} < ? OR (${time} = ? AND ${id} < ?))` : '';
     const params = [...w.params, ...(after ? [after[0], after[0], after[1]] : []), limit + 1];
     const rows = await db.all<Row>(
-      `${select} WHERE ${w.sql}${cursorSql} ORDER BY t.time DESC, t.id DESC LIMIT ?`,
+      `${select} WHERE ${w.sql}${cursorSql} ORDER BY ${time} DESC, ${id} DESC LIMIT ?`,
       params,
     );
     const items = rows.slice(0, limit).map(map);
     const last = items.at(-1);
     return { items, next: rows.length > limit && last ? encodeCursor(last.time, last.id) : null };
+  };
+
+  /** Request and violation counts of a filter, from the rows: the four sums stats adds up. */
+  const countRows = async (filter: LogFilter, bucketMs: number): Promise<Counts> => {
+    const rq = where(filter, 'requests', dialect);
+    const vq = where(filter, 'violations', dialect);
+    const [totals] = await db.all<Row>(
+      `SELECT COUNT(*) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
+              SUM(CASE WHEN critic_error IS NOT NULL THEN 1 ELSE 0 END) AS critic_errors,
+              SUM(CASE WHEN revisions > 0 THEN 1 ELSE 0 END) AS revised_tries,
+              SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END) AS revised_ok,
+              COUNT(t.shadow) AS shadowed, SUM(CASE WHEN t.shadow_disagrees = 1 THEN 1 ELSE 0 END) AS disagreed
+       FROM requests t WHERE ${rq.sql}`,
+      rq.params,
+    );
+    const verdicts = await db.all<Row>(
+      `SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`,
+      rq.params,
+    );
+    // Reviews are joined only when the filter asks about them: counting needs the violations alone.
+    const join = filter.review ? ' LEFT JOIN reviews r ON r.violation_id = t.id' : '';
+    const series = await db.all<Row>(
+      `SELECT (t.time / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, COUNT(*) AS n
+       FROM violations t${join} WHERE ${vq.sql} GROUP BY bucket, t.principle`,
+      vq.params,
+    );
+    return countsOf(totals, verdicts, series);
+  };
+
+  /** The same counts from the rollups, over the plan's spans. */
+  const countRollups = async (query: StatsQuery, spans: RollupPlan['spans'], bucketMs: number) => {
+    const w = rollupWhere(query, spans);
+    const [totals] = await db.all<Row>(
+      `SELECT SUM(requests) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
+              SUM(critic_errors) AS critic_errors, SUM(revised_tries) AS revised_tries, SUM(revised_ok) AS revised_ok,
+              SUM(shadowed) AS shadowed, SUM(disagreed) AS disagreed
+       FROM rollup_requests t WHERE ${w.sql}`,
+      w.params,
+    );
+    const verdicts = await db.all<Row>(
+      `SELECT verdict, SUM(requests) AS n FROM rollup_requests t WHERE ${w.sql} GROUP BY verdict`,
+      w.params,
+    );
+    const series = await db.all<Row>(
+      `SELECT (t.start / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, SUM(t.violations) AS n
+       FROM rollup_violations t WHERE ${w.sql} GROUP BY bucket, t.principle`,
+      w.params,
+    );
+    return countsOf(totals, verdicts, series);
   };
 
   const violationSelect =
@@ -213,73 +389,23 @@ export function createSqlStore(db: SqlDb): LogStore {
       if (records.length === 0) return;
       const statements: Array<{ sql: string; params: SqlValue[] }> = [];
       for (const rec of records) {
+        // Before the request row: the rollups count a record only while its row is not stored yet.
+        statements.push(...rollupStatements(rec));
+        const row = requestValues(rec);
         statements.push({
-          sql: `INSERT OR IGNORE INTO requests (${requestColumns}, draft, final, detail) VALUES (${'?, '.repeat(26)}?)`,
-          params: [
-            rec.id,
-            rec.time,
-            rec.keyId,
-            rec.constitution,
-            rec.constitutionHash,
-            rec.model,
-            rec.criticModel,
-            rec.verdict,
-            rec.stream ? 1 : 0,
-            rec.rounds,
-            rec.revisions,
-            rec.violations.length,
-            Math.round(rec.latencyMs),
-            rec.modelTokens,
-            rec.criticTokens,
-            rec.criticError,
-            rec.reason,
-            rec.prompt,
-            rec.error?.code ?? null,
-            rec.shadow?.constitution ?? null,
-            rec.shadow?.verdict ?? null,
-            rec.shadow ? (rec.shadow.disagrees ? 1 : 0) : null,
-            rec.protocol,
-            rec.clientRequestId ?? null,
-            rec.draft,
-            rec.final,
-            JSON.stringify(rec),
-          ],
+          sql: `INSERT INTO requests (${requestInsertColumns}) VALUES ${placeholders(row.length)} ON CONFLICT DO NOTHING`,
+          params: row,
         });
-        for (const [side, ids] of [
-          ['shadow', rec.shadow?.onlyShadow ?? []],
-          ['primary', rec.shadow?.onlyPrimary ?? []],
+        for (const [table, columns, rows] of [
+          ['shadow_diffs', shadowDiffColumns, shadowDiffValues(rec)],
+          ['violations', violationColumns, violationValues(rec)],
         ] as const) {
-          for (const principle of ids) {
+          for (const params of rows) {
             statements.push({
-              sql: 'INSERT OR IGNORE INTO shadow_diffs (request_id, time, constitution, shadow, principle, side) VALUES (?, ?, ?, ?, ?, ?)',
-              params: [rec.id, rec.time, rec.constitution, rec.shadow?.constitution ?? '', principle, side],
+              sql: `INSERT INTO ${table} (${columns}) VALUES ${placeholders(params.length)} ON CONFLICT DO NOTHING`,
+              params,
             });
           }
-        }
-        for (const v of rec.violations) {
-          statements.push({
-            sql: 'INSERT OR IGNORE INTO violations (id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique, evidence_part, evidence_start) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-            params: [
-              v.id,
-              rec.id,
-              rec.time,
-              rec.constitution,
-              rec.constitutionHash,
-              rec.model,
-              rec.verdict,
-              v.stage,
-              v.choice,
-              v.round,
-              v.principle,
-              v.severity,
-              v.action,
-              v.source,
-              v.evidence,
-              v.critique,
-              v.at?.part ?? null,
-              v.at?.start ?? null,
-            ],
-          });
         }
       }
       await db.batch(statements);
@@ -309,63 +435,75 @@ export function createSqlStore(db: SqlDb): LogStore {
       };
     },
 
-    async review(violationId, label, note) {
-      const [v] = await db.all<Row>('SELECT principle FROM violations WHERE id = ?', [violationId]);
+    async review(violationId, label, note, time = Date.now()) {
+      const [v] = await db.all<Row>('SELECT principle, time FROM violations WHERE id = ?', [violationId]);
       if (!v) return false;
       await db.batch([
         {
-          sql: 'INSERT INTO reviews (violation_id, principle, label, note, time) VALUES (?, ?, ?, ?, ?) ON CONFLICT (violation_id) DO UPDATE SET label = excluded.label, note = excluded.note, time = excluded.time',
-          params: [violationId, String(v['principle']), label, note, Date.now()],
+          sql: 'INSERT INTO reviews (violation_id, principle, label, note, time, violation_time) VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (violation_id) DO UPDATE SET label = excluded.label, note = excluded.note, time = excluded.time',
+          params: [violationId, String(v['principle']), label, note, time, num(v['time'])],
         },
       ]);
       return true;
     },
 
     async stats(query: StatsQuery): Promise<Stats> {
-      const rq = where(query, 'requests');
-      const vq = where(query, 'violations');
-      const bucketMs = query.bucket === 'hour' ? 3_600_000 : 86_400_000;
-      const [totals] = await db.all<Row>(
-        `SELECT COUNT(*) AS n, SUM(model_tokens) AS model, SUM(critic_tokens) AS critic,
-                SUM(CASE WHEN critic_error IS NOT NULL THEN 1 ELSE 0 END) AS critic_errors,
-                SUM(CASE WHEN revisions > 0 THEN 1 ELSE 0 END) AS revised_tries,
-                SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END) AS revised_ok,
-                COUNT(t.shadow) AS shadowed, SUM(CASE WHEN t.shadow_disagrees = 1 THEN 1 ELSE 0 END) AS disagreed
-         FROM requests t WHERE ${rq.sql}`,
-        rq.params,
+      const rq = where(query, 'requests', dialect);
+      const vq = where(query, 'violations', dialect);
+      const bucketMs = query.bucket === 'hour' ? hourMs : dayMs;
+      // Whole hours and days from the rollups where the filter allows, the partial hours around them from the rows.
+      const plan = planRollups(query);
+      const parts = await Promise.all([
+        ...(plan ? plan.rows : [query]).map((f) => countRows(f, bucketMs)),
+        ...(plan ? [countRollups(query, plan.spans, bucketMs)] : []),
+      ]);
+      const counted = mergeCounts(parts);
+      const totals = Object.fromEntries(counted.totals) as Row;
+      const series = [...counted.series].map(([key, n]) => {
+        const [bucket, principle] = JSON.parse(key) as [number, string];
+        return { bucket, principle, n };
+      });
+      series.sort(
+        (a, b) => a.bucket - b.bucket || (a.principle < b.principle ? -1 : a.principle > b.principle ? 1 : 0),
       );
-      const verdictRows = await db.all<Row>(
-        `SELECT verdict, COUNT(*) AS n FROM requests t WHERE ${rq.sql} GROUP BY verdict`,
-        rq.params,
+      const principles = [...counted.principles]
+        .map(([principle, n]) => ({ principle, n }))
+        .filter((p) => p.n > 0)
+        .sort((a, b) => b.n - a.n || (a.principle < b.principle ? -1 : a.principle > b.principle ? 1 : 0));
+      const verdictRows = [...counted.verdicts].map(([verdict, n]) => ({ verdict, n }));
+      // Labels are few next to violations: count them from the reviews side. Over a time range alone, the reviews
+      // carry all it takes (principle, the violation's time); otherwise each is joined to its violation (SQLite's
+      // CROSS JOIN keeps that order: without table statistics its planner would walk every violation instead).
+      const timeOnly = Object.entries(query).every(
+        ([k, v]) => v === undefined || k === 'from' || k === 'to' || k === 'bucket',
       );
-      // Reviews are joined only when the filter asks about them: counting needs the violations alone.
-      const join = query.review ? ' LEFT JOIN reviews r ON r.violation_id = t.id' : '';
-      const series = await db.all<Row>(
-        `SELECT (t.time / ${bucketMs}) * ${bucketMs} AS bucket, t.principle AS principle, COUNT(*) AS n
-         FROM violations t${join} WHERE ${vq.sql} GROUP BY bucket, t.principle ORDER BY bucket, t.principle`,
-        vq.params,
-      );
-      const principles = await db.all<Row>(
-        `SELECT t.principle AS principle, COUNT(*) AS n FROM violations t${join} WHERE ${vq.sql}
-         GROUP BY t.principle ORDER BY n DESC, t.principle`,
-        vq.params,
-      );
-      // Labels are few next to violations: count them from the reviews side.
-      const labels = await db.all<Row>(
-        `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
-         FROM reviews r JOIN violations t ON t.id = r.violation_id WHERE ${vq.sql} GROUP BY t.principle, r.label`,
-        vq.params,
-      );
+      const reviewTime = [
+        ...(query.from === undefined ? [] : [['r.violation_time >= ?', query.from] as const]),
+        ...(query.to === undefined ? [] : [['r.violation_time < ?', query.to] as const]),
+      ];
+      const labels = timeOnly
+        ? await db.all<Row>(
+            `SELECT r.principle AS principle, r.label AS label, COUNT(*) AS n FROM reviews r
+             WHERE ${reviewTime.map(([sql]) => sql).join(' AND ') || '1 = 1'} GROUP BY r.principle, r.label`,
+            reviewTime.map(([, v]) => v),
+          )
+        : await db.all<Row>(
+            `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
+             FROM reviews r ${dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} violations t ON t.id = r.violation_id
+             WHERE ${vq.sql} GROUP BY t.principle, r.label`,
+            vq.params,
+          );
       const labelled = (principle: string, label: string) =>
         num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
       // Percentiles in SQL: the k-th latency in index order (no rows shipped out, no sort of the whole log).
       const n = num(totals?.['n']);
+      const latencyWhere = where(query, 'requests', dialect, { timeUnindexed: true });
       const nth = async (p: number): Promise<number | null> => {
         if (n === 0) return null;
         const at = Math.min(n - 1, Math.max(0, Math.ceil(p * n) - 1));
         const [row] = await db.all<Row>(
-          `SELECT latency_ms FROM requests t WHERE ${rq.sql} ORDER BY t.latency_ms LIMIT 1 OFFSET ?`,
-          [...rq.params, at],
+          `SELECT latency_ms FROM requests t WHERE ${latencyWhere.sql} ORDER BY t.latency_ms LIMIT 1 OFFSET ?`,
+          [...latencyWhere.params, at],
         );
         return row ? num(row['latency_ms']) : null;
       };
@@ -429,21 +567,35 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async constitutions(): Promise<ConstitutionUse[]> {
+      // The versions and their sums from the day rollups; first and last use one index seek each.
       const rows = await db.all<Row>(
-        'SELECT constitution, constitution_hash, COUNT(*) AS n, SUM(critic_tokens) AS critic, MIN(time) AS first, MAX(time) AS last FROM requests GROUP BY constitution, constitution_hash ORDER BY last DESC',
+        `SELECT constitution, constitution_hash, SUM(requests) AS n, SUM(critic_tokens) AS critic FROM rollup_requests
+         WHERE grain = ${dayMs} GROUP BY constitution, constitution_hash`,
       );
-      return rows.map((r) => ({
-        name: String(r['constitution']),
-        hash: String(r['constitution_hash']),
-        requests: num(r['n']),
-        criticTokens: num(r['critic']),
-        first: num(r['first']),
-        last: num(r['last']),
-      }));
+      const uses = await Promise.all(
+        rows.map(async (r) => {
+          const key = [String(r['constitution']), String(r['constitution_hash'])];
+          const edge = (fn: 'MIN' | 'MAX') =>
+            db.all<Row>(
+              `SELECT ${fn}(time) AS at FROM requests WHERE constitution = ? AND constitution_hash = ?`,
+              key,
+            );
+          const [[first], [last]] = await Promise.all([edge('MIN'), edge('MAX')]);
+          return {
+            name: key[0]!,
+            hash: key[1]!,
+            requests: num(r['n']),
+            criticTokens: num(r['critic']),
+            first: num(first?.['at']),
+            last: num(last?.['at']),
+          };
+        }),
+      );
+      return uses.sort((a, b) => b.last - a.last);
     },
 
     async *exportRequests(filter) {
-      const w = where(filter, 'requests');
+      const w = where(filter, 'requests', dialect);
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = await db.all<Row>(
@@ -458,7 +610,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async *exportViolations(filter) {
-      const w = where(filter, 'violations');
+      const w = where(filter, 'violations', dialect);
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = await db.all<Row>(
@@ -483,6 +635,7 @@ export function createSqlStore(db: SqlDb): LogStore {
         { sql: 'DELETE FROM shadow_diffs WHERE time < ?', params: [before] },
         { sql: 'DELETE FROM requests WHERE time < ?', params: [before] },
         { sql: 'DELETE FROM test_runs WHERE time < ?', params: [before] },
+        ...purgeRollupStatements(before),
       ]);
       return num(count?.['n']);
     },
@@ -490,7 +643,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     async writeTestRun(run) {
       await db.batch([
         {
-          sql: 'INSERT OR IGNORE INTO test_runs (id, time, constitution, constitution_hash, ok, passed, failed, examples, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+          sql: 'INSERT INTO test_runs (id, time, constitution, constitution_hash, ok, passed, failed, examples, detail) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING',
           params: [
             run.id,
             run.time,

@@ -20,6 +20,10 @@ Usage:
                                   per-principle counts and precision, verdict mix, latency, tokens
   tenet export --format jsonl|csv|pairs [--kind requests|violations] [filters] [--out FILE]
                                   stream the filtered log (pairs: preference data of revisions)
+  tenet import FILE|- [--reviews FILE]
+                                  write an export's records (--kind requests --format jsonl) into the log
+                                  TENET_DB names, e.g. a SQLite log moving to Postgres; --reviews adds the
+                                  labels of a --kind violations export. Already stored records are skipped
     filters: --principle P --severity S --constitution C --version H --verdict V --model M --protocol P
              --client-request-id ID (the x-client-request-id a client sent)
              --since 1h|2d|DATE --to DATE --q TEXT --review confirmed|false_positive|unreviewed
@@ -117,6 +121,10 @@ export async function main(argv: string[]): Promise<number> {
         const { logsCommand, statsCommand, exportCommand } = await import('./logs.ts');
         const run = { logs: logsCommand, stats: statsCommand, export: exportCommand }[command];
         return await run(args);
+      }
+      case 'import': {
+        const { importCommand } = await import('./import.ts');
+        return await importCommand(args);
       }
       case 'test': {
         const { testCommand } = await import('./test.ts');

@@ -24,7 +24,17 @@ describe('parseConfig', () => {
       port: 8787,
       host: '127.0.0.1',
       db: '.tenet/tenet.db',
+      dbPool: 10,
     });
+  });
+
+  it("treats a Postgres URL's password as a secret: scrubbed from log lines, never echoed", () => {
+    const c = parseNodeConfig({ TENET_DB: 'postgres://tenet:p%40ss-w0rd-xyz@db.internal:5432/tenet' });
+    expect(secretsOf(c)).toEqual(expect.arrayContaining(['p%40ss-w0rd-xyz', 'p@ss-w0rd-xyz']));
+    expect(secretsOf(parseNodeConfig({ TENET_DB: '/var/lib/tenet/tenet.db' }))).toEqual([]);
+    expect(() => parseNodeConfig({ TENET_DB: 'postgres://u:p@h/d', TENET_DB_POOL: '0' })).toThrow(
+      /TENET_DB_POOL/,
+    );
   });
 
   it('reads every setting left blank (as in .dev.vars.example) as unset', () => {

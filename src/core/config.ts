@@ -51,11 +51,14 @@ export interface Config {
   allowedHosts: string[];
 }
 
-/** Node-only settings: where to listen and where the SQLite log lives. */
+/** Node-only settings: where to listen and where the log lives (a SQLite file, or a Postgres server). */
 export interface NodeConfig extends Config {
   port: number;
   host: string;
+  /** A SQLite file path, or a postgres:// (postgresql://) URL. */
   db: string;
+  /** Postgres only: connections each instance keeps at most. */
+  dbPool: number;
   constitutionsDir: string;
   /** Time to receive a request's headers, and its whole request (headers and body), before the socket is closed. */
   headersTimeoutMs: number;
@@ -96,7 +99,9 @@ export const settings = {
     'while a buffered stream is judged: SSE keep-alive interval, and how long verdict headers may wait (ms)',
   PORT: 'Node only: listen port',
   TENET_HOST: 'Node only: listen address',
-  TENET_DB: 'Node only: SQLite file of the log',
+  TENET_DB:
+    'Node only: the log: a SQLite file path, or postgres://user:password@host:port/db for a fleet sharing one Postgres log (the password is a secret)',
+  TENET_DB_POOL: 'Node only, Postgres log: connections each instance keeps open at most',
   TENET_CONSTITUTIONS_DIR: 'Node only: folder of constitution files, reloaded on change',
   TENET_HEADERS_TIMEOUT_MS: "Node only: time allowed to receive a request's headers (ms)",
   TENET_REQUEST_TIMEOUT_MS:
@@ -112,6 +117,8 @@ const secretSettings = new Set<string>([
   'TENET_CRITIC_KEY',
   'TENET_API_KEYS',
   'TENET_ADMIN_TOKEN',
+  // A postgres:// URL carries its password.
+  'TENET_DB',
 ]);
 
 export class ConfigError extends TenetFault {
@@ -308,6 +315,7 @@ const nodeShape = {
   PORT: integer(0, 65_535, 8787),
   TENET_HOST: z.preprocess(blankToUndefined, z.string().trim().default('127.0.0.1')),
   TENET_DB: z.preprocess(blankToUndefined, z.string().trim().default('.tenet/tenet.db')),
+  TENET_DB_POOL: integer(1, 1_000, 10),
   TENET_CONSTITUTIONS_DIR: z.preprocess(blankToUndefined, z.string().trim().default('constitutions')),
   TENET_HEADERS_TIMEOUT_MS: integer(1_000, 3_600_000, 30_000),
   TENET_REQUEST_TIMEOUT_MS: integer(1_000, 3_600_000, 300_000),
@@ -407,15 +415,32 @@ export function parseNodeConfig(env: Env): NodeConfig {
     port: result.data.PORT,
     host: result.data.TENET_HOST,
     db: result.data.TENET_DB,
+    dbPool: result.data.TENET_DB_POOL,
     constitutionsDir: result.data.TENET_CONSTITUTIONS_DIR,
     headersTimeoutMs: result.data.TENET_HEADERS_TIMEOUT_MS,
     requestTimeoutMs: result.data.TENET_REQUEST_TIMEOUT_MS,
   };
 }
 
+/** Whether TENET_DB names a Postgres server (else it is a SQLite file). */
+export const isPostgresUrl = (db: string) => /^postgres(ql)?:\/\//i.test(db);
+
+/** The password of a postgres:// URL, as written and decoded (either may turn up in a driver's message). */
+function databasePasswords(config: Config): string[] {
+  const db = 'db' in config && typeof config.db === 'string' ? config.db : '';
+  if (!isPostgresUrl(db)) return [];
+  try {
+    const { password } = new URL(db);
+    return password ? [password, decodeURIComponent(password)] : [];
+  } catch {
+    return [];
+  }
+}
+
 /** Every secret value in the config, so log lines and error messages can be scrubbed of them. */
 export function secretsOf(config: Config): string[] {
   return [
+    ...databasePasswords(config),
     config.upstreamKey,
     config.anthropicUpstreamKey,
     config.criticKey,

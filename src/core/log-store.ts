@@ -1,4 +1,4 @@
-// The log store's interface: one contract, two backends (D1 on Workers, SQLite on Node) sharing the same SQL.
+// The log store's interface: one contract, three backends (D1 on Workers, SQLite or Postgres on Node) sharing the SQL.
 import type { ProtocolId } from './exchange/protocol.ts';
 import type { LoggedVerdict, RequestRecord } from './log-record.ts';
 import type { TestRun, TestRunSummary } from './quality/test-run.ts';
@@ -160,8 +160,16 @@ export interface LogStore {
   listRequests(query: PageQuery): Promise<Page<RequestRow>>;
   listViolations(query: PageQuery): Promise<Page<ViolationRow>>;
   getRequest(id: string): Promise<RequestDetail | undefined>;
-  /** Labels a violation (the latest label wins); false when there is no such violation. */
-  review(violationId: string, label: 'confirmed' | 'false_positive', note: string): Promise<boolean>;
+  /**
+   * Labels a violation (the latest label wins); false when there is no such violation. `time`: when it was
+   * labelled (default now; an import keeps the original).
+   */
+  review(
+    violationId: string,
+    label: 'confirmed' | 'false_positive',
+    note: string,
+    time?: number,
+  ): Promise<boolean>;
   stats(query: StatsQuery): Promise<Stats>;
   constitutions(): Promise<ConstitutionUse[]>;
   /** Every matching request, oldest first, page by page: exports run in constant memory. */

@@ -7,9 +7,16 @@ import { createNodeFetch } from '../adapters/node-fetch.ts';
 import { withNodeBody } from '../adapters/node-request.ts';
 import { CoalescingResponse } from '../adapters/node-response.ts';
 import { createNodeUpstream } from '../adapters/node-upstream.ts';
+import { createPostgresStore } from '../adapters/postgres-store.ts';
 import { createSqliteStore } from '../adapters/sqlite-store.ts';
 import { createMemoryVerdictCache } from '../adapters/verdict-cache.ts';
-import { ConfigError, configWarnings, parseNodeConfig } from '../core/config.ts';
+import {
+  ConfigError,
+  configWarnings,
+  isPostgresUrl,
+  type NodeConfig,
+  parseNodeConfig,
+} from '../core/config.ts';
 import { createApp } from '../http/app.ts';
 import { buildDeps, constitutionSettingProblems, loggingFor, throttleLimits } from './build-deps.ts';
 import { PortInUseError, portInUseMessage } from './port-in-use.ts';
@@ -36,7 +43,14 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     throw new ConfigError(problems);
   }
   const verdictCache = createMemoryVerdictCache({ max: 10_000, ttlMs: config.verdictCacheTtlSeconds * 1000 });
-  const logStore = createSqliteStore(config.db);
+  let logStore: Awaited<ReturnType<typeof openLogStore>>;
+  try {
+    logStore = await openLogStore(config);
+  } catch (err) {
+    constitutions.close();
+    // A driver's message can quote the URL it was given: scrubbed of the password like every other line.
+    throw new Error(`the log store (TENET_DB) could not be opened: ${logging.redact(String(err))}`);
+  }
   const deps = buildDeps(config, {
     runtime: 'node',
     constitutions,
@@ -90,7 +104,7 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
   } catch (err) {
     constitutions.close();
     clearInterval(purge);
-    logStore.close();
+    await logStore.close();
     if ((err as NodeJS.ErrnoException).code !== 'EADDRINUSE') throw err;
     throw new PortInUseError(await portInUseMessage(config.host, config.port, 'node'));
   }
@@ -117,13 +131,19 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
         if ('closeAllConnections' in server) server.closeAllConnections();
         server.close(() => {
           // Records still queued are written before the store closes.
-          deps.logWriter.flush().finally(() => {
-            logStore.close();
-            resolve();
-          });
+          deps.logWriter
+            .flush()
+            .then(() => logStore.close())
+            .finally(resolve);
         });
       }),
   };
+}
+
+/** The log: a Postgres server for a postgres:// URL (a fleet shares it), else a SQLite file. */
+async function openLogStore(config: NodeConfig) {
+  if (isPostgresUrl(config.db)) return await createPostgresStore(config.db, { poolSize: config.dbPool });
+  return createSqliteStore(config.db);
 }
 
 /** Purges records past the retention age now and every hour (0 days: keep everything). */

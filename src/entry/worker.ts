@@ -2,17 +2,26 @@
 
 import { createSqlAdminSessions, createSqlAuthThrottle } from '../adapters/admin-state.ts';
 import { createD1Store, d1Driver } from '../adapters/d1-store.ts';
+import {
+  consumeLogBatch,
+  createQueueLogWriter,
+  type LogBatch,
+  type LogQueue,
+} from '../adapters/log-queue.ts';
 import { createWorkersVerdictCache } from '../adapters/verdict-cache.ts';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { staticConstitutionSource } from '../core/constitution/set.ts';
 import { TenetError } from '../core/errors.ts';
+import { createLogger } from '../core/logger.ts';
 import { createApp } from '../http/app.ts';
 import { buildDeps, constitutionSettingProblems, loggingFor, throttleLimits } from './build-deps.ts';
 import { bundledConstitutions, bundleErrors } from './constitutions.bundle.ts';
 
 export interface Env {
   DB?: D1Database;
+  /** The log's queue (wrangler.toml): records go through it when bound, else each request writes its own. */
+  LOG_QUEUE?: LogQueue | undefined;
   [setting: string]: unknown;
 }
 
@@ -22,6 +31,8 @@ export interface TenetWorker {
   fetch(request: Request, env: Env, ctx: ExecutionContext): Response | Promise<Response>;
   /** The cron trigger: purges log records past TENET_LOG_RETENTION_DAYS. */
   scheduled(controller: ScheduledController, env: Env, ctx: ExecutionContext): Promise<void>;
+  /** The log queue's consumer: writes a batch of records to D1 (retried, then dead-lettered, by the queue). */
+  queue(batch: LogBatch, env: Env, ctx: ExecutionContext): Promise<void>;
 }
 
 /**
@@ -67,6 +78,10 @@ export function createWorker(
           // workerd does not say which port wrangler bound: loopback names are answered on any port.
           boundPort: () => undefined,
         });
+        if (env.LOG_QUEUE && config.logEnabled) {
+          // The queue carries records past a D1 outage; the request's own write stays for what it refuses.
+          deps.logWriter = createQueueLogWriter(env.LOG_QUEUE, deps.logWriter, deps.logger);
+        }
         for (const w of configWarnings(config)) deps.logger.warn(w);
         app = createApp(deps);
       } catch (err) {
@@ -98,6 +113,16 @@ export function createWorker(
         return Response.json(err.toBody(), { status: 500, headers: { 'x-tenet-request-id': id } });
       }
       return app.fetch(request, env, ctx);
+    },
+    async queue(batch, env) {
+      if (!env.DB) throw new Error('DB: the D1 binding of the log is missing (see wrangler.toml)');
+      let logger = createLogger((t) => t);
+      try {
+        logger = loggingFor(parseConfig(env)).logger;
+      } catch {
+        // A bad setting stops the proxy, not the writing of records already queued.
+      }
+      await consumeLogBatch(batch, createD1Store(env.DB), logger);
     },
     async scheduled(_controller, env) {
       const days = Number(env['TENET_LOG_RETENTION_DAYS'] ?? 30);

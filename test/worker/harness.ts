@@ -53,6 +53,8 @@ export async function harness(options: HarnessOptions | Record<string, string> =
     TENET_API_KEYS: `app:${clientKey}`,
     // Proxy behaviour is tested without principles; constitution tests choose their own.
     TENET_CONSTITUTION: 'passthrough',
+    // Records are written by each request (the waitUntil path) unless a test binds the queue itself.
+    LOG_QUEUE: undefined,
     ...settings,
     ...bindings,
   };

@@ -31,6 +31,8 @@ async function tenetWith(db: D1Database) {
   const workerEnv = {
     ...env,
     DB: db,
+    // This file tests the waitUntil path: no queue (test/worker/log-queue.test.ts has it).
+    LOG_QUEUE: undefined,
     TENET_UPSTREAM_URL: scenario.baseURL,
     TENET_CONSTITUTION: 'rules',
     // An open proxy answers only the Host names it is told of.

@@ -1,0 +1,92 @@
+// A log record as the SQL rows it is stored in (requests, violations, shadow_diffs): one mapping for every backend.
+import type { RequestRecord } from '../core/log-record.ts';
+import type { SqlValue } from './sql-store.ts';
+
+/** The requests columns a listing reads (the texts and the whole record are read only where needed). */
+export const requestColumns =
+  'id, time, key_id, constitution, constitution_hash, model, critic_model, verdict, stream, rounds, revisions, violation_count, latency_ms, model_tokens, critic_tokens, critic_error, reason, prompt, error_code, shadow, shadow_verdict, shadow_disagrees, protocol, client_request_id';
+
+/** Every requests column a write fills, in the order of requestValues. */
+export const requestInsertColumns = `${requestColumns}, draft, final, detail`;
+
+export function requestValues(rec: RequestRecord): SqlValue[] {
+  return [
+    rec.id,
+    rec.time,
+    rec.keyId,
+    rec.constitution,
+    rec.constitutionHash,
+    rec.model,
+    rec.criticModel,
+    rec.verdict,
+    rec.stream ? 1 : 0,
+    rec.rounds,
+    rec.revisions,
+    rec.violations.length,
+    Math.round(rec.latencyMs),
+    rec.modelTokens,
+    rec.criticTokens,
+    rec.criticError,
+    rec.reason,
+    rec.prompt,
+    rec.error?.code ?? null,
+    rec.shadow?.constitution ?? null,
+    rec.shadow?.verdict ?? null,
+    rec.shadow ? (rec.shadow.disagrees ? 1 : 0) : null,
+    rec.protocol,
+    rec.clientRequestId ?? null,
+    rec.draft,
+    rec.final,
+    JSON.stringify(rec),
+  ];
+}
+
+export const violationColumns =
+  'id, request_id, time, constitution, constitution_hash, model, verdict, stage, choice, round, principle, severity, action, source, evidence, critique, evidence_part, evidence_start';
+
+/** One row per violation of the record, in the order of violationColumns. */
+export function violationValues(rec: RequestRecord): SqlValue[][] {
+  return rec.violations.map((v) => [
+    v.id,
+    rec.id,
+    rec.time,
+    rec.constitution,
+    rec.constitutionHash,
+    rec.model,
+    rec.verdict,
+    v.stage,
+    v.choice,
+    v.round,
+    v.principle,
+    v.severity,
+    v.action,
+    v.source,
+    v.evidence,
+    v.critique,
+    v.at?.part ?? null,
+    v.at?.start ?? null,
+  ]);
+}
+
+export const shadowDiffColumns = 'request_id, time, constitution, shadow, principle, side';
+
+/** One row per principle only one side (the shadow candidate or the primary) found violated. */
+export function shadowDiffValues(rec: RequestRecord): SqlValue[][] {
+  const sides = [
+    ['shadow', rec.shadow?.onlyShadow ?? []],
+    ['primary', rec.shadow?.onlyPrimary ?? []],
+  ] as const;
+  return sides.flatMap(([side, ids]) =>
+    ids.map((principle) => [
+      rec.id,
+      rec.time,
+      rec.constitution,
+      rec.shadow?.constitution ?? '',
+      principle,
+      side,
+    ]),
+  );
+}
+
+/** `(?, ?, …)` for a row of n values. */
+export const placeholders = (n: number) => `(${Array(n).fill('?').join(', ')})`;

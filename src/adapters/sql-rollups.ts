@@ -1,0 +1,189 @@
+// Rollups: per hour and per day counts of requests and violations, written with the rows and read by stats.
+import type { RequestRecord } from '../core/log-record.ts';
+import type { LogFilter, StatsQuery } from '../core/log-store.ts';
+import { hashOf, nameOf } from '../core/quality/test-run.ts';
+import type { SqlValue } from './sql-store.ts';
+
+export const hourMs = 3_600_000;
+export const dayMs = 86_400_000;
+const grains = [hourMs, dayMs] as const;
+
+type Statement = { sql: string; params: SqlValue[] };
+
+// Typed placeholders: Postgres cannot infer a parameter's type from an INSERT … SELECT's target columns.
+const big = 'CAST(? AS BIGINT)';
+const text = 'CAST(? AS TEXT)';
+/** Rollup rows count a record only when its request row is not stored yet (a retried write adds nothing). */
+const unlessStored = 'WHERE NOT EXISTS (SELECT 1 FROM requests WHERE id = ?)';
+
+/**
+ * The rollup updates of one record, to run in the write's transaction before its request row is inserted
+ * (that row is what tells a first write from a repeated one).
+ */
+export function rollupStatements(rec: RequestRecord): Statement[] {
+  const statements: Statement[] = [];
+  const counts = [
+    rec.modelTokens,
+    rec.criticTokens,
+    rec.criticError ? 1 : 0,
+    rec.revisions > 0 ? 1 : 0,
+    rec.revisions > 0 && rec.verdict === 'revised' ? 1 : 0,
+    rec.shadow ? 1 : 0,
+    rec.shadow?.disagrees ? 1 : 0,
+  ];
+  // One row per principle, severity and action of the record's violations.
+  const byKind = new Map<string, { principle: string; severity: string; action: string; n: number }>();
+  for (const v of rec.violations) {
+    const key = JSON.stringify([v.principle, v.severity, v.action]);
+    const entry = byKind.get(key) ?? { principle: v.principle, severity: v.severity, action: v.action, n: 0 };
+    entry.n++;
+    byKind.set(key, entry);
+  }
+  for (const grain of grains) {
+    const start = Math.floor(rec.time / grain) * grain;
+    statements.push({
+      sql: `INSERT INTO rollup_requests (grain, start, constitution, constitution_hash, verdict, requests, model_tokens,
+              critic_tokens, critic_errors, revised_tries, revised_ok, shadowed, disagreed)
+            SELECT ${big}, ${big}, ${text}, ${text}, ${text}, 1, ${Array(7).fill(big).join(', ')} ${unlessStored}
+            ON CONFLICT (grain, start, constitution, constitution_hash, verdict) DO UPDATE SET
+              requests = rollup_requests.requests + 1,
+              model_tokens = rollup_requests.model_tokens + excluded.model_tokens,
+              critic_tokens = rollup_requests.critic_tokens + excluded.critic_tokens,
+              critic_errors = rollup_requests.critic_errors + excluded.critic_errors,
+              revised_tries = rollup_requests.revised_tries + excluded.revised_tries,
+              revised_ok = rollup_requests.revised_ok + excluded.revised_ok,
+              shadowed = rollup_requests.shadowed + excluded.shadowed,
+              disagreed = rollup_requests.disagreed + excluded.disagreed`,
+      params: [grain, start, rec.constitution, rec.constitutionHash, rec.verdict, ...counts, rec.id],
+    });
+    for (const kind of byKind.values()) {
+      statements.push({
+        sql: `INSERT INTO rollup_violations (grain, start, constitution, constitution_hash, verdict, principle, severity,
+                action, violations)
+              SELECT ${big}, ${big}, ${text}, ${text}, ${text}, ${text}, ${text}, ${text}, ${big} ${unlessStored}
+              ON CONFLICT (grain, start, constitution, constitution_hash, verdict, principle, severity, action)
+              DO UPDATE SET violations = rollup_violations.violations + excluded.violations`,
+        params: [
+          grain,
+          start,
+          rec.constitution,
+          rec.constitutionHash,
+          rec.verdict,
+          kind.principle,
+          kind.severity,
+          kind.action,
+          kind.n,
+          rec.id,
+        ],
+      });
+    }
+  }
+  return statements;
+}
+
+/**
+ * After a purge: the rollups of the spans wholly before `before` go, and the span it falls in is counted again
+ * from the rows left (run in the purge's transaction, after the rows are deleted).
+ */
+export function purgeRollupStatements(before: number): Statement[] {
+  return grains.flatMap((grain) => {
+    const start = Math.floor(before / grain) * grain;
+    return [
+      { sql: 'DELETE FROM rollup_requests WHERE grain = ? AND start <= ?', params: [grain, start] },
+      { sql: 'DELETE FROM rollup_violations WHERE grain = ? AND start <= ?', params: [grain, start] },
+      {
+        sql: `INSERT INTO rollup_requests
+              SELECT ${big}, ${big}, constitution, constitution_hash, verdict, COUNT(*), SUM(model_tokens),
+                SUM(critic_tokens), SUM(CASE WHEN critic_error IS NOT NULL THEN 1 ELSE 0 END),
+                SUM(CASE WHEN revisions > 0 THEN 1 ELSE 0 END),
+                SUM(CASE WHEN revisions > 0 AND verdict = 'revised' THEN 1 ELSE 0 END),
+                SUM(CASE WHEN shadow IS NOT NULL THEN 1 ELSE 0 END), SUM(CASE WHEN shadow_disagrees = 1 THEN 1 ELSE 0 END)
+              FROM requests WHERE time >= ? AND time < ? GROUP BY constitution, constitution_hash, verdict`,
+        params: [grain, start, start, start + grain],
+      },
+      {
+        sql: `INSERT INTO rollup_violations
+              SELECT ${big}, ${big}, constitution, constitution_hash, verdict, principle, severity, action, COUNT(*)
+              FROM violations WHERE time >= ? AND time < ?
+              GROUP BY constitution, constitution_hash, verdict, principle, severity, action`,
+        params: [grain, start, start, start + grain],
+      },
+    ];
+  });
+}
+
+/** A stats query split into what the rollups answer (whole hours, whole days) and the rows around it. */
+export interface RollupPlan {
+  /** Where rollups are read: `(grain, from, to)` spans, start inclusive, end exclusive (undefined: open). */
+  spans: Array<{ grain: number; from: number | undefined; to: number | undefined }>;
+  /** The partial hours at either end, read from the rows. */
+  rows: LogFilter[];
+}
+
+/** Filters the rollups carry: a time range, constitution, version, verdict (anything else reads the rows). */
+const rollupKeys = new Set(['constitution', 'version', 'verdict', 'from', 'to', 'bucket']);
+
+const floorTo = (t: number, grain: number) => Math.floor(t / grain) * grain;
+const ceilTo = (t: number, grain: number) => Math.ceil(t / grain) * grain;
+
+export function planRollups(query: StatsQuery): RollupPlan | undefined {
+  const keys = Object.entries(query).filter(([, v]) => v !== undefined && v !== '');
+  if (keys.some(([k]) => !rollupKeys.has(k))) return undefined;
+  const a = query.from === undefined ? undefined : ceilTo(query.from, hourMs);
+  const b = query.to === undefined ? undefined : floorTo(query.to, hourMs);
+  if (a !== undefined && b !== undefined && a >= b) return undefined;
+  const rows: LogFilter[] = [];
+  if (query.from !== undefined && a !== undefined && query.from < a) rows.push({ ...query, to: a });
+  if (query.to !== undefined && b !== undefined && b < query.to) rows.push({ ...query, from: b });
+  // Hour buckets need hour spans; otherwise whole days come from the day rollups, the hours around them from hours.
+  const d1 = a === undefined ? undefined : ceilTo(a, dayMs);
+  const d2 = b === undefined ? undefined : floorTo(b, dayMs);
+  if (query.bucket === 'hour' || (d1 !== undefined && d2 !== undefined && d1 >= d2)) {
+    return { spans: [{ grain: hourMs, from: a, to: b }], rows };
+  }
+  const spans: RollupPlan['spans'] = [{ grain: dayMs, from: d1, to: d2 }];
+  if (a !== undefined && d1 !== undefined && a < d1) spans.push({ grain: hourMs, from: a, to: d1 });
+  if (b !== undefined && d2 !== undefined && d2 < b) spans.push({ grain: hourMs, from: d2, to: b });
+  return { spans, rows };
+}
+
+/** The WHERE clause of a rollup read: the plan's spans and the filter's constitution, version and verdict. */
+export function rollupWhere(
+  query: StatsQuery,
+  spans: RollupPlan['spans'],
+): { sql: string; params: SqlValue[] } {
+  const parts: string[] = [];
+  const params: SqlValue[] = [];
+  if (query.constitution) {
+    parts.push('t.constitution = ?');
+    params.push(query.constitution);
+  }
+  if (query.version) {
+    parts.push('t.constitution_hash = ?');
+    params.push(hashOf(query.version));
+    const name = nameOf(query.version);
+    if (name) {
+      parts.push('t.constitution = ?');
+      params.push(name);
+    }
+  }
+  if (query.verdict) {
+    parts.push('t.verdict = ?');
+    params.push(query.verdict);
+  }
+  const spanSql = spans.map((s) => {
+    params.push(s.grain);
+    let sql = 't.grain = ?';
+    if (s.from !== undefined) {
+      sql += ' AND t.start >= ?';
+      params.push(s.from);
+    }
+    if (s.to !== undefined) {
+      sql += ' AND t.start < ?';
+      params.push(s.to);
+    }
+    return `(${sql})`;
+  });
+  parts.push(`(${spanSql.join(' OR ')})`);
+  return { sql: parts.join(' AND '), params };
+}
