@@ -90,7 +90,9 @@ const scenarios: LoopScenario[] = [
       only(
         m,
         criticSays(
-          violating([{ principle: 'no-harm', violated: true, evidence: 'make a toxic gas', severity: 'critical' }]),
+          violating([
+            { principle: 'no-harm', violated: true, evidence: 'make a toxic gas', severity: 'critical' },
+          ]),
           { delayMs: delaysMs.critic },
         ),
       ),
