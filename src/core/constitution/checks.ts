@@ -1,13 +1,9 @@
-// Deterministic checks: patterns, keywords, detectors and lengths, decided without a critic call.
-import { detect } from '../detectors.ts';
+// Deterministic checks: each kind's judge (check-kinds/), composed once per check, decided without a critic call.
+import { checkKinds } from './check-kinds/index.ts';
+import type { CheckHit, KindJudge } from './check-kinds/kind.ts';
 import type { CheckSpec } from './schema.ts';
 
-export interface CheckHit {
-  /** The text that fired the check, verbatim from the judged text (for a length, a description). */
-  evidence: string;
-  /** Why it fired, in words for a reviewer. */
-  reason: string;
-}
+export type { CheckHit } from './check-kinds/kind.ts';
 
 export type CompiledCheck = (text: string) => CheckHit | null;
 
@@ -19,76 +15,45 @@ export type CompiledCheck = (text: string) => CheckHit | null;
  */
 export const maxCheckedChars = 1_000_000;
 
-const escapeRegExp = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-
-/** Builds the regular expression for a keyword list (one regex, so a long list costs one scan). */
-export function keywordRegExp(spec: CheckSpec): RegExp | undefined {
-  if (!spec.keywords) return undefined;
-  const alternatives = spec.keywords.map((k) => escapeRegExp(k).replace(/\s+/g, '\\s+')).join('|');
-  const wholeWords = spec.whole_words ?? true;
-  // Unicode-aware word boundaries: \b only knows ASCII letters.
-  const source = wholeWords
-    ? `(?<![\\p{L}\\p{N}_])(?:${alternatives})(?![\\p{L}\\p{N}_])`
-    : `(?:${alternatives})`;
-  return new RegExp(source, spec.case_sensitive ? 'u' : 'iu');
-}
-
-/** Compiles a check once; the result judges a text in one pass per part. Throws on an invalid pattern. */
-export function compileCheck(spec: CheckSpec): CompiledCheck {
-  const pattern = spec.pattern === undefined ? undefined : new RegExp(spec.pattern, spec.flags ?? '');
-  const keywords = keywordRegExp(spec);
-  const detectors = spec.detect;
-  const { min_length: min, max_length: max } = spec;
+/**
+ * Compiles a check once; the result judges a text with each kind it uses, in registry order, the first hit
+ * winning. `toolCalls`: only the kinds that judge tool calls. Throws on an invalid pattern.
+ */
+export function compileCheck(spec: CheckSpec, toolCalls = false): CompiledCheck {
+  const judges = checkKinds
+    .filter((kind) => !toolCalls || kind.toolCalls)
+    .map((kind) => kind.compile(spec))
+    .filter((judge): judge is KindJudge => judge !== undefined);
   return (whole) => {
     const text = whole.length > maxCheckedChars ? whole.slice(0, maxCheckedChars) : whole;
-    if (pattern) {
-      const m = pattern.exec(text);
-      if (m) return { evidence: m[0], reason: `matches the pattern /${spec.pattern}/${spec.flags ?? ''}` };
-    }
-    if (keywords) {
-      const m = keywords.exec(text);
-      if (m) return { evidence: m[0], reason: `contains the keyword "${m[0]}"` };
-    }
-    if (detectors) {
-      const [found] = detect(text, detectors);
-      if (found)
-        return { evidence: found.match, reason: `contains ${found.detector.replace('_', ' ')} data` };
-    }
-    const length = [...whole].length;
-    if (min !== undefined && length < min) {
-      return { evidence: whole, reason: `is ${length} characters long, shorter than the minimum of ${min}` };
-    }
-    if (max !== undefined && length > max) {
-      return {
-        evidence: whole.slice(0, 200),
-        reason: `is ${length} characters long, longer than the maximum of ${max}`,
-      };
+    for (const judge of judges) {
+      const hit = judge(text, whole);
+      if (hit) return hit;
     }
     return null;
   };
 }
 
-const compiled = new WeakMap<CheckSpec, CompiledCheck>();
+const compiled = {
+  text: new WeakMap<CheckSpec, CompiledCheck>(),
+  toolCalls: new WeakMap<CheckSpec, CompiledCheck>(),
+};
 
-/** Runs a check, compiling it on first use (specs are immutable once a constitution is resolved). */
-export function runCheck(spec: CheckSpec, text: string): CheckHit | null {
-  let fn = compiled.get(spec);
+function judge(spec: CheckSpec, on: keyof typeof compiled, text: string): CheckHit | null {
+  let fn = compiled[on].get(spec);
   if (!fn) {
-    fn = compileCheck(spec);
-    compiled.set(spec, fn);
+    fn = compileCheck(spec, on === 'toolCalls');
+    compiled[on].set(spec, fn);
   }
   return fn(text);
 }
 
-const withoutLengths = new WeakMap<CheckSpec, CheckSpec>();
+/** Runs a check, compiling it on first use (specs are immutable once a constitution is resolved). */
+export function runCheck(spec: CheckSpec, text: string): CheckHit | null {
+  return judge(spec, 'text', text);
+}
 
-/** Runs a check on a tool call: patterns, keywords and detectors; lengths are about an answer's text. */
+/** Runs a check on a tool call: the kinds that judge tool calls (not lengths: they are about an answer's text). */
 export function runCheckOnToolCall(spec: CheckSpec, call: string): CheckHit | null {
-  let own = withoutLengths.get(spec);
-  if (!own) {
-    const { min_length: _min, max_length: _max, ...rest } = spec;
-    own = rest;
-    withoutLengths.set(spec, own);
-  }
-  return runCheck(own, call);
+  return judge(spec, 'toolCalls', call);
 }

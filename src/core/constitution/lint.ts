@@ -1,7 +1,10 @@
 // Warnings for likely mistakes in a valid constitution file: things that parse but probably don't do what was meant.
 import { segmentsOf } from '../critique.ts';
+import { formatPath } from '../json-path.ts';
+import { checkKinds } from './check-kinds/index.ts';
 import { runCheck, runCheckOnToolCall } from './checks.ts';
 import type { LoadedFile, Problem } from './load.ts';
+import type { CheckSpec } from './schema.ts';
 
 const normalise = (s: string) =>
   s
@@ -59,30 +62,10 @@ export function lintConstitutionFile(f: LoadedFile): Problem[] {
       }
     }
     const check = p.check;
-    if (check) {
-      if (check.flags !== undefined && check.pattern === undefined) {
-        warn(
-          ['principles', i, 'check', 'flags'],
-          `${at}.check.flags`,
-          'flags only apply to a pattern, and there is none',
-        );
-      }
-      if ((check.whole_words !== undefined || check.case_sensitive !== undefined) && !check.keywords) {
-        warn(
-          ['principles', i, 'check'],
-          `${at}.check`,
-          'whole_words and case_sensitive only apply to keywords, and there are none',
-        );
-      }
-      if (
-        check.pattern !== undefined &&
-        runCheck({ pattern: check.pattern, ...(check.flags ? { flags: check.flags } : {}) }, '')
-      ) {
-        warn(
-          ['principles', i, 'check', 'pattern'],
-          `${at}.check.pattern`,
-          'the pattern matches an empty text, so it fires on every answer',
-        );
+    for (const kind of check ? checkKinds : []) {
+      for (const w of kind.lint?.(check as CheckSpec) ?? []) {
+        const path = ['principles', i, 'check', ...w.path];
+        warn(path, formatPath(path), w.message);
       }
     }
     const examples = p.examples ?? [];

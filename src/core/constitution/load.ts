@@ -3,6 +3,7 @@ import { type Document, isMap, isPair, isScalar, LineCounter, type Node, parseDo
 import type { z } from 'zod';
 import { formatPath } from '../json-path.ts';
 import { suggest } from '../suggest.ts';
+import { checkFields, checkKeys, checkKinds } from './check-kinds/index.ts';
 import { type ConstitutionFile, constitutionFileSchema } from './schema.ts';
 import { indentationHint, isIndentationSlip, isStructural } from './yaml-hint.ts';
 
@@ -34,16 +35,13 @@ const allowedTags = new Set(
 
 /** Every key name the format knows, for "did you mean" suggestions on typos. */
 const knownKeys = [
-  ...new Set(
-    [
-      'name description extends critic stream on_block logging overrides principles $schema',
-      'model max_revisions on_error on_exhausted mode message status content',
-      'id title applies_to severity action critique revision check examples enabled',
-      'pattern flags keywords whole_words case_sensitive detect min_length max_length user response violates note',
-    ]
-      .join(' ')
-      .split(' '),
-  ),
+  ...new Set([
+    ...'name description extends critic stream on_block logging overrides principles $schema'.split(' '),
+    ...'model max_revisions on_error on_exhausted mode message status content'.split(' '),
+    ...'id title applies_to severity action critique revision check examples enabled'.split(' '),
+    ...Object.keys(checkFields),
+    ...'user response violates note'.split(' '),
+  ]),
 ];
 
 function describe(value: unknown): string {
@@ -125,34 +123,15 @@ function semanticProblems(doc: unknown, file: string): Array<{ path: PropertyKey
     }
     const check = p['check'];
     if (!isRaw(check)) return;
-    const kinds = ['pattern', 'keywords', 'detect', 'min_length', 'max_length'];
-    if (!kinds.some((k) => check[k] !== undefined)) {
+    if (!checkKeys.some((k) => check[k] !== undefined)) {
       out.push({
         path: ['principles', i, 'check'],
-        message: `must have at least one of ${kinds.join(', ')}`,
+        message: `must have at least one of ${checkKeys.join(', ')}`,
       });
     }
-    if (typeof check['pattern'] === 'string') {
-      const flags =
-        typeof check['flags'] === 'string' && /^[imsu]*$/.test(check['flags']) ? check['flags'] : '';
-      try {
-        new RegExp(check['pattern'], flags);
-      } catch (err) {
-        const why =
-          err instanceof Error ? err.message.replace(/^Invalid regular expression: /, '') : String(err);
-        out.push({
-          path: ['principles', i, 'check', 'pattern'],
-          message: `is not a valid regular expression: ${why}`,
-        });
-      }
-    }
-    const min = check['min_length'];
-    const max = check['max_length'];
-    if (typeof min === 'number' && typeof max === 'number' && min > max) {
-      out.push({
-        path: ['principles', i, 'check', 'min_length'],
-        message: 'must not be larger than max_length',
-      });
+    for (const kind of checkKinds) {
+      for (const p of kind.problems?.(check) ?? [])
+        out.push({ path: ['principles', i, 'check', ...p.path], message: p.message });
     }
   });
   return out;

@@ -1,13 +1,14 @@
 // The constitution file format: the zod schema is the single source of truth (types, validation, JSON Schema).
 import { z } from 'zod';
-import { maxPatternLength, regexRisk } from './regex-safety.ts';
+import { detectors } from './check-kinds/detect.ts';
+import { checkFields, checkKinds } from './check-kinds/index.ts';
 
 const kebab = /^[a-z0-9]+(?:-[a-z0-9]+)*$/;
 
 export const severities = ['minor', 'major', 'critical'] as const;
 export const actions = ['revise', 'block', 'flag'] as const;
 export const stages = ['input', 'output'] as const;
-export const detectors = ['email', 'phone', 'credit_card', 'api_key'] as const;
+export { detectors };
 /** The parts of an answer an output principle can judge: its text, and the tool calls it makes. */
 export const targets = ['text', 'tool_calls'] as const;
 
@@ -20,64 +21,12 @@ export type Target = (typeof targets)[number];
 const text = (what: string) => z.string().trim().min(1, `must not be empty (${what})`);
 
 export const checkSchema = z
-  .strictObject({
-    pattern: z
-      .string()
-      .min(1)
-      .max(
-        maxPatternLength,
-        `must be at most ${maxPatternLength} characters: split it into several principles`,
-      )
-      .optional()
-      .meta({
-        description:
-          'A regular expression (JavaScript syntax). The principle is violated when it matches. Patterns that ' +
-          'can backtrack for exponential, polynomial or quadratic time (e.g. `(a+)+`, `\\d+\\d+$`, `[a-z]+@`) are refused.',
-      }),
-    flags: z
-      .string()
-      .regex(/^[imsu]*$/, 'may only contain the flags i, m, s and u')
-      .optional()
-      .meta({
-        description: 'Flags for `pattern`: i (ignore case), m (multi-line), s (dot matches newline), u.',
-      }),
-    keywords: z
-      .array(z.string().trim().min(1, 'must not be empty'))
-      .min(1, 'must list at least one keyword')
-      .optional()
-      .meta({ description: 'Words or phrases; the principle is violated when one appears.' }),
-    whole_words: z
-      .boolean()
-      .optional()
-      .meta({ description: 'Match keywords only as whole words (default true).' }),
-    case_sensitive: z
-      .boolean()
-      .optional()
-      .meta({ description: 'Match keywords case-sensitively (default false).' }),
-    detect: z
-      .array(z.enum(detectors))
-      .min(1, 'must list at least one detector')
-      .optional()
-      .meta({ description: `Built-in detectors of personal data and secrets: ${detectors.join(', ')}.` }),
-    min_length: z
-      .number()
-      .int()
-      .min(0)
-      .optional()
-      .meta({ description: 'Violated when the text is shorter.' }),
-    max_length: z.number().int().min(1).optional().meta({ description: 'Violated when the text is longer.' }),
-  })
+  .strictObject(checkFields)
   .superRefine((check, ctx) => {
-    // A pattern that could stall the proxy is an error at its file:line:col, like any other schema error.
-    const { pattern, flags = '' } = check;
-    if (pattern === undefined || pattern.length > maxPatternLength) return;
-    try {
-      new RegExp(pattern, flags);
-    } catch {
-      return; // reported as an invalid regular expression by the loader
+    for (const kind of checkKinds) {
+      for (const p of kind.refine?.(check) ?? [])
+        ctx.addIssue({ code: 'custom', path: p.path, message: p.message, input: check });
     }
-    const risk = regexRisk(pattern, flags);
-    if (risk) ctx.addIssue({ code: 'custom', path: ['pattern'], message: risk, input: pattern });
   })
   .meta({
     description:
