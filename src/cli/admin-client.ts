@@ -26,6 +26,9 @@ export interface AdminClient {
   stream(path: string, query?: Record<string, string | number | undefined>): Promise<Response>;
 }
 
+/** The flags naming a running Tenet and its admin token (`adminClientFrom`). */
+export const adminTargetOptions = { url: { type: 'string' }, token: { type: 'string' } } as const;
+
 /** The proxy's URL and the token: `--url` / `--token`, else TENET_URL / TENET_ADMIN_TOKEN, else the local default. */
 export function adminClientFrom(
   flags: { url?: string | undefined; token?: string | undefined },

@@ -3,33 +3,32 @@
 import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { parseArgs } from 'node:util';
 import { UsageError } from '../core/errors.ts';
 import type { Page, Stats, ViolationRow } from '../core/log-store.ts';
-import { type AdminClient, adminClientFrom } from './admin-client.ts';
-import { runCommand } from './command.ts';
+import { type AdminClient, adminClientFrom, adminTargetOptions } from './admin-client.ts';
+import { countFlag, defineCommand, switchFlags, valueFlags } from './command.ts';
 import { renderStats, renderViolations } from './log-tables.ts';
 
 type Query = Record<string, string | number | undefined>;
 
-const common = {
-  url: { type: 'string' },
-  token: { type: 'string' },
-  principle: { type: 'string' },
-  severity: { type: 'string' },
-  constitution: { type: 'string' },
-  version: { type: 'string' },
-  verdict: { type: 'string' },
-  model: { type: 'string' },
-  protocol: { type: 'string' },
-  'client-request-id': { type: 'string' },
-  since: { type: 'string' },
-  from: { type: 'string' },
-  to: { type: 'string' },
-  q: { type: 'string' },
-  review: { type: 'string' },
-  json: { type: 'boolean' },
-} as const;
+/** The log filter's flags, shared by `logs`, `stats`, `export` and `replay`. */
+export const logFilterOptions = valueFlags(
+  'principle',
+  'severity',
+  'constitution',
+  'version',
+  'verdict',
+  'model',
+  'protocol',
+  'client-request-id',
+  'since',
+  'from',
+  'to',
+  'q',
+  'review',
+);
+
+const common = { ...adminTargetOptions, ...logFilterOptions, json: { type: 'boolean' } } as const;
 
 const units: Record<string, number> = { s: 1_000, m: 60_000, h: 3_600_000, d: 86_400_000, w: 604_800_000 };
 
@@ -43,7 +42,8 @@ export function sinceToMs(since: string, now: number): number {
   return at;
 }
 
-function filterQuery(values: Record<string, string | boolean | undefined>, now: number): Query {
+/** The filter flags as the admin API's query parameters. */
+export function filterQuery(values: Record<string, string | boolean | undefined>, now: number): Query {
   const text = (name: string) => {
     const v = values[name];
     return typeof v === 'string' ? v : undefined;
@@ -63,17 +63,6 @@ function filterQuery(values: Record<string, string | boolean | undefined>, now: 
     q: text('q'),
     review: text('review'),
   };
-}
-
-/** Runs a command body, turning usage, HTTP and auth failures into a message and an exit code. */
-async function run(name: string, body: () => Promise<number>): Promise<number> {
-  return runCommand(name, body);
-}
-
-function parse<T extends Record<string, { type: 'string' | 'boolean' }>>(args: string[], options: T) {
-  const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: true });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  return values;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>
@@ -100,11 +89,11 @@ async function allPages(client: AdminClient, query: Query): Promise<ViolationRow
   return rows;
 }
 
-export function logsCommand(args: string[]): Promise<number> {
-  return run('logs', async () => {
-    const values = parse(args, { ...common, limit: { type: 'string' }, follow: { type: 'boolean' } });
-    const limit = values.limit === undefined ? 20 : Number(values.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > 500) throw new UsageError('--limit: 1 to 500');
+export const logsCommand = defineCommand({
+  name: 'logs',
+  options: { ...common, ...valueFlags('limit'), ...switchFlags('follow') },
+  async run(values) {
+    const limit = countFlag('limit', values.limit, 20, 500);
     const client = adminClientFrom(values);
     const query = filterQuery(values, Date.now());
     const print = (rows: ViolationRow[], header: boolean) =>
@@ -150,12 +139,13 @@ export function logsCommand(args: string[]): Promise<number> {
       process.off('SIGTERM', onSignal);
     }
     return 0;
-  });
-}
+  },
+});
 
-export function statsCommand(args: string[]): Promise<number> {
-  return run('stats', async () => {
-    const values = parse(args, { ...common, bucket: { type: 'string' } });
+export const statsCommand = defineCommand({
+  name: 'stats',
+  options: { ...common, ...valueFlags('bucket') },
+  async run(values) {
     const client = adminClientFrom(values);
     const stats = await client.get<Stats>('/stats', {
       ...filterQuery(values, Date.now()),
@@ -165,17 +155,13 @@ export function statsCommand(args: string[]): Promise<number> {
       values.json ? `${JSON.stringify(stats, null, 2)}\n` : renderStats(stats, values.bucket ?? 'day'),
     );
     return 0;
-  });
-}
+  },
+});
 
-export function exportCommand(args: string[]): Promise<number> {
-  return run('export', async () => {
-    const values = parse(args, {
-      ...common,
-      format: { type: 'string' },
-      kind: { type: 'string' },
-      out: { type: 'string' },
-    });
+export const exportCommand = defineCommand({
+  name: 'export',
+  options: { ...common, ...valueFlags('format', 'kind', 'out') },
+  async run(values) {
     const client = adminClientFrom(values);
     const res = await client.stream('/export', {
       ...filterQuery(values, Date.now()),
@@ -192,5 +178,5 @@ export function exportCommand(args: string[]): Promise<number> {
       await pipeline(body, process.stdout as Writable, { end: false });
     }
     return 0;
-  });
-}
+  },
+});

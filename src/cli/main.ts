@@ -1,9 +1,7 @@
 // The `tenet` command: dispatches to its subcommands and turns their failures into exit codes.
 
-import { existsSync } from 'node:fs';
 import { settings } from '../core/config.ts';
-import { UsageError } from '../core/errors.ts';
-import { runCommand } from './command.ts';
+import { envFileArgs, loadEnvFiles, runCommand } from './command.ts';
 
 const usage = `tenet — a principle-based response critic in front of your LLM
 
@@ -50,35 +48,34 @@ ${Object.entries(settings)
   .join('\n')}
 `;
 
-/** Splits `--env-file FILE` / `--env-file=FILE` (any command, repeatable) from the other arguments. */
-function envFileArgs(args: string[]): { files: string[]; rest: string[] } {
-  const files: string[] = [];
-  const rest: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i] ?? '';
-    if (arg === '--env-file' || arg.startsWith('--env-file=')) {
-      const file = arg.includes('=') ? arg.slice(arg.indexOf('=') + 1) : args[++i];
-      if (!file) throw new UsageError('--env-file needs a file name');
-      files.push(file);
-    } else {
-      rest.push(arg);
-    }
-  }
-  return { files, rest };
-}
+type Command = (args: string[], envFiles: string[]) => Promise<number>;
 
-/** Loads env files into process.env; variables already set in the shell win, as with `node --env-file`. */
-function loadEnvFiles(files: string[]): void {
-  for (const file of files) {
-    // Node 20's loadEnvFile ends the process on a missing file instead of throwing: look first.
-    if (!existsSync(file)) throw new UsageError(`--env-file ${file}: no such file`);
-    try {
-      process.loadEnvFile(file);
-    } catch (err) {
-      throw new UsageError(`--env-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
-}
+/** Each subcommand, loaded when it runs (`tenet lint` never loads the server, the server never the CLI). */
+const commands: Record<string, Command> = {
+  serve: async () => {
+    const { startNodeServer } = await import('../entry/node.ts');
+    const server = await startNodeServer(process.env);
+    const stop = () => {
+      server.close().then(() => process.exit(0));
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+    return await new Promise<number>(() => {});
+  },
+  bundle: async (args) => (await import('./bundle.ts')).bundleConstitutions(args[0]),
+  schema: async (args) => (await import('./schema.ts')).writeConstitutionSchema(args[0]),
+  lint: async (args) => (await import('./lint.ts')).lintCommand(args),
+  logs: async (args) => (await import('./logs.ts')).logsCommand(args),
+  stats: async (args) => (await import('./logs.ts')).statsCommand(args),
+  export: async (args) => (await import('./logs.ts')).exportCommand(args),
+  import: async (args) => (await import('./import.ts')).importCommand(args),
+  test: async (args) => (await import('./test.ts')).testCommand(args),
+  replay: async (args) => (await import('./replay.ts')).replayCommand(args),
+  redteam: async (args) => (await import('./redteam.ts')).redteamCommand(args),
+  dev: async (args, envFiles) => (await import('./dev.ts')).runWranglerDev(args, envFiles),
+};
+
+const helpWords = new Set([undefined, 'help', '--help', '-h']);
 
 export async function main(argv: string[]): Promise<number> {
   const [command, ...given] = argv;
@@ -92,65 +89,13 @@ export async function main(argv: string[]): Promise<number> {
       return 0;
     }
     if (command !== 'dev') loadEnvFiles(envFiles);
-    switch (command) {
-      case 'serve': {
-        const { startNodeServer } = await import('../entry/node.ts');
-        const server = await startNodeServer(process.env);
-        const stop = () => {
-          server.close().then(() => process.exit(0));
-        };
-        process.once('SIGINT', stop);
-        process.once('SIGTERM', stop);
-        return await new Promise<number>(() => {});
-      }
-      case 'bundle': {
-        const { bundleConstitutions } = await import('./bundle.ts');
-        return await bundleConstitutions(args[0]);
-      }
-      case 'schema': {
-        const { writeConstitutionSchema } = await import('./schema.ts');
-        return writeConstitutionSchema(args[0]);
-      }
-      case 'lint': {
-        const { lintCommand } = await import('./lint.ts');
-        return await lintCommand(args);
-      }
-      case 'logs':
-      case 'stats':
-      case 'export': {
-        const { logsCommand, statsCommand, exportCommand } = await import('./logs.ts');
-        const run = { logs: logsCommand, stats: statsCommand, export: exportCommand }[command];
-        return await run(args);
-      }
-      case 'import': {
-        const { importCommand } = await import('./import.ts');
-        return await importCommand(args);
-      }
-      case 'test': {
-        const { testCommand } = await import('./test.ts');
-        return await testCommand(args);
-      }
-      case 'replay': {
-        const { replayCommand } = await import('./replay.ts');
-        return await replayCommand(args);
-      }
-      case 'redteam': {
-        const { redteamCommand } = await import('./redteam.ts');
-        return await redteamCommand(args);
-      }
-      case 'dev': {
-        const { runWranglerDev } = await import('./dev.ts');
-        return await runWranglerDev(args, envFiles);
-      }
-      case undefined:
-      case 'help':
-      case '--help':
-      case '-h':
-        process.stdout.write(usage);
-        return 0;
-      default:
-        process.stderr.write(`tenet: unknown command "${command}"\n\n${usage}`);
-        return 2;
+    const run = command !== undefined && Object.hasOwn(commands, command) ? commands[command] : undefined;
+    if (run) return await run(args, envFiles);
+    if (helpWords.has(command)) {
+      process.stdout.write(usage);
+      return 0;
     }
+    process.stderr.write(`tenet: unknown command "${command}"\n\n${usage}`);
+    return 2;
   });
 }

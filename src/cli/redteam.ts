@@ -1,9 +1,8 @@
 // `tenet redteam`: sends the red-team probes through a running Tenet and reports which principles caught what.
 
-import { readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { parseArgs } from 'node:util';
 import { formatProblem } from '../core/constitution/load.ts';
 import { UsageError } from '../core/errors.ts';
 import { type ProtocolId, protocolIds } from '../core/exchange/protocol.ts';
@@ -17,25 +16,23 @@ import {
 } from '../core/quality/redteam.ts';
 import { mergeProbes, type Probe, parseProbeFile } from '../core/quality/redteam-probes.ts';
 import { suggest } from '../core/suggest.ts';
-import { runCommand } from './command.ts';
+import {
+  countFlag,
+  defineCommand,
+  type FlagValues,
+  switchFlags,
+  valueFlags,
+  writeReport,
+} from './command.ts';
 import { sendProbe, type Target, why } from './redteam-client.ts';
 
 const builtinProbes = fileURLToPath(new URL('../../redteam/probes.yaml', import.meta.url));
 
 const options = {
-  url: { type: 'string' },
-  key: { type: 'string' },
-  constitution: { type: 'string' },
-  model: { type: 'string' },
+  ...valueFlags('url', 'key', 'constitution', 'model', 'protocol', 'concurrency', 'timeout', 'json'),
   probes: { type: 'string', multiple: true },
   category: { type: 'string', multiple: true },
-  stream: { type: 'boolean' },
-  protocol: { type: 'string' },
-  concurrency: { type: 'string' },
-  timeout: { type: 'string' },
-  json: { type: 'string' },
-  list: { type: 'boolean' },
-  'no-builtin': { type: 'boolean' },
+  ...switchFlags('stream', 'list', 'no-builtin'),
 } as const;
 
 /** Every probe: the built-in ones, then each `--probes` file (adding, or replacing by id). Exit 2 on any problem. */
@@ -211,17 +208,7 @@ function protocolOption(value: string | undefined): ProtocolId {
   throw new UsageError(`--protocol: one of ${protocolIds.join(', ')} (got "${value}")`);
 }
 
-function count(value: string | undefined, name: string, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1 || n > max)
-    throw new UsageError(`${name}: a whole number from 1 to ${max}`);
-  return n;
-}
-
-async function redteam(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({ args, options, strict: true, allowPositionals: true });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+async function redteam(values: FlagValues<typeof options>): Promise<number> {
   const probes = chooseCategories(
     loadProbes(values.probes ?? [], values['no-builtin'] !== true),
     values.category,
@@ -244,9 +231,9 @@ async function redteam(args: string[]): Promise<number> {
     model: values.model ?? 'gpt-4o-mini',
     stream: values.stream === true,
     protocol: protocolOption(values.protocol),
-    timeoutMs: count(values.timeout, '--timeout', 120, 3600) * 1000,
+    timeoutMs: countFlag('timeout', values.timeout, 120, 3600) * 1000,
   };
-  const concurrency = count(values.concurrency, '--concurrency', 4, 64);
+  const concurrency = countFlag('concurrency', values.concurrency, 4, 64);
   await checkProxy(target);
   const { results, constitution } = await runProbes(probes, target, concurrency, scrub);
   const report: RedteamReport = {
@@ -259,16 +246,14 @@ async function redteam(args: string[]): Promise<number> {
     results,
     summary: summariseRun(results),
   };
-  const json = `${JSON.stringify(report, null, 2)}\n`;
-  if (values.json === '-') process.stdout.write(json);
-  else {
-    if (values.json) writeFileSync(values.json, json);
-    process.stdout.write(renderReport(report));
-  }
+  // With the JSON on stdout, the human report is left out.
+  writeReport(
+    values.json,
+    { json: () => `${JSON.stringify(report, null, 2)}\n`, human: () => renderReport(report) },
+    'none',
+  );
   return report.summary.passed ? 0 : 1;
 }
 
 /** Exit 0: every probe as expected; 1: a probe missed, over-blocked or failed; 2: usage or connection errors. */
-export async function redteamCommand(args: string[]): Promise<number> {
-  return runCommand('redteam', () => redteam(args), { faultExit: 2 });
-}
+export const redteamCommand = defineCommand({ name: 'redteam', faultExit: 2, options, run: redteam });

@@ -1,6 +1,5 @@
 // `tenet replay --constitution FILE`: logged drafts of a running Tenet judged under a candidate constitution; what would change.
 
-import { parseArgs } from 'node:util';
 import { createModelClient } from '../adapters/model-client.ts';
 import { UsageError } from '../core/errors.ts';
 import type { Page, RequestRow, Stats } from '../core/log-store.ts';
@@ -14,17 +13,10 @@ import {
 } from '../core/quality/replay.ts';
 import { inPool } from '../core/quality/run-examples.ts';
 import { modelLoopDeps } from '../http/loop-deps.ts';
-import { adminClientFrom } from './admin-client.ts';
-import { runCommand } from './command.ts';
-import { sinceToMs } from './logs.ts';
-import {
-  cliConfig,
-  countFlag,
-  criticClient,
-  criticModelFor,
-  loadConstitutions,
-  writeOutput,
-} from './test.ts';
+import { adminClientFrom, adminTargetOptions } from './admin-client.ts';
+import { countFlag, defineCommand, type FlagValues, valueFlags, writeReport } from './command.ts';
+import { filterQuery, logFilterOptions } from './logs.ts';
+import { cliConfig, criticClient, criticModelFor, loadConstitutions } from './test.ts';
 
 type Query = Record<string, string | number | undefined>;
 
@@ -112,42 +104,30 @@ export function renderReplay(r: ReplayReport): string {
   return out.join('');
 }
 
-export async function replayCommand(args: string[]): Promise<number> {
-  return runCommand('replay', () => runReplay(args), { faultExit: 2 });
-}
+/** The log filter's flags, but `--constitution` names the candidate (`--logged`: whose traffic) and reviews are of violations. */
+const { constitution: _candidate, review: _review, ...requestFilterOptions } = logFilterOptions;
 
-async function runReplay(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      constitution: { type: 'string' },
-      logged: { type: 'string' },
-      url: { type: 'string' },
-      token: { type: 'string' },
-      principle: { type: 'string' },
-      severity: { type: 'string' },
-      version: { type: 'string' },
-      verdict: { type: 'string' },
-      model: { type: 'string' },
-      protocol: { type: 'string' },
-      since: { type: 'string' },
-      to: { type: 'string' },
-      q: { type: 'string' },
-      limit: { type: 'string' },
-      concurrency: { type: 'string' },
-      revise: { type: 'boolean' },
-      json: { type: 'string' },
-      'env-file': { type: 'string', multiple: true },
-    },
-  });
-  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+const replayOptions = {
+  ...valueFlags('constitution', 'logged'),
+  ...adminTargetOptions,
+  ...requestFilterOptions,
+  ...valueFlags('limit', 'concurrency', 'json'),
+  revise: { type: 'boolean' },
+} as const;
+
+export const replayCommand = defineCommand({
+  name: 'replay',
+  faultExit: 2,
+  options: replayOptions,
+  run: runReplay,
+});
+
+async function runReplay(values: FlagValues<typeof replayOptions>): Promise<number> {
   if (!values.constitution)
     throw new UsageError('--constitution FILE|NAME: the candidate constitution is required');
   const limit = countFlag('limit', values.limit, 200, 100_000);
   const concurrency = countFlag('concurrency', values.concurrency, 4, 64);
-  const { config, redact } = cliConfig(values['env-file'] ?? []);
+  const { config, redact } = cliConfig();
   const [loaded] = await loadConstitutions([values.constitution], config.constitutionsDir);
   if (!loaded) throw new UsageError(`no constitution "${values.constitution}"`);
   const candidate = loaded.constitution;
@@ -159,27 +139,9 @@ async function runReplay(args: string[]): Promise<number> {
     const used = await client.get<{ items: Array<{ name: string; requests: number }> }>('/constitutions');
     logged = used.items.some((c) => c.name === candidate.name && c.requests > 0) ? candidate.name : undefined;
   }
-  let from: number | undefined;
-  if (values.since !== undefined) {
-    try {
-      from = sinceToMs(values.since, Date.now());
-    } catch (err) {
-      throw new UsageError(err instanceof Error ? err.message : String(err));
-    }
-  }
+  const { constitution: _, review: _review, ...asked } = filterQuery(values, Date.now());
   const filter: Query = Object.fromEntries(
-    Object.entries({
-      constitution: logged,
-      principle: values.principle,
-      severity: values.severity,
-      version: values.version,
-      verdict: values.verdict,
-      model: values.model,
-      protocol: values.protocol,
-      from,
-      to: values.to,
-      q: values.q,
-    }).filter(([, v]) => v !== undefined),
+    Object.entries({ constitution: logged, ...asked }).filter(([, v]) => v !== undefined),
   );
 
   const started = Date.now();
@@ -234,9 +196,9 @@ async function runReplay(args: string[]): Promise<number> {
     ...summary,
     requests: results,
   };
-  if (values.json) writeOutput(values.json, redact(`${JSON.stringify(report, null, 2)}\n`));
-  const human = redact(renderReplay(report));
-  if (values.json === '-') process.stderr.write(human);
-  else process.stdout.write(human);
+  writeReport(values.json, {
+    json: () => redact(`${JSON.stringify(report, null, 2)}\n`),
+    human: () => redact(renderReplay(report)),
+  });
   return 0;
 }

@@ -1,8 +1,7 @@
 // `tenet test [constitutions…]`: every principle's examples through the configured critic, as the proxy judges; exit 1 on a failure; `--report` posts the results to a running Tenet.
 
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { basename, dirname, relative, resolve } from 'node:path';
-import { parseArgs } from 'node:util';
 import { ConstitutionLoadError, readConstitutionFiles } from '../adapters/constitution-files.ts';
 import { createModelClient, type ModelClient } from '../adapters/model-client.ts';
 import { type NodeConfig, parseNodeConfig, secretsOf } from '../core/config.ts';
@@ -15,22 +14,23 @@ import { addTotals, type PrincipleResult, type Totals } from '../core/quality/me
 import { runExamples, type SuiteResult } from '../core/quality/run-examples.ts';
 import { createRedactor, type Redactor } from '../core/redact.ts';
 import { modelLoopDeps } from '../http/loop-deps.ts';
-import { AdminApiError, type AdminClient, adminClientFrom } from './admin-client.ts';
-import { runCommand } from './command.ts';
+import { AdminApiError, type AdminClient, adminClientFrom, adminTargetOptions } from './admin-client.ts';
+import {
+  countFlag,
+  defineCommand,
+  type FlagValues,
+  switchFlags,
+  valueFlags,
+  writeOutput,
+  writeReport,
+} from './command.ts';
 import { oneLine } from './log-tables.ts';
 
 /** Settings of the CLI only (never the proxy's): kept out of the proxy's settings check. */
 const cliOnly = ['TENET_URL'];
 
-/** Loads `--env-file`s, then parses the proxy's own settings: the critic is configured as for `tenet serve`. */
-export function cliConfig(envFiles: readonly string[]): { config: NodeConfig; redact: Redactor } {
-  for (const file of envFiles) {
-    try {
-      process.loadEnvFile(file);
-    } catch (err) {
-      throw new UsageError(`--env-file ${file}: ${err instanceof Error ? err.message : String(err)}`);
-    }
-  }
+/** Parses the proxy's own settings (after `--env-file`s): the critic is configured as for `tenet serve`. */
+export function cliConfig(): { config: NodeConfig; redact: Redactor } {
   const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => !cliOnly.includes(k)));
   const config = parseNodeConfig(env);
   return { config, redact: createRedactor(secretsOf(config)) };
@@ -107,21 +107,6 @@ export async function loadConstitutions(
     constitution: set.constitutions.get(name) as Constitution,
     file: byName.get(name)?.file ?? name,
   }));
-}
-
-/** A positive whole number flag. */
-export function countFlag(name: string, value: string | undefined, fallback: number, max: number): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^\d+$/.test(value) || n < 1 || n > max)
-    throw new UsageError(`--${name}: a whole number from 1 to ${max} (got "${value}")`);
-  return n;
-}
-
-/** Writes `text` to FILE, or to stdout for `-`. */
-export function writeOutput(target: string, text: string): void {
-  if (target === '-') process.stdout.write(text);
-  else writeFileSync(target, text);
 }
 
 const fixed = (n: number | null) => (n === null ? '—' : n.toFixed(2));
@@ -226,29 +211,24 @@ const refuseRevision: ModelClient = {
   chat: () => Promise.reject(new Error('tenet test never revises')),
 };
 
-export function testCommand(args: string[]): Promise<number> {
-  return runCommand('test', () => runTests(args), { faultExit: 2 });
-}
+const testOptions = {
+  ...valueFlags('runs', 'concurrency', 'json', 'junit'),
+  ...switchFlags('report'),
+  ...adminTargetOptions,
+} as const;
 
-async function runTests(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    strict: true,
-    options: {
-      runs: { type: 'string' },
-      concurrency: { type: 'string' },
-      json: { type: 'string' },
-      junit: { type: 'string' },
-      'env-file': { type: 'string', multiple: true },
-      report: { type: 'boolean' },
-      url: { type: 'string' },
-      token: { type: 'string' },
-    },
-  });
+export const testCommand = defineCommand({
+  name: 'test',
+  faultExit: 2,
+  positionals: true,
+  options: testOptions,
+  run: runTests,
+});
+
+async function runTests(values: FlagValues<typeof testOptions>, positionals: string[]): Promise<number> {
   const runs = countFlag('runs', values.runs, 1, 101);
   const concurrency = countFlag('concurrency', values.concurrency, 4, 64);
-  const { config, redact } = cliConfig(values['env-file'] ?? []);
+  const { config, redact } = cliConfig();
   // Checked before any critic call: a run that cannot be reported is not worth its tokens.
   const reporter = values.report ? adminClientFrom({ url: values.url, token: values.token }) : undefined;
   if (reporter && !(values.token || process.env['TENET_ADMIN_TOKEN'])) {
@@ -276,11 +256,10 @@ async function runTests(args: string[]): Promise<number> {
   };
 
   if (values.junit) writeOutput(values.junit, redact(renderJunit(suites, totals)));
-  if (values.json) writeOutput(values.json, redact(`${JSON.stringify(report, null, 2)}\n`));
-  // With the JSON on stdout, the table goes to stderr: stdout stays parseable.
-  const human = redact(renderSuites(suites, totals, runs));
-  if (values.json === '-') process.stderr.write(human);
-  else process.stdout.write(human);
+  writeReport(values.json, {
+    json: () => redact(`${JSON.stringify(report, null, 2)}\n`),
+    human: () => redact(renderSuites(suites, totals, runs)),
+  });
   if (reporter && !(await sendReport(reporter, report, redact))) return 2;
   return report.ok ? 0 : 1;
 }
