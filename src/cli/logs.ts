@@ -4,6 +4,7 @@ import { createWriteStream } from 'node:fs';
 import { Readable, type Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { UsageError } from '../core/errors.ts';
+import { logFilterParams } from '../core/log-filter.ts';
 import type { Page, Stats, ViolationRow } from '../core/log-store.ts';
 import { type AdminClient, adminClientFrom, adminTargetOptions } from './admin-client.ts';
 import { countFlag, defineCommand, switchFlags, valueFlags } from './command.ts';
@@ -11,22 +12,14 @@ import { renderStats, renderViolations } from './log-tables.ts';
 
 type Query = Record<string, string | number | undefined>;
 
-/** The log filter's flags, shared by `logs`, `stats`, `export` and `replay`. */
-export const logFilterOptions = valueFlags(
-  'principle',
-  'severity',
-  'constitution',
-  'version',
-  'verdict',
-  'model',
-  'protocol',
-  'client-request-id',
-  'since',
-  'from',
-  'to',
-  'q',
-  'review',
-);
+type Kebab<S extends string> = S extends `${infer A}_${infer B}` ? `${A}-${Kebab<B>}` : S;
+const kebab = <S extends string>(name: S) => name.replaceAll('_', '-') as Kebab<S>;
+
+/**
+ * The log filter's flags, shared by `logs`, `stats`, `export` and `replay`: the admin API's filter parameters
+ * (core/log-filter.ts, which validates them), kebab-case, and `--since` (a duration or date for `from`).
+ */
+export const logFilterOptions = valueFlags(...logFilterParams.map(kebab), 'since');
 
 const common = { ...adminTargetOptions, ...logFilterOptions, json: { type: 'boolean' } } as const;
 
@@ -42,27 +35,16 @@ export function sinceToMs(since: string, now: number): number {
   return at;
 }
 
-/** The filter flags as the admin API's query parameters. */
+/** The filter flags as the admin API's query parameters (`--since` as `from`). */
 export function filterQuery(values: Record<string, string | boolean | undefined>, now: number): Query {
-  const text = (name: string) => {
-    const v = values[name];
-    return typeof v === 'string' ? v : undefined;
-  };
-  const since = text('since');
-  return {
-    principle: text('principle'),
-    severity: text('severity'),
-    constitution: text('constitution'),
-    version: text('version'),
-    verdict: text('verdict'),
-    model: text('model'),
-    protocol: text('protocol'),
-    client_request_id: text('client-request-id'),
-    from: since !== undefined ? sinceToMs(since, now) : text('from'),
-    to: text('to'),
-    q: text('q'),
-    review: text('review'),
-  };
+  const query: Query = {};
+  for (const param of logFilterParams) {
+    const value = values[kebab(param)];
+    query[param] = typeof value === 'string' ? value : undefined;
+  }
+  const since = values['since'];
+  if (typeof since === 'string') query['from'] = sinceToMs(since, now);
+  return query;
 }
 
 const sleep = (ms: number, signal: AbortSignal) =>

@@ -24,7 +24,8 @@ Usage:
                                   labels of a --kind violations export. Already stored records are skipped
     filters: --principle P --severity S --constitution C --version H --verdict V --model M --protocol P
              --client-request-id ID (the x-client-request-id a client sent)
-             --since 1h|2d|DATE --to DATE --q TEXT --review confirmed|false_positive|unreviewed
+             --since 1h|2d|DATE (or --from) --to DATE --q TEXT --review confirmed|false_positive|unreviewed
+             --shadow judged|agree|disagree (where a shadow candidate judged, agreed or disagreed)
     target:  --url URL (TENET_URL, default http://127.0.0.1:8787), --token T (TENET_ADMIN_TOKEN)
   tenet test [constitutions…] [--runs K] [--concurrency N] [--json FILE|-] [--junit FILE]
                                   judge every principle's examples with the configured critic

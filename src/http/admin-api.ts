@@ -1,79 +1,40 @@
 // The admin API (/admin/api): the violation log as JSON — listings, one request in full, reviews, stats, exports, test runs.
+import { zValidator } from '@hono/zod-validator';
 import { Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { z } from 'zod';
-import { severities } from '../core/constitution/schema.ts';
 import { diffTexts } from '../core/diff.ts';
 import { TenetError } from '../core/errors.ts';
-import { protocolIds } from '../core/exchange/protocol.ts';
-import { verdicts } from '../core/log-record.ts';
+import {
+  defined,
+  filterOf,
+  limitParam,
+  logFilterShape,
+  requestsQuery,
+  reviewShape,
+  violationsQuery,
+} from '../core/log-filter.ts';
 import type { LogFilter } from '../core/log-store.ts';
 import { type TestRun, testRunBody } from '../core/quality/test-run.ts';
 import { exportHeaders, exportStream } from './admin-export.ts';
 import type { AppEnv } from './app-env.ts';
 
-/** A time as ms since the epoch or an ISO 8601 date (`2025-01-31`, `2025-01-31T12:00:00Z`). */
-const time = z
-  .string()
-  .trim()
-  .transform((v, ctx) => {
-    const ms = /^\d+$/.test(v) ? Number(v) : /^\d{4}-\d{2}-\d{2}/.test(v) ? Date.parse(v) : Number.NaN;
-    if (!Number.isFinite(ms)) {
-      ctx.addIssue({ code: 'custom', message: 'must be an ISO 8601 date or milliseconds since the epoch' });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-const text = z.string().trim().min(1, 'must not be empty').max(500, 'must be at most 500 characters');
-
-const filterShape = {
-  principle: text.optional(),
-  severity: z.enum(severities).optional(),
-  constitution: text.optional(),
-  version: text.optional(),
-  verdict: z.enum(verdicts).optional(),
-  protocol: z.enum(protocolIds).optional(),
-  model: text.optional(),
-  /** The client's own request id (`x-client-request-id`). */
-  client_request_id: text.optional(),
-  from: time.optional(),
-  to: time.optional(),
-  q: text.optional(),
-  shadow: z.enum(['judged', 'agree', 'disagree']).optional(),
-};
-
-const review = z.enum(['confirmed', 'false_positive', 'unreviewed']).optional();
-
-const pageShape = {
-  cursor: z.string().max(1000).optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'must be at least 1').max(500, 'must be at most 500'))
-    .optional(),
-};
-
-const requestsQuery = z.strictObject({ ...filterShape, ...pageShape });
-const violationsQuery = z.strictObject({ ...filterShape, review, ...pageShape });
-const statsQuery = z.strictObject({ ...filterShape, review, bucket: z.enum(['hour', 'day']).optional() });
+const statsQuery = z.strictObject({
+  ...logFilterShape,
+  ...reviewShape,
+  bucket: z.enum(['hour', 'day']).optional(),
+});
 const exportQuery = z.strictObject({
-  ...filterShape,
-  review,
+  ...logFilterShape,
+  ...reviewShape,
   format: z.enum(['jsonl', 'csv', 'pairs']).default('jsonl'),
   kind: z.enum(['requests', 'violations']).default('violations'),
 });
 
 const testRunsQuery = z.strictObject({
-  constitution: text.optional(),
-  version: text.optional(),
-  limit: z
-    .string()
-    .regex(/^\d+$/, 'must be a whole number')
-    .transform(Number)
-    .pipe(z.number().int().min(1, 'must be at least 1').max(100, 'must be at most 100'))
-    .optional(),
+  constitution: logFilterShape.constitution,
+  version: logFilterShape.version,
+  limit: limitParam(100),
 });
 
 /** A test run's report is a few KB per example: 8 MiB holds thousands of examples with their critiques. */
@@ -84,11 +45,9 @@ const reviewBody = z.strictObject({
   note: z.string().max(4000, 'must be at most 4000 characters').default(''),
 });
 
-/** Parses with `schema`, or throws a 400 that names the offending parameter. */
-function parse<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
-  const result = schema.safeParse(input);
-  if (result.success) return result.data;
-  const issue = result.error.issues[0];
+/** The 400 for a zod error, naming the offending parameter or field (its whole path). */
+function invalid(error: z.core.$ZodError, where: string): TenetError {
+  const issue = error.issues[0];
   const keys = issue?.code === 'unrecognized_keys' ? issue.keys : [];
   // The whole path, as `principles[0].results[1].expected`: a nested mistake is found without guessing.
   const path = (issue?.path ?? [])
@@ -99,18 +58,21 @@ function parse<T extends z.ZodType>(schema: T, input: unknown, where: string): z
     keys.length > 0
       ? `Unknown ${where} ${keys.map((k) => `"${k}"`).join(', ')}.`
       : `Invalid ${where} "${param ?? ''}": ${issue?.message ?? 'invalid'}.`;
-  throw new TenetError('invalid_request', message, { param });
+  return new TenetError('invalid_request', message, { param });
 }
 
-/** Drops the keys whose value is undefined (exactOptionalPropertyTypes: the store's filters have none). */
-function defined<T extends object>(value: T): { [K in keyof T]: Exclude<T[K], undefined> } {
-  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as never;
+/** Parses with `schema`, or throws a 400 that names the offending field. */
+function parse<T extends z.ZodType>(schema: T, input: unknown, where: string): z.infer<T> {
+  const result = schema.safeParse(input);
+  if (result.success) return result.data;
+  throw invalid(result.error, where);
 }
 
-/** The query's snake_case filter names as the store's. */
-function filterOf<T extends { client_request_id?: string | undefined }>({ client_request_id, ...rest }: T) {
-  return defined({ ...rest, clientRequestId: client_request_id });
-}
+/** Validates the query string at the edge; a mistake is an OpenAI-shaped 400 naming the parameter. */
+const query = <T extends z.ZodType>(schema: T) =>
+  zValidator('query', schema, (result) => {
+    if (!result.success) throw invalid(result.error, 'query parameter');
+  });
 
 /** The store rejects a cursor it did not make with a RangeError: a client error, not a fault. */
 async function withCursor<T>(run: () => Promise<T>): Promise<T> {
@@ -149,14 +111,14 @@ export function adminApi(): Hono<AppEnv> {
     c.header('cache-control', 'no-store');
   });
 
-  api.get('/violations', async (c) => {
-    const query = filterOf(parse(violationsQuery, c.req.query(), 'query parameter'));
-    return c.json(await withCursor(() => c.var.deps.logStore.listViolations(query)));
+  api.get('/violations', query(violationsQuery), async (c) => {
+    const filter = filterOf(c.req.valid('query'));
+    return c.json(await withCursor(() => c.var.deps.logStore.listViolations(filter)));
   });
 
-  api.get('/requests', async (c) => {
-    const query = filterOf(parse(requestsQuery, c.req.query(), 'query parameter'));
-    return c.json(await withCursor(() => c.var.deps.logStore.listRequests(query)));
+  api.get('/requests', query(requestsQuery), async (c) => {
+    const filter = filterOf(c.req.valid('query'));
+    return c.json(await withCursor(() => c.var.deps.logStore.listRequests(filter)));
   });
 
   api.get('/requests/:id', async (c) => {
@@ -188,13 +150,12 @@ export function adminApi(): Hono<AppEnv> {
     return c.json({ ok: true });
   });
 
-  api.get('/stats', async (c) => {
-    const query = filterOf(parse(statsQuery, c.req.query(), 'query parameter'));
-    return c.json(await c.var.deps.logStore.stats(query));
+  api.get('/stats', query(statsQuery), async (c) => {
+    return c.json(await c.var.deps.logStore.stats(filterOf(c.req.valid('query'))));
   });
 
-  api.get('/export', (c) => {
-    const { format, kind, ...rest } = parse(exportQuery, c.req.query(), 'query parameter');
+  api.get('/export', query(exportQuery), (c) => {
+    const { format, kind, ...rest } = c.req.valid('query');
     const filter: LogFilter = filterOf(rest);
     const stream = exportStream(c.var.deps.logStore, format, kind, filter);
     return c.body(stream, 200, exportHeaders(format, kind, Date.now()));
@@ -249,9 +210,8 @@ export function adminApi(): Hono<AppEnv> {
     },
   );
 
-  api.get('/test-runs', async (c) => {
-    const query = defined(parse(testRunsQuery, c.req.query(), 'query parameter'));
-    return c.json({ items: await c.var.deps.logStore.listTestRuns(query) });
+  api.get('/test-runs', query(testRunsQuery), async (c) => {
+    return c.json({ items: await c.var.deps.logStore.listTestRuns(defined(c.req.valid('query'))) });
   });
 
   api.get('/test-runs/:id', async (c) => {

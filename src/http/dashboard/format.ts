@@ -8,16 +8,9 @@ export function formatTime(ms: number): string {
   return `${d.getUTCFullYear()}-${pad(d.getUTCMonth() + 1)}-${pad(d.getUTCDate())} ${pad(d.getUTCHours())}:${pad(d.getUTCMinutes())}:${pad(d.getUTCSeconds())}`;
 }
 
-/** The value of an `<input type="datetime-local">` for `ms`, read back as UTC by `parseLocalTime`. */
+/** The value of an `<input type="datetime-local">` for `ms`, read back as UTC by the log filter (core/log-filter.ts). */
 export function toLocalInput(ms: number): string {
   return formatTime(ms).slice(0, 16).replace(' ', 'T');
-}
-
-/** Reads a `datetime-local` value (or a bare date) as UTC; undefined when it is not one. */
-export function parseLocalTime(value: string | undefined): number | undefined {
-  if (!value || !/^\d{4}-\d{2}-\d{2}(T\d{2}:\d{2}(:\d{2})?)?$/.test(value)) return undefined;
-  const ms = Date.parse(value.length === 10 ? `${value}T00:00Z` : `${value}Z`);
-  return Number.isFinite(ms) ? ms : undefined;
 }
 
 export function formatShare(share: number | null): string {

@@ -1,4 +1,6 @@
 // The reviewer dashboard (mounted at /admin): sign-in, overview, violation list, request and test-run pages, reviews.
+
+import { zValidator } from '@hono/zod-validator';
 import { type Context, Hono } from 'hono';
 import { bodyLimit } from 'hono/body-limit';
 import { csrf } from 'hono/csrf';
@@ -6,6 +8,7 @@ import { createMiddleware } from 'hono/factory';
 import { HTTPException } from 'hono/http-exception';
 import { throttleAttempt } from '../../../middleware/admin-auth.ts';
 import { TenetError } from '../../core/errors.ts';
+import { lenientFilterParam, lenientViolationsQuery } from '../../core/log-filter.ts';
 import { type AppEnv, contentfulStatus } from '../app-env.ts';
 import { base, MessagePage } from './layout.tsx';
 import { ClosedPage, LoginPage } from './login.tsx';
@@ -100,11 +103,10 @@ export function dashboard(): Hono<AppEnv> {
     const to = Date.now();
     const from = to - ranges[range].ms;
     // Narrowed to one version (`name@hash`) or one constitution: stats, test runs and stale marks follow it.
-    const param = (name: string) => c.req.query(name)?.trim().slice(0, 200) || undefined;
-    const version = param('version');
+    const version = lenientFilterParam('version', c.req.query('version'));
     const constitution = version?.includes('@')
       ? version.slice(0, version.indexOf('@'))
-      : param('constitution');
+      : lenientFilterParam('constitution', c.req.query('constitution'));
     const filter = { ...(constitution ? { constitution } : {}), ...(version ? { version } : {}) };
     const [stats, used] = await Promise.all([
       logStore.stats({ from, to, bucket: ranges[range].bucket, ...filter }),
@@ -148,9 +150,9 @@ export function dashboard(): Hono<AppEnv> {
     return c.html(<TestRunPage run={run} />);
   });
 
-  app.get('/violations', open, signedIn, async (c) => {
+  app.get('/violations', open, signedIn, zValidator('query', lenientViolationsQuery), async (c) => {
     const { logStore, constitutions } = c.var.deps;
-    const query = violationQuery(c.req.query());
+    const query = violationQuery(c.req.valid('query'));
     let page: Awaited<ReturnType<typeof logStore.listViolations>>;
     try {
       page = await logStore.listViolations(query);

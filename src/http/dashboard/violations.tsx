@@ -1,49 +1,27 @@
 // The violation list: a filter form read from the query string, the matching violations, cursor pagination.
 import type { FC } from 'hono/jsx';
+import type { z } from 'zod';
+import { severities } from '../../core/constitution/schema.ts';
 import { protocolIds } from '../../core/exchange/protocol.ts';
+import { filterOf, type lenientViolationsQuery, shadowStates } from '../../core/log-filter.ts';
 import { verdicts } from '../../core/log-record.ts';
 import type { PageQuery, ViolationRow } from '../../core/log-store.ts';
-import { clip, formatTime, parseLocalTime, toLocalInput } from './format.ts';
+import { clip, formatTime, toLocalInput } from './format.ts';
 import { base, Layout, SeverityBadge, VerdictBadge } from './layout.tsx';
 
-const severities = ['minor', 'major', 'critical'] as const;
-const reviewStates = ['unreviewed', 'confirmed', 'false_positive'] as const;
-const shadowStates = ['judged', 'agree', 'disagree'] as const;
+const reviewChoices = ['unreviewed', 'confirmed', 'false_positive'] as const;
 const textFields = ['principle', 'constitution', 'version', 'model', 'q'] as const;
 
-const oneOf = <T extends string>(values: readonly T[], value: string | undefined): T | undefined =>
-  values.find((v) => v === value);
-
-/** The store query for a list URL's parameters; unknown or malformed values are ignored. */
-export function violationQuery(params: Record<string, string>): PageQuery {
-  const limit = Number(params['limit']);
-  const query: PageQuery = { limit: Number.isInteger(limit) && limit >= 1 && limit <= 500 ? limit : 50 };
-  for (const field of textFields) {
-    const value = params[field]?.trim();
-    if (value) query[field] = value.slice(0, 200);
-  }
-  const severity = oneOf(severities, params['severity']);
-  if (severity) query.severity = severity;
-  const verdict = oneOf(verdicts, params['verdict']);
-  if (verdict) query.verdict = verdict;
-  const protocol = oneOf(protocolIds, params['protocol']);
-  if (protocol) query.protocol = protocol;
-  const review = oneOf(reviewStates, params['review']);
-  if (review) query.review = review;
-  const shadow = oneOf(shadowStates, params['shadow']);
-  if (shadow) query.shadow = shadow;
-  const from = parseLocalTime(params['from']);
-  if (from !== undefined) query.from = from;
-  const to = parseLocalTime(params['to']);
-  if (to !== undefined) query.to = to;
-  if (params['cursor']) query.cursor = params['cursor'];
-  return query;
+/** The store query of a list URL's parameters (validated at the edge with `lenientViolationsQuery`). */
+export function violationQuery(params: z.infer<typeof lenientViolationsQuery>): PageQuery {
+  return { ...filterOf(params), limit: params.limit ?? 50 };
 }
 
 /** The list URL for a query (without its cursor unless one is given): filters survive paging. */
 export function violationsUrl(query: PageQuery, cursor?: string): string {
   const params = new URLSearchParams();
   for (const field of textFields) if (query[field]) params.set(field, query[field]);
+  if (query.clientRequestId) params.set('client_request_id', query.clientRequestId);
   if (query.severity) params.set('severity', query.severity);
   if (query.verdict) params.set('verdict', query.verdict);
   if (query.protocol) params.set('protocol', query.protocol);
@@ -104,7 +82,7 @@ const Filters: FC<{ query: PageQuery; options: FilterOptions }> = ({ query, opti
       model
       <input name="model" value={query.model ?? ''} placeholder="any" />
     </label>
-    <Select name="review" label="review" value={query.review} options={reviewStates} />
+    <Select name="review" label="review" value={query.review} options={reviewChoices} />
     <Select name="shadow" label="shadow candidate" value={query.shadow} options={shadowStates} />
     <label>
       text (evidence, critique)
