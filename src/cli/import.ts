@@ -2,13 +2,14 @@
 // (how a SQLite log moves to Postgres); `--reviews` adds the labels of a `--kind violations` export.
 import { createReadStream } from 'node:fs';
 import { createInterface } from 'node:readline';
-import { parseArgs } from 'node:util';
 import { createPostgresStore } from '../adapters/postgres-store.ts';
 import { createSqliteStore } from '../adapters/sqlite-store.ts';
 import { isPostgresUrl, parseNodeConfig, secretsOf } from '../core/config.ts';
+import { UsageError } from '../core/errors.ts';
 import { type RequestRecord, requestRecordSchema } from '../core/log-record.ts';
 import type { LogStore, ViolationRow } from '../core/log-store.ts';
 import { createRedactor } from '../core/redact.ts';
+import { defineCommand, valueFlags } from './command.ts';
 
 const batchSize = 500;
 
@@ -57,19 +58,15 @@ async function importReviews(store: LogStore, file: string): Promise<number> {
   return count;
 }
 
-export async function importCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: { reviews: { type: 'string' } },
-  });
-  const [file] = positionals;
-  if (!file) {
-    process.stderr.write(
-      'tenet import: name the export file (tenet export --kind requests --format jsonl)\n',
-    );
-    return 2;
-  }
+export const importCommand = defineCommand({
+  name: 'import',
+  positionals: true,
+  options: valueFlags('reviews'),
+  run: importFile,
+});
+
+async function importFile(values: { reviews?: string | undefined }, [file]: string[]): Promise<number> {
+  if (!file) throw new UsageError('name the export file (tenet export --kind requests --format jsonl)');
   const config = parseNodeConfig(process.env);
   const redact = createRedactor(secretsOf(config));
   let store: LogStore & { close(): void | Promise<void> };
