@@ -12,6 +12,7 @@ Usage:
   tenet lint [files…]             check constitution files (default: constitutions/*.yaml)
   tenet bundle [dir]              resolve the constitutions into the Worker's bundle
   tenet schema [file]             write the constitution JSON Schema for editors
+  tenet settings                  write README.md's settings table and .dev.vars.example from the settings
   tenet logs [filters] [--follow] [--json]
                                   tail the violation log of a running Tenet (admin API)
   tenet stats [--bucket hour|day] [filters] [--json]
@@ -65,6 +66,7 @@ const commands: Record<string, Command> = {
   },
   bundle: async (args) => (await import('./bundle.ts')).bundleConstitutions(args[0]),
   schema: async (args) => (await import('./schema.ts')).writeConstitutionSchema(args[0]),
+  settings: async () => (await import('./settings-docs.ts')).writeSettingsDocs(),
   lint: async (args) => (await import('./lint.ts')).lintCommand(args),
   logs: async (args) => (await import('./logs.ts')).logsCommand(args),
   stats: async (args) => (await import('./logs.ts')).statsCommand(args),

@@ -65,62 +65,6 @@ export interface NodeConfig extends Config {
   requestTimeoutMs: number;
 }
 
-/** Every setting Tenet reads, with what it means (shown in errors, `tenet serve --help` and the README). */
-export const settings = {
-  TENET_UPSTREAM_URL: 'OpenAI-compatible base URL of the model apps talk to',
-  TENET_UPSTREAM_KEY: 'API key for the upstream (secret)',
-  TENET_ANTHROPIC_UPSTREAM_URL: 'base URL of the Anthropic Messages API (for /v1/messages requests)',
-  TENET_ANTHROPIC_UPSTREAM_KEY: 'API key for the Anthropic upstream (secret)',
-  TENET_UNGUARDED:
-    'refuse | forward: generation routes no protocol guards (assistants runs, audio, images …)',
-  TENET_CRITIC_URL: "the critic's base URL (default: the upstream's)",
-  TENET_CRITIC_KEY: "the critic's API key (secret; default: the upstream's)",
-  TENET_CRITIC_MODEL: 'the critic model',
-  TENET_API_KEYS: 'client keys Tenet accepts, comma-separated, each `key` or `name:key`; empty = open',
-  TENET_BYOK: "bring your own key: pass the client's bearer to the upstream (true|false)",
-  TENET_ADMIN_TOKEN: 'token for /admin and the log API (secret)',
-  TENET_CONSTITUTION: "the default constitution's name",
-  TENET_KEY_CONSTITUTIONS:
-    'per client key default constitution, comma-separated `keyname:constitution`; `keyname:name!` pins the key to it, `keyname:a|b` allows only those (a is the default)',
-  TENET_ALLOWED_HOSTS:
-    'open proxy only: Host names (or host:port) answered besides 127.0.0.1, localhost and [::1], comma-separated',
-  TENET_ADMIN_AUTH_FAILURES:
-    'failed admin sign-ins (token or form) allowed per client address per window before 429 (0 = no limit)',
-  TENET_ADMIN_AUTH_WINDOW_S: 'the window of TENET_ADMIN_AUTH_FAILURES (s)',
-  TENET_MAX_BODY_BYTES: 'largest request body accepted, in bytes',
-  TENET_UPSTREAM_TIMEOUT_MS: 'how long to wait for the upstream to answer (ms)',
-  TENET_STREAM_IDLE_TIMEOUT_MS: 'longest silence allowed inside an upstream stream (ms)',
-  TENET_CRITIC_TIMEOUT_MS: 'how long one critic or revision call may take (ms)',
-  TENET_LOG: 'on | off: record every request in the log (off: nothing is written)',
-  TENET_LOG_RETENTION_DAYS: 'log records older than this many days are purged (0 = keep forever)',
-  TENET_VERDICT_CACHE_TTL_S:
-    'how long a verdict for the same constitution version and text is reused (s; 0 = off)',
-  TENET_STREAM_KEEPALIVE_MS:
-    'while a buffered stream is judged: SSE keep-alive interval, and how long verdict headers may wait (ms)',
-  PORT: 'Node only: listen port',
-  TENET_HOST: 'Node only: listen address',
-  TENET_DB:
-    'Node only: the log: a SQLite file path, or postgres://user:password@host:port/db for a fleet sharing one Postgres log (the password is a secret)',
-  TENET_DB_POOL: 'Node only, Postgres log: connections each instance keeps open at most',
-  TENET_CONSTITUTIONS_DIR: 'Node only: folder of constitution files, reloaded on change',
-  TENET_HEADERS_TIMEOUT_MS: "Node only: time allowed to receive a request's headers (ms)",
-  TENET_REQUEST_TIMEOUT_MS:
-    'Node only: time allowed to receive a whole request, headers and body (ms; answers may stream longer)',
-} as const;
-
-export type SettingName = keyof typeof settings;
-
-/** The settings whose values are secrets: never echoed in errors or logs. */
-const secretSettings = new Set<string>([
-  'TENET_UPSTREAM_KEY',
-  'TENET_ANTHROPIC_UPSTREAM_KEY',
-  'TENET_CRITIC_KEY',
-  'TENET_API_KEYS',
-  'TENET_ADMIN_TOKEN',
-  // A postgres:// URL carries its password.
-  'TENET_DB',
-]);
-
 export class ConfigError extends TenetFault {
   readonly code = 'config_invalid';
   readonly problems: string[];
@@ -274,52 +218,228 @@ const hostList = z.preprocess(
     }),
 );
 
-const baseShape = {
-  TENET_UPSTREAM_URL: baseUrl('https://api.openai.com/v1'),
-  TENET_UPSTREAM_KEY: optionalText,
-  TENET_ANTHROPIC_UPSTREAM_URL: baseUrl('https://api.anthropic.com'),
-  TENET_ANTHROPIC_UPSTREAM_KEY: optionalText,
-  TENET_UNGUARDED: z.preprocess(
-    blankToUndefined,
-    z.enum(['refuse', 'forward'], { error: 'must be refuse or forward' }).default('refuse'),
-  ),
-  TENET_CRITIC_URL: optionalBaseUrl,
-  TENET_CRITIC_KEY: optionalText,
-  TENET_CRITIC_MODEL: optionalText,
-  TENET_API_KEYS: apiKeys,
-  TENET_BYOK: boolean,
-  TENET_ADMIN_TOKEN: z.preprocess(
-    blankToUndefined,
-    z.string().min(16, 'must be at least 16 characters').optional(),
-  ),
-  TENET_CONSTITUTION: constitutionName,
-  TENET_KEY_CONSTITUTIONS: keyConstitutions,
-  TENET_MAX_BODY_BYTES: integer(1024, 1024 ** 3, 20 * 1024 * 1024),
-  TENET_UPSTREAM_TIMEOUT_MS: integer(100, 3_600_000, 600_000),
-  TENET_STREAM_IDLE_TIMEOUT_MS: integer(100, 3_600_000, 300_000),
-  TENET_STREAM_KEEPALIVE_MS: integer(50, 600_000, 5_000),
-  TENET_CRITIC_TIMEOUT_MS: integer(100, 600_000, 60_000),
-  TENET_VERDICT_CACHE_TTL_S: integer(0, 30 * 86_400, 3_600),
-  TENET_LOG_RETENTION_DAYS: integer(0, 36_500, 30),
-  TENET_LOG: z.preprocess(
-    blankToUndefined,
-    z.enum(['on', 'off'], { error: 'must be on or off' }).default('on'),
-  ),
-  TENET_ALLOWED_HOSTS: hostList,
-  TENET_ADMIN_AUTH_FAILURES: integer(0, 1_000_000, 10),
-  TENET_ADMIN_AUTH_WINDOW_S: integer(1, 86_400, 300),
-};
+/** One setting: its zod type (with its default), its doc line, whether it is a secret, where it is read. */
+interface Setting {
+  type: z.ZodType;
+  /** What it means: `tenet serve --help` and the README's settings table (markdown). */
+  doc: string;
+  /** The README's default column when the type's default does not say it (computed, or clearer in words). */
+  shownDefault?: string;
+  /** Never echoed in an error or a log line. */
+  secret?: true;
+  /** Read by the Node runtime only (else by both, on Workers as a var or secret). */
+  nodeOnly?: true;
+  /** A line in `.dev.vars.example`: its comment above it, and the value written (blank: unset). */
+  example?: { comment?: string; value?: string };
+}
 
-const nodeShape = {
-  ...baseShape,
-  PORT: integer(0, 65_535, 8787),
-  TENET_HOST: z.preprocess(blankToUndefined, z.string().trim().default('127.0.0.1')),
-  TENET_DB: z.preprocess(blankToUndefined, z.string().trim().default('.tenet/tenet.db')),
-  TENET_DB_POOL: integer(1, 1_000, 10),
-  TENET_CONSTITUTIONS_DIR: z.preprocess(blankToUndefined, z.string().trim().default('constitutions')),
-  TENET_HEADERS_TIMEOUT_MS: integer(1_000, 3_600_000, 30_000),
-  TENET_REQUEST_TIMEOUT_MS: integer(1_000, 3_600_000, 300_000),
-};
+/**
+ * Every setting Tenet reads, declared once: parsing on Node and Workers, the "did you mean" list, `tenet serve
+ * --help`, `.dev.vars.example` and the README's table are derived from it (`tenet settings` writes the two files).
+ */
+export const settingTable = {
+  TENET_UPSTREAM_URL: {
+    type: baseUrl('https://api.openai.com/v1'),
+    doc: 'OpenAI-compatible base URL of the model apps talk to',
+    example: { value: 'https://api.openai.com/v1' },
+  },
+  TENET_UPSTREAM_KEY: { type: optionalText, doc: 'its API key (secret)', secret: true, example: {} },
+  TENET_ANTHROPIC_UPSTREAM_URL: {
+    type: baseUrl('https://api.anthropic.com'),
+    doc: 'the Anthropic API for `/v1/messages`, `count_tokens` and requests with `anthropic-version`',
+  },
+  TENET_ANTHROPIC_UPSTREAM_KEY: {
+    type: optionalText,
+    doc: "the Anthropic API's key (secret, sent as `x-api-key`)",
+    secret: true,
+  },
+  TENET_UNGUARDED: {
+    type: z.preprocess(
+      blankToUndefined,
+      z.enum(['refuse', 'forward'], { error: 'must be refuse or forward' }).default('refuse'),
+    ),
+    doc: '`refuse` or `forward` generation routes no protocol guards (images, audio, assistants runs, batches …)',
+  },
+  TENET_CRITIC_URL: {
+    type: optionalBaseUrl,
+    doc: "the critic's endpoint",
+    shownDefault: "the upstream's",
+    example: {
+      comment:
+        "The critic: blank = the upstream's URL and key; the model blank = the client's model (warned at start).",
+    },
+  },
+  TENET_CRITIC_KEY: {
+    type: optionalText,
+    doc: "the critic's API key (secret)",
+    shownDefault: "the upstream's",
+    secret: true,
+    example: {},
+  },
+  TENET_CRITIC_MODEL: {
+    type: optionalText,
+    doc: "the critic model (a constitution's `critic.model` wins)",
+    shownDefault: "the client's model, with a warning at start",
+    example: {},
+  },
+  TENET_API_KEYS: {
+    type: apiKeys,
+    doc: 'client keys Tenet accepts, comma-separated, each `key` or `name:key` (the name is what logs show); empty = open proxy, announced at start',
+    shownDefault: 'empty',
+    secret: true,
+    example: {
+      comment:
+        'Client keys Tenet accepts: `key` or `name:key`, comma-separated. Empty = open proxy (warned at start).',
+    },
+  },
+  TENET_BYOK: {
+    type: boolean,
+    doc: "bring your own key: the client's `Authorization` bearer goes to the upstream; Tenet's own key then travels in `x-tenet-api-key`",
+    example: {
+      comment: "Pass the client's own bearer to the upstream instead of TENET_UPSTREAM_KEY.",
+      value: 'false',
+    },
+  },
+  TENET_ADMIN_TOKEN: {
+    type: z.preprocess(blankToUndefined, z.string().min(16, 'must be at least 16 characters').optional()),
+    doc: 'token for `/admin` and the log API (secret, ≥ 16 characters)',
+    shownDefault: '— (admin closed)',
+    secret: true,
+    example: {
+      comment:
+        'Opens /admin and the log API (at least 16 characters); tenet logs | stats | export send it too.',
+    },
+  },
+  TENET_CONSTITUTION: {
+    type: constitutionName,
+    doc: "the default constitution's name",
+    example: { value: 'default' },
+  },
+  TENET_KEY_CONSTITUTIONS: {
+    type: keyConstitutions,
+    doc: 'per client key default constitution, `keyname:constitution,…`; `keyname:name!` pins the key to it, `keyname:a|b` allows only those (a is the default): any other `x-tenet-constitution` is a 403',
+    shownDefault: '—',
+    example: {
+      comment:
+        'Per key: `app:support-bot` a default, `app:support-bot!` pinned to it (no other x-tenet-constitution).',
+    },
+  },
+  TENET_ALLOWED_HOSTS: {
+    type: hostList,
+    doc: 'open proxy only (no `TENET_API_KEYS`): `Host` names (or `host:port`) answered besides `127.0.0.1`, `localhost`, `[::1]` on its port',
+    shownDefault: '—',
+    example: {
+      comment: 'Open proxy only: extra Host names it answers besides 127.0.0.1, localhost and [::1].',
+    },
+  },
+  TENET_ADMIN_AUTH_FAILURES: {
+    type: integer(0, 1_000_000, 10),
+    doc: 'failed admin sign-ins (bearer or form) allowed per client address per window, then 429 with `Retry-After` (0 = no limit)',
+  },
+  TENET_ADMIN_AUTH_WINDOW_S: {
+    type: integer(1, 86_400, 300),
+    doc: 'the window of `TENET_ADMIN_AUTH_FAILURES` (s)',
+  },
+  TENET_MAX_BODY_BYTES: {
+    type: integer(1024, 1024 ** 3, 20 * 1024 * 1024),
+    doc: 'largest request body accepted (413 above)',
+    shownDefault: '`20971520` (20 MiB)',
+  },
+  TENET_UPSTREAM_TIMEOUT_MS: {
+    type: integer(100, 3_600_000, 600_000),
+    doc: 'how long the upstream may take to answer (504 after)',
+  },
+  TENET_STREAM_IDLE_TIMEOUT_MS: {
+    type: integer(100, 3_600_000, 300_000),
+    doc: 'longest silence inside an upstream stream before Tenet ends it with an error event',
+  },
+  TENET_STREAM_KEEPALIVE_MS: {
+    type: integer(50, 600_000, 5_000),
+    doc: 'buffered streams: keep-alive interval, and how long verdict headers may wait',
+  },
+  TENET_CRITIC_TIMEOUT_MS: {
+    type: integer(100, 600_000, 60_000),
+    doc: 'how long one critic or revision call may take',
+  },
+  TENET_VERDICT_CACHE_TTL_S: {
+    type: integer(0, 30 * 86_400, 3_600),
+    doc: 'how long a verdict for the same version, context and text is reused (0 = off)',
+  },
+  TENET_LOG: {
+    type: z.preprocess(blankToUndefined, z.enum(['on', 'off'], { error: 'must be on or off' }).default('on')),
+    doc: '`on` or `off`: record every request in the log (off: nothing is written, `/health` says so)',
+  },
+  TENET_LOG_RETENTION_DAYS: {
+    type: integer(0, 36_500, 30),
+    doc: 'log records older than this are purged (0 = keep forever)',
+  },
+  PORT: { type: integer(0, 65_535, 8787), doc: 'listen port', nodeOnly: true },
+  TENET_HOST: {
+    type: z.preprocess(blankToUndefined, z.string().trim().default('127.0.0.1')),
+    doc: 'listen address',
+    nodeOnly: true,
+  },
+  TENET_DB: {
+    type: z.preprocess(blankToUndefined, z.string().trim().default('.tenet/tenet.db')),
+    doc: 'the log: a SQLite file, or `postgres://user:password@host:port/db` for a fleet sharing one Postgres log (the password is a secret: never logged, shown or stored)',
+    // A postgres:// URL carries its password.
+    secret: true,
+    nodeOnly: true,
+  },
+  TENET_DB_POOL: {
+    type: integer(1, 1_000, 10),
+    doc: "Postgres: connections each instance keeps open at most (instances × pool must stay under the server's `max_connections`)",
+    nodeOnly: true,
+  },
+  TENET_CONSTITUTIONS_DIR: {
+    type: z.preprocess(blankToUndefined, z.string().trim().default('constitutions')),
+    doc: 'folder of constitutions, reloaded on change',
+    nodeOnly: true,
+  },
+  TENET_HEADERS_TIMEOUT_MS: {
+    type: integer(1_000, 3_600_000, 30_000),
+    doc: 'time a client has to send its headers; then 408 and the socket closes',
+    nodeOnly: true,
+  },
+  TENET_REQUEST_TIMEOUT_MS: {
+    type: integer(1_000, 3_600_000, 300_000),
+    doc: 'time a client has to send its whole request (headers and body); then 408 and the socket closes. Answers may stream for longer',
+    nodeOnly: true,
+  },
+} satisfies Record<string, Setting>;
+
+export type SettingName = keyof typeof settingTable;
+type Table = typeof settingTable;
+
+/** Every setting with its doc line (`tenet serve --help`; Node-only ones say so). */
+export const settings = Object.fromEntries(
+  Object.entries(settingTable as Record<SettingName, Setting>).map(([name, s]) => [
+    name,
+    s.nodeOnly ? `Node only: ${s.doc}` : s.doc,
+  ]),
+) as Record<SettingName, string>;
+
+/** The settings whose values are secrets: never echoed in errors or logs. */
+const secretSettings = new Set<string>(
+  Object.entries(settingTable as Record<string, Setting>)
+    .filter(([, s]) => s.secret)
+    .map(([name]) => name),
+);
+
+type ShapeOf<Names extends SettingName> = { [K in Names]: Table[K]['type'] };
+type SharedName = { [K in SettingName]: Table[K] extends { nodeOnly: true } ? never : K }[SettingName];
+
+const shapeOf = <Names extends SettingName>(keep: (s: Setting) => boolean) =>
+  Object.fromEntries(
+    Object.entries(settingTable as Record<string, Setting>)
+      .filter(([, s]) => keep(s))
+      .map(([name, s]) => [name, s.type]),
+  ) as ShapeOf<Names>;
+
+/** The settings both runtimes read (on Workers, vars and secrets). */
+const baseShape = shapeOf<SharedName>((s) => !s.nodeOnly);
+/** The Node runtime's: all of them. */
+const nodeShape = shapeOf<SettingName>(() => true);
 
 type Env = Record<string, unknown>;
 
@@ -337,11 +457,21 @@ function problemsOf(error: z.ZodError, env: Env): string[] {
  * Variables the `tenet` CLI reads (`tenet logs|stats|export|replay|redteam`): not the server's, but at home in the
  * same shell or `.dev.vars`, so the server accepts and ignores them.
  */
-export const cliVariables = ['TENET_URL', 'TENET_KEY'] as const;
+export const cliVariables = {
+  TENET_URL: {
+    doc: 'where Tenet runs, for the CLI',
+    example: {
+      comment:
+        'For the CLI (tenet logs | stats | export | replay | redteam): where Tenet runs. The server ignores it.',
+      value: 'http://127.0.0.1:8787',
+    },
+  },
+  TENET_KEY: { doc: 'a client key, for `tenet redteam`' },
+} as const;
 
 /** A TENET_* variable Tenet does not know is a typo until proven otherwise: it would silently be ignored. */
 function unknownSettings(env: Env): string[] {
-  const known = [...Object.keys(settings), ...cliVariables];
+  const known = [...Object.keys(settings), ...Object.keys(cliVariables)];
   return Object.keys(env)
     .filter((k) => k.startsWith('TENET_') && typeof env[k] === 'string' && !known.includes(k))
     .map((k) => {
