@@ -30,6 +30,7 @@ import {
   type RollupPlan,
   rollupStatements,
   rollupWhere,
+  versionClauses,
 } from './sql-rollups.ts';
 
 export type SqlValue = string | number | null;
@@ -153,13 +154,7 @@ function where(
     parts.push(sql);
     params.push(...values);
   };
-  if (filter.constitution) add('t.constitution = ?', filter.constitution);
-  if (filter.version) {
-    // `name@hash` means that constitution's version; a bare hash, any constitution with that content.
-    add('t.constitution_hash = ?', hashOf(filter.version));
-    const name = nameOf(filter.version);
-    if (name) add('t.constitution = ?', name);
-  }
+  for (const [sql, value] of versionClauses(filter)) add(sql, value);
   if (filter.verdict) add('t.verdict = ?', filter.verdict);
   if (filter.model) add('t.model = ?', filter.model);
   if (filter.protocol) {
@@ -660,21 +655,9 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async listTestRuns(query) {
-      const parts: string[] = [];
-      const params: SqlValue[] = [];
-      if (query.constitution) {
-        parts.push('t.constitution = ?');
-        params.push(query.constitution);
-      }
-      if (query.version) {
-        parts.push('t.constitution_hash = ?');
-        params.push(hashOf(query.version));
-        const name = nameOf(query.version);
-        if (name) {
-          parts.push('t.constitution = ?');
-          params.push(name);
-        }
-      }
+      const clauses = versionClauses(query);
+      const parts = clauses.map(([sql]) => sql);
+      const params = clauses.map(([, value]) => value);
       if (query.latestPerConstitution) {
         parts.push('t.time = (SELECT MAX(m.time) FROM test_runs m WHERE m.constitution = t.constitution)');
       }
