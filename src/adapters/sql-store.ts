@@ -11,7 +11,7 @@ import type {
   StatsQuery,
   ViolationRow,
 } from '../core/log-store.ts';
-import { hashOf, nameOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
+import { hashOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 import {
   placeholders,
   requestColumns,
