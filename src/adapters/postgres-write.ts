@@ -9,7 +9,7 @@ import {
   violationColumns,
   violationValues,
 } from './log-rows.ts';
-import { dayMs, hourMs } from './sql-rollups.ts';
+import { addRequestCounts, dayMs, hourMs } from './sql-rollups.ts';
 import type { SqlValue } from './sql-store.ts';
 
 /** A value as an SQL literal: numbers as written (finite only), text through pg's own escaping, null as NULL. */
@@ -50,15 +50,7 @@ export function postgresWriteSql(records: readonly RequestRecord[]): string {
         COUNT(*) FILTER (WHERE n.shadow_disagrees = 1)
       FROM new_requests n CROSS JOIN grains g
       GROUP BY g.grain, (n.time / g.grain) * g.grain, n.constitution, n.constitution_hash, n.verdict
-      ON CONFLICT (grain, start, constitution, constitution_hash, verdict) DO UPDATE SET
-        requests = rollup_requests.requests + excluded.requests,
-        model_tokens = rollup_requests.model_tokens + excluded.model_tokens,
-        critic_tokens = rollup_requests.critic_tokens + excluded.critic_tokens,
-        critic_errors = rollup_requests.critic_errors + excluded.critic_errors,
-        revised_tries = rollup_requests.revised_tries + excluded.revised_tries,
-        revised_ok = rollup_requests.revised_ok + excluded.revised_ok,
-        shadowed = rollup_requests.shadowed + excluded.shadowed,
-        disagreed = rollup_requests.disagreed + excluded.disagreed)`,
+      ON CONFLICT (grain, start, constitution, constitution_hash, verdict) DO UPDATE SET ${addRequestCounts})`,
   ];
   if (diffs.length > 0) {
     parts.push(`new_diffs AS (

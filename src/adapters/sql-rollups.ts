@@ -45,15 +45,7 @@ export function rollupStatements(rec: RequestRecord): Statement[] {
       sql: `INSERT INTO rollup_requests (grain, start, constitution, constitution_hash, verdict, requests, model_tokens,
               critic_tokens, critic_errors, revised_tries, revised_ok, shadowed, disagreed)
             SELECT ${big}, ${big}, ${text}, ${text}, ${text}, 1, ${Array(7).fill(big).join(', ')} ${unlessStored}
-            ON CONFLICT (grain, start, constitution, constitution_hash, verdict) DO UPDATE SET
-              requests = rollup_requests.requests + 1,
-              model_tokens = rollup_requests.model_tokens + excluded.model_tokens,
-              critic_tokens = rollup_requests.critic_tokens + excluded.critic_tokens,
-              critic_errors = rollup_requests.critic_errors + excluded.critic_errors,
-              revised_tries = rollup_requests.revised_tries + excluded.revised_tries,
-              revised_ok = rollup_requests.revised_ok + excluded.revised_ok,
-              shadowed = rollup_requests.shadowed + excluded.shadowed,
-              disagreed = rollup_requests.disagreed + excluded.disagreed`,
+            ON CONFLICT (grain, start, constitution, constitution_hash, verdict) DO UPDATE SET ${addRequestCounts}`,
       params: [grain, start, rec.constitution, rec.constitutionHash, rec.verdict, ...counts, rec.id],
     });
     for (const kind of byKind.values()) {
@@ -112,6 +104,36 @@ export function purgeRollupStatements(before: number): Statement[] {
   });
 }
 
+/** `t.constitution = ?` / `t.constitution_hash = ?` clauses of a constitution or version filter (`name@hash` or a hash). */
+export function versionClauses(filter: {
+  constitution?: string;
+  version?: string;
+}): Array<[string, SqlValue]> {
+  const clauses: Array<[string, SqlValue]> = [];
+  if (filter.constitution) clauses.push(['t.constitution = ?', filter.constitution]);
+  if (filter.version) {
+    // `name@hash` means that constitution's version; a bare hash, any constitution with that content.
+    clauses.push(['t.constitution_hash = ?', hashOf(filter.version)]);
+    const name = nameOf(filter.version);
+    if (name) clauses.push(['t.constitution = ?', name]);
+  }
+  return clauses;
+}
+
+/** The rollup_requests counters a write adds to a row already there (ON CONFLICT … DO UPDATE SET). */
+export const addRequestCounts = [
+  'requests',
+  'model_tokens',
+  'critic_tokens',
+  'critic_errors',
+  'revised_tries',
+  'revised_ok',
+  'shadowed',
+  'disagreed',
+]
+  .map((c) => `${c} = rollup_requests.${c} + excluded.${c}`)
+  .join(', ');
+
 /** A stats query split into what the rollups answer (whole hours, whole days) and the rows around it. */
 export interface RollupPlan {
   /** Where rollups are read: `(grain, from, to)` spans, start inclusive, end exclusive (undefined: open). */
@@ -154,18 +176,9 @@ export function rollupWhere(
 ): { sql: string; params: SqlValue[] } {
   const parts: string[] = [];
   const params: SqlValue[] = [];
-  if (query.constitution) {
-    parts.push('t.constitution = ?');
-    params.push(query.constitution);
-  }
-  if (query.version) {
-    parts.push('t.constitution_hash = ?');
-    params.push(hashOf(query.version));
-    const name = nameOf(query.version);
-    if (name) {
-      parts.push('t.constitution = ?');
-      params.push(name);
-    }
+  for (const [sql, value] of versionClauses(query)) {
+    parts.push(sql);
+    params.push(value);
   }
   if (query.verdict) {
     parts.push('t.verdict = ?');

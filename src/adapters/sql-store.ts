@@ -11,7 +11,7 @@ import type {
   StatsQuery,
   ViolationRow,
 } from '../core/log-store.ts';
-import { hashOf, nameOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
+import { hashOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 import {
   placeholders,
   requestColumns,
@@ -30,6 +30,7 @@ import {
   type RollupPlan,
   rollupStatements,
   rollupWhere,
+  versionClauses,
 } from './sql-rollups.ts';
 
 export type SqlValue = string | number | null;
@@ -153,13 +154,7 @@ function where(
     parts.push(sql);
     params.push(...values);
   };
-  if (filter.constitution) add('t.constitution = ?', filter.constitution);
-  if (filter.version) {
-    // `name@hash` means that constitution's version; a bare hash, any constitution with that content.
-    add('t.constitution_hash = ?', hashOf(filter.version));
-    const name = nameOf(filter.version);
-    if (name) add('t.constitution = ?', name);
-  }
+  for (const [sql, value] of versionClauses(filter)) add(sql, value);
   if (filter.verdict) add('t.verdict = ?', filter.verdict);
   if (filter.model) add('t.model = ?', filter.model);
   if (filter.protocol) {
@@ -481,20 +476,18 @@ export function createSqlStore(db: SqlDb): LogStore {
         ...(query.from === undefined ? [] : [['r.violation_time >= ?', query.from] as const]),
         ...(query.to === undefined ? [] : [['r.violation_time < ?', query.to] as const]),
       ];
-      const labels = timeOnly
-        ? await db.all<Row>(
+      const labelsRead = timeOnly
+        ? db.all<Row>(
             `SELECT r.principle AS principle, r.label AS label, COUNT(*) AS n FROM reviews r
              WHERE ${reviewTime.map(([sql]) => sql).join(' AND ') || '1 = 1'} GROUP BY r.principle, r.label`,
             reviewTime.map(([, v]) => v),
           )
-        : await db.all<Row>(
+        : db.all<Row>(
             `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
              FROM reviews r ${dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} violations t ON t.id = r.violation_id
              WHERE ${vq.sql} GROUP BY t.principle, r.label`,
             vq.params,
           );
-      const labelled = (principle: string, label: string) =>
-        num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
       // Percentiles in SQL: the k-th latency in index order (no rows shipped out, no sort of the whole log).
       const n = num(totals?.['n']);
       const latencyWhere = where(query, 'requests', dialect, { timeUnindexed: true });
@@ -507,7 +500,10 @@ export function createSqlStore(db: SqlDb): LogStore {
         );
         return row ? num(row['latency_ms']) : null;
       };
-      const [p50, p95] = [await nth(0.5), await nth(0.95)];
+      // Labels and both percentiles at once: on Postgres each takes a pooled connection of its own.
+      const [labels, p50, p95] = await Promise.all([labelsRead, nth(0.5), nth(0.95)]);
+      const labelled = (principle: string, label: string) =>
+        num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
       const diffs =
         num(totals?.['disagreed']) > 0
           ? await db.all<Row>(
@@ -660,21 +656,9 @@ export function createSqlStore(db: SqlDb): LogStore {
     },
 
     async listTestRuns(query) {
-      const parts: string[] = [];
-      const params: SqlValue[] = [];
-      if (query.constitution) {
-        parts.push('t.constitution = ?');
-        params.push(query.constitution);
-      }
-      if (query.version) {
-        parts.push('t.constitution_hash = ?');
-        params.push(hashOf(query.version));
-        const name = nameOf(query.version);
-        if (name) {
-          parts.push('t.constitution = ?');
-          params.push(name);
-        }
-      }
+      const clauses = versionClauses(query);
+      const parts = clauses.map(([sql]) => sql);
+      const params = clauses.map(([, value]) => value);
       if (query.latestPerConstitution) {
         parts.push('t.time = (SELECT MAX(m.time) FROM test_runs m WHERE m.constitution = t.constitution)');
       }

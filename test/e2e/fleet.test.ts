@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, inject, it } from 'vitest';
 import type { RequestRecord } from '../../src/core/log-record.ts';
 import type { Stats, ViolationRow } from '../../src/core/log-store.ts';
+import { testConstitutions } from '../fixtures/constitutions.ts';
 import { testRunBody } from '../fixtures/test-runs.ts';
 import { freshPostgresDatabase } from '../postgres.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
@@ -17,25 +18,10 @@ import { apiError, completion } from '../upstream/script.ts';
 const clientKey = 'fleet-client-key-0123456789';
 const adminToken = 'fleet-admin-token-0123456789';
 
+// The test constitution `rules` (input block and flag, a length check that revises), judged in shadow by a candidate.
 const fleet = `name: fleet
+extends: [rules]
 shadow: fleet-next
-on_block: { message: "Blocked by policy." }
-principles:
-  - id: no-dump-requests
-    applies_to: input
-    severity: critical
-    action: block
-    check: { keywords: [password dump] }
-  - id: urgent-input
-    applies_to: input
-    severity: minor
-    action: flag
-    check: { keywords: [urgent] }
-  - id: short-answers
-    severity: major
-    action: revise
-    revision: Shorten the answer.
-    check: { max_length: 200 }
 `;
 // The candidate also flags "maybe": where a prompt says it, the shadow disagrees with the live constitution.
 const fleetNext = `name: fleet-next
@@ -117,6 +103,8 @@ describe('three Node instances sharing one Postgres log', () => {
       { json: completion('A fine answer.'), times: 'always' },
     ]);
     const dir = mkdtempSync(join(tmpdir(), 'tenet-fleet-'));
+    for (const [name, text] of Object.entries(testConstitutions))
+      writeFileSync(join(dir, `${name}.yaml`), text);
     writeFileSync(join(dir, 'fleet.yaml'), fleet);
     writeFileSync(join(dir, 'fleet-next.yaml'), fleetNext);
     const db = await freshPostgresDatabase('fleet');

@@ -38,3 +38,21 @@ describe('Postgres migrations', () => {
     for (const store of started) expect((await store.listRequests({})).items).toEqual([]);
   });
 });
+
+describe('TENET_DB=postgres://… at start', () => {
+  it('a server that cannot be reached stops start-up with a message that names the setting, not the password', async () => {
+    const { startNodeServer } = await import('../../src/entry/node.ts');
+    const password = 'pg-secret-never-shown-0123';
+    const started = startNodeServer({
+      TENET_DB: `postgres://tenet:${password}@127.0.0.1:1/tenet`,
+      PORT: '0',
+      TENET_UPSTREAM_URL: 'http://127.0.0.1:9/v1',
+    });
+    const error = await started.then(
+      () => new Error('started'),
+      (err: unknown) => err as Error,
+    );
+    expect(error.message).toMatch(/TENET_DB/);
+    expect(error.message).not.toContain(password);
+  });
+});
