@@ -476,18 +476,20 @@ export function createSqlStore(db: SqlDb): LogStore {
         ...(query.from === undefined ? [] : [['r.violation_time >= ?', query.from] as const]),
         ...(query.to === undefined ? [] : [['r.violation_time < ?', query.to] as const]),
       ];
-      const labelsRead = timeOnly
-        ? db.all<Row>(
+      const labels = timeOnly
+        ? await db.all<Row>(
             `SELECT r.principle AS principle, r.label AS label, COUNT(*) AS n FROM reviews r
              WHERE ${reviewTime.map(([sql]) => sql).join(' AND ') || '1 = 1'} GROUP BY r.principle, r.label`,
             reviewTime.map(([, v]) => v),
           )
-        : db.all<Row>(
+        : await db.all<Row>(
             `SELECT t.principle AS principle, r.label AS label, COUNT(*) AS n
              FROM reviews r ${dialect === 'sqlite' ? 'CROSS JOIN' : 'JOIN'} violations t ON t.id = r.violation_id
              WHERE ${vq.sql} GROUP BY t.principle, r.label`,
             vq.params,
           );
+      const labelled = (principle: string, label: string) =>
+        num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
       // Percentiles in SQL: the k-th latency in index order (no rows shipped out, no sort of the whole log).
       const n = num(totals?.['n']);
       const latencyWhere = where(query, 'requests', dialect, { timeUnindexed: true });
@@ -500,10 +502,7 @@ export function createSqlStore(db: SqlDb): LogStore {
         );
         return row ? num(row['latency_ms']) : null;
       };
-      // Labels and both percentiles at once: on Postgres each takes a pooled connection of its own.
-      const [labels, p50, p95] = await Promise.all([labelsRead, nth(0.5), nth(0.95)]);
-      const labelled = (principle: string, label: string) =>
-        num(labels.find((l) => l['principle'] === principle && l['label'] === label)?.['n']);
+      const [p50, p95] = [await nth(0.5), await nth(0.95)];
       const diffs =
         num(totals?.['disagreed']) > 0
           ? await db.all<Row>(
