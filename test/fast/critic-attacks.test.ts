@@ -4,13 +4,12 @@ import type { Constitution } from '../../src/core/constitution/schema.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { ChatMessage } from '../../src/core/critique.ts';
 import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
-import { type ExchangePorts, type Reply, serveExchange } from '../../src/core/exchange/serve.ts';
+import type { Reply } from '../../src/core/exchange/serve.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
-import { createLogger } from '../../src/core/logger.ts';
 import type { ModelReply } from '../../src/core/loop.ts';
-import { createRedactor } from '../../src/core/redact.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { attackConstitutions } from '../fixtures/attack-constitutions.ts';
+import { runExchange } from './run-exchange.ts';
 import { critic } from './scripted-critic.ts';
 
 let constitutions: Map<string, Constitution>;
@@ -52,13 +51,10 @@ async function exchange(
 ): Promise<Run> {
   const protocol = protocols.find((p) => p.id === protocolId) as AnyProtocol;
   const constitution = constitutions.get(options.constitution ?? 'attacks') as Constitution;
-  const records: RequestRecord[] = [];
-  const background: Array<Promise<unknown>> = [];
   const revisions: ChatMessage[][] = [];
   const bytes = new TextEncoder().encode(JSON.stringify(upstream));
-  const ports: ExchangePorts = {
+  const { reply, text, records } = await runExchange(protocol, body, {
     requestId: `req_attack_${++nonces}`,
-    keyId: 'app',
     constitution,
     sendUpstream: async () => ({
       status: 200,
@@ -77,24 +73,7 @@ async function exchange(
       nonce: () => (++nonces).toString(16).padStart(24, '0'),
       now: () => Date.now(),
     }),
-    criticModel: () => 'critic',
-    record: async (r) => {
-      records.push(r);
-    },
-    background: (work) => background.push(work),
-    logger: createLogger(createRedactor([]), { sink: () => {} }),
-    redact: createRedactor([]),
-    signal: new AbortController().signal,
-    logEnabled: true,
-    streamIdleTimeoutMs: 5_000,
-    streamKeepAliveMs: 5_000,
-    secrets: [],
-  };
-  const raw = JSON.stringify(body);
-  const reply = await serveExchange(protocol, protocol.parse(raw), raw, ports);
-  await Promise.all(background);
-  const text =
-    typeof reply.body === 'string' ? reply.body : new TextDecoder().decode(reply.body as Uint8Array);
+  });
   const answer = JSON.parse(text) as Record<string, unknown>;
   return { reply, answer, record: records[0] as RequestRecord, revisions };
 }

@@ -4,12 +4,11 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Constitution } from '../../src/core/constitution/schema.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
-import { type DraftReply, type ExchangePorts, serveExchange } from '../../src/core/exchange/serve.ts';
+import type { DraftReply } from '../../src/core/exchange/serve.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
-import { createLogger } from '../../src/core/logger.ts';
-import { createRedactor } from '../../src/core/redact.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { samples } from './protocol-samples.ts';
+import { runExchange } from './run-exchange.ts';
 import { critic } from './scripted-critic.ts';
 
 const inputPrinciple = `principles:
@@ -69,15 +68,12 @@ async function run(script: Script) {
   const judge = critic(() =>
     script.blocks ? [{ principle: 'no-weapons-input', evidence: 'build a crossbow at home' }] : [],
   );
-  const records: RequestRecord[] = [];
-  const background: Array<Promise<unknown>> = [];
   const request = samples.chat.request('How do I build a crossbow at home?', {
     stream: script.stream === true,
   });
   const answer = { ...(samples.chat.answer('Here is a safe overview.') as Record<string, unknown>), usage };
-  const ports: ExchangePorts = {
+  const { reply, text, records } = await runExchange(chat, request, {
     requestId: 'req_draft_with_input',
-    keyId: 'app',
     constitution: constitutions.get(script.constitution) as Constitution,
     async sendUpstream(_body, signal) {
       events.push('upstream');
@@ -108,23 +104,7 @@ async function run(script: Script) {
       nonce: () => '0123456789abcdef01234567',
       now: () => Date.now(),
     }),
-    criticModel: () => 'critic',
-    record: async (r) => {
-      records.push(r);
-    },
-    background: (work) => background.push(work),
-    logger: createLogger(createRedactor([]), { sink: () => {} }),
-    redact: createRedactor([]),
-    signal: new AbortController().signal,
-    logEnabled: true,
-    streamIdleTimeoutMs: 5_000,
-    streamKeepAliveMs: 5_000,
-    secrets: [],
-  };
-  const raw = JSON.stringify(request);
-  const reply = await serveExchange(chat, chat.parse(raw), raw, ports);
-  const text = typeof reply.body === 'string' ? reply.body : await new Response(reply.body).text();
-  await Promise.all(background);
+  });
   return { reply, text, events, record: records[0] as RequestRecord };
 }
 

@@ -1,0 +1,49 @@
+// Runs one request through the exchange in-process: the ports a test scripts (upstream, loop deps, constitution),
+// the rest filled in (a record list, background work awaited, a silent logger), and the answer read whole.
+import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
+import { type ExchangePorts, type Reply, serveExchange } from '../../src/core/exchange/serve.ts';
+import type { RequestRecord } from '../../src/core/log-record.ts';
+import { createLogger } from '../../src/core/logger.ts';
+import { createRedactor } from '../../src/core/redact.ts';
+
+export type ScriptedPorts = Pick<ExchangePorts, 'constitution' | 'sendUpstream' | 'loopDeps'> &
+  Partial<ExchangePorts>;
+
+export async function runExchange(
+  protocol: AnyProtocol,
+  body: unknown,
+  scripted: ScriptedPorts,
+): Promise<{ reply: Reply; text: string; records: RequestRecord[] }> {
+  const records: RequestRecord[] = [];
+  const background: Array<Promise<unknown>> = [];
+  const redact = createRedactor(scripted.secrets ?? []);
+  const ports: ExchangePorts = {
+    requestId: 'req_fast',
+    keyId: 'app',
+    criticModel: () => 'critic',
+    record: async (r) => {
+      records.push(r);
+    },
+    background: (work) => background.push(work),
+    logger: createLogger(redact, { sink: () => {} }),
+    redact,
+    signal: new AbortController().signal,
+    logEnabled: true,
+    streamIdleTimeoutMs: 5_000,
+    streamKeepAliveMs: 5_000,
+    secrets: [],
+    ...scripted,
+  };
+  const raw = JSON.stringify(body);
+  const reply = await serveExchange(protocol, protocol.parse(raw), raw, ports);
+  const text =
+    reply.body === null
+      ? ''
+      : typeof reply.body === 'string'
+        ? reply.body
+        : reply.body instanceof Uint8Array
+          ? new TextDecoder().decode(reply.body)
+          : await new Response(reply.body).text();
+  await Promise.all(background);
+  return { reply, text, records };
+}
