@@ -1,9 +1,9 @@
 // fetch for the model calls on Node (critic and revisions, through the official SDKs): node:http(s) on keep-alive
 // pools, one per origin. undici's fetch costs about 0.7 ms more CPU a call, and a judged answer makes two to
 // four of them. Answers are read whole (these calls are never streamed) and decoded as fetch decodes them.
-import { Agent as HttpAgent, request as httpRequest } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { decoded, readBody } from './node-upstream.ts';
+import { type Agent as HttpAgent, request as httpRequest } from 'node:http';
+import { type Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { decoded, keepAliveAgent, readBody } from './node-upstream.ts';
 
 /** Statuses whose Response must have no body. */
 const bodiless = new Set([101, 204, 205, 304]);
@@ -13,9 +13,7 @@ export function createNodeFetch(): typeof fetch {
   const agentFor = (url: URL) => {
     let agent = agents.get(url.origin);
     if (!agent) {
-      // As the draft's pool: idle sockets closed after 4 s (undici's default), the most recent one reused first.
-      const options = { keepAlive: true, timeout: 4_000, scheduling: 'lifo' as const };
-      agent = url.protocol === 'https:' ? new HttpsAgent(options) : new HttpAgent(options);
+      agent = keepAliveAgent(url.protocol === 'https:');
       agents.set(url.origin, agent);
     }
     return agent;

@@ -42,6 +42,15 @@ const decoders = {
   br: createBrotliDecompress,
 };
 
+/**
+ * A keep-alive pool for one origin: idle sockets closed after 4 s (undici's default), or earlier when the server's
+ * Keep-Alive says so; the most recently used socket first.
+ */
+export function keepAliveAgent(secure: boolean): HttpAgent | HttpsAgent {
+  const options = { keepAlive: true, timeout: 4_000, scheduling: 'lifo' as const };
+  return secure ? new HttpsAgent(options) : new HttpAgent(options);
+}
+
 /** fetch decodes compressed answers itself; so does this adapter, so callers see the same bytes either way. */
 export function decoded(res: IncomingMessage): Readable {
   const coding = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
@@ -137,9 +146,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
   const base = new URL(options.baseUrl);
   const secure = base.protocol === 'https:';
   const send = secure ? httpsRequest : httpRequest;
-  // Idle sockets are closed after 4 s (undici's default), or earlier when the upstream's Keep-Alive says so.
-  const agentOptions = { keepAlive: true, timeout: 4_000, scheduling: 'lifo' as const };
-  const agent = secure ? new HttpsAgent(agentOptions) : new HttpAgent(agentOptions);
+  const agent = keepAliveAgent(secure);
   const prefix = base.pathname.replace(/\/+$/, '');
   const target = {
     protocol: base.protocol,
