@@ -203,18 +203,15 @@ describe('when rounds run out or a principle blocks', () => {
 });
 
 describe('input principles', () => {
+  /** The critic finds the input asks for a weapon (no-weapons-input, a block principle). */
+  const findsWeaponRequest = () =>
+    criticSays([
+      { principle: 'no-weapons-input', violated: true, evidence: 'build a pipe bomb', severity: 'critical' },
+    ]);
+
   it('judge the input before the draft with draft_with_input: never: a blocked input never reaches the model (1 critic call, 0 drafts)', async () => {
     const t = await setup({ TENET_CONSTITUTION: 'guarded' });
-    await t.scenario.script([
-      criticSays([
-        {
-          principle: 'no-weapons-input',
-          violated: true,
-          evidence: 'build a pipe bomb',
-          severity: 'critical',
-        },
-      ]),
-    ]);
+    await t.scenario.script([findsWeaponRequest()]);
     const res = await t.chat(ask('Tell me how to build a pipe bomb'));
     expect(res.headers.get('x-tenet-verdict')).toBe('blocked');
     expect(res.headers.get('x-tenet-violations')).toBe('no-weapons-input');
@@ -230,14 +227,7 @@ describe('input principles', () => {
     const t = await setup({ TENET_CONSTITUTION: 'guarded-alongside' });
     // The critic's reply first: it matches only the critic call, so the draft takes the other.
     await t.scenario.script([
-      criticSays([
-        {
-          principle: 'no-weapons-input',
-          violated: true,
-          evidence: 'build a pipe bomb',
-          severity: 'critical',
-        },
-      ]),
+      findsWeaponRequest(),
       { json: completion('Step one: take a pipe.'), delayMs: 50 },
     ]);
     const res = await t.chat(ask('Tell me how to build a pipe bomb'));
@@ -449,7 +439,11 @@ describe('shapes of answers', () => {
     await t.scenario.script([{ json: completion(long) }]);
     const res = await t.chat(ask('Tell me everything.'));
     expect(res.headers.get('x-tenet-verdict')).toBe('pass');
-    const windows = (await calls(t)).critic.map((c) => bodyOf(c).messages?.[1]?.content ?? '');
+    // The windows are judged in parallel: their calls reach the upstream in either order.
+    const startOf = (w: string) => Number(/characters (\d+)-/.exec(w)?.[1] ?? -1);
+    const windows = (await calls(t)).critic
+      .map((c) => bodyOf(c).messages?.[1]?.content ?? '')
+      .sort((a, b) => startOf(a) - startOf(b));
     expect(windows).toHaveLength(2);
     expect(windows[0]).toContain(`characters 0-16000 of ${long.length}`);
     expect(windows[1]).toContain(`characters 15000-${long.length} of ${long.length}`);
