@@ -90,6 +90,8 @@ export interface JudgeContext {
   constitution: Constitution;
   /** The conversation before the judged text (for output: the request's messages). */
   conversation: readonly ChatMessage[];
+  /** The text is the next part of a streamed answer (stream: progressive); the part shown ends the conversation. */
+  progressive?: boolean | undefined;
 }
 
 async function digest(text: string): Promise<string> {
@@ -256,6 +258,7 @@ export async function judgeAnswer(
   const system = critiqueSystemPrompt(stage, asked, {
     toolCalls: segments.some((s) => s.target === 'tool_calls'),
     windowed: windows.length > 1,
+    progressive: input.progressive === true,
     minEvidenceChars: input.constitution.critic.min_evidence_chars,
   });
   const spans =

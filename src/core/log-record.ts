@@ -60,6 +60,10 @@ export const roundRecordSchema = z.object({
   windows: z
     .array(z.array(z.object({ part: z.string(), start: z.number().int(), end: z.number().int() })))
     .optional(),
+  /** stream: progressive: the window this round judged (its text part, offsets) and whether it was released. */
+  span: z
+    .object({ key: z.string(), start: z.number().int(), end: z.number().int(), released: z.boolean() })
+    .optional(),
 });
 
 export const stageRecordSchema = z.object({

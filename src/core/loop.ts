@@ -49,6 +49,8 @@ export interface Round {
   windows?: WindowSpan[][] | undefined;
   /** Severity-weighted size of the violations that matter (not `flag`): how bad the round is. */
   weight: number;
+  /** stream: progressive: the window this round judged, where it sits in its text part, and whether it went out. */
+  span?: { key: string; start: number; end: number; released: boolean } | undefined;
 }
 
 export interface StageResult {

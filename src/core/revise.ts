@@ -37,7 +37,24 @@ export function revisionMessages(
   principles: readonly Principle[],
   nonce: string,
 ): ChatMessage[] {
-  const problems = violations
+  return [
+    { role: 'system', content: revisionSystemPrompt },
+    ...conversation.filter((m) => m.role !== 'system' && m.role !== 'developer'),
+    { role: 'assistant', content: answerTurn(answer) },
+    {
+      role: 'user',
+      content: `Rewrite your previous answer to fix these problems, following the rules above:\n${problemList(violations, principles, nonce)}`,
+    },
+  ];
+}
+
+/** What to fix, one numbered problem per violation: the policy owner's fix, and the critic's note in markers. */
+function problemList(
+  violations: readonly Violation[],
+  principles: readonly Principle[],
+  nonce: string,
+): string {
+  return violations
     .map((v, i) => {
       const p = principles.find((q) => q.id === v.principle);
       const fix = p?.revision ?? `Rewrite the answer so it no longer breaks "${p?.title ?? v.principle}".`;
@@ -45,13 +62,42 @@ export function revisionMessages(
       return `${i + 1}. ${p?.title ?? v.principle}\n   how to fix: ${fix}\n<<<NOTE-${nonce}\n${note}\nNOTE-${nonce}>>>`;
     })
     .join('\n');
+}
+
+const lastRule = '- Reply with the revised answer only: its text, or the tool calls it makes.';
+
+/** The revision rules for a streamed answer whose beginning the user has already seen: only the rest is rewritten. */
+export const continuationSystemPrompt = revisionSystemPrompt.replace(
+  lastRule,
+  `- The user has already seen the beginning of the answer: it cannot change. Reply with the rest of the answer
+  only, starting exactly where the shown part stops: never repeat the shown part.`,
+);
+
+/**
+ * A continuation revision (stream: progressive): the conversation, the answer so far (`shown`, already sent, then
+ * `next`, the part that broke a principle) as the assistant's turn, then what to fix in the part after `shown`.
+ * The reply continues `shown`.
+ */
+export function continuationMessages(
+  conversation: readonly ChatMessage[],
+  shown: string,
+  next: string,
+  violations: readonly Violation[],
+  principles: readonly Principle[],
+  nonce: string,
+): ChatMessage[] {
+  const where = shown
+    ? `The user has already seen your answer up to and including: ${JSON.stringify(shown.slice(-200))}.`
+    : 'The user has not seen any of your answer yet.';
   return [
-    { role: 'system', content: revisionSystemPrompt },
+    { role: 'system', content: continuationSystemPrompt },
     ...conversation.filter((m) => m.role !== 'system' && m.role !== 'developer'),
-    { role: 'assistant', content: answerTurn(answer) },
+    { role: 'assistant', content: shown + next },
     {
       role: 'user',
-      content: `Rewrite your previous answer to fix these problems, following the rules above:\n${problems}`,
+      content:
+        `${where} What came after that broke these principles:\n${problemList(violations, principles, nonce)}\n` +
+        'Write the rest of the answer from where the user stopped reading, fixing these problems and following the rules above.',
     },
   ];
 }

@@ -103,8 +103,10 @@ export const samples: Record<ProtocolId, ProtocolSample> = {
         .flatMap((i) => list(i['content']))
         .map((p) => String(p['text'] ?? p['refusal']))
         .join(''),
+    // A refusal part (a whole answer refused), or cut short by a content filter (the rest of a stream refused).
     refused: (a) =>
-      list(at(a, 'output')).some((i) => list(i['content']).some((p) => p['type'] === 'refusal')),
+      list(at(a, 'output')).some((i) => list(i['content']).some((p) => p['type'] === 'refusal')) ||
+      at(a, 'incomplete_details', 'reason') === 'content_filter',
   },
   messages: {
     request: (prompt, extra = {}) => ({

@@ -13,6 +13,7 @@ export async function runExchange(
   protocol: AnyProtocol,
   body: unknown,
   scripted: ScriptedPorts,
+  options: { read?: (body: ReadableStream<Uint8Array>) => Promise<string> } = {},
 ): Promise<{ reply: Reply; text: string; records: RequestRecord[] }> {
   const records: RequestRecord[] = [];
   const background: Array<Promise<unknown>> = [];
@@ -43,7 +44,7 @@ export async function runExchange(
         ? reply.body
         : reply.body instanceof Uint8Array
           ? new TextDecoder().decode(reply.body)
-          : await new Response(reply.body).text();
+          : await (options.read?.(reply.body) ?? new Response(reply.body).text());
   await Promise.all(background);
   return { reply, text, records };
 }

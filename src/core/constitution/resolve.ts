@@ -176,6 +176,8 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
     if (!got) continue;
     const { chain } = got;
     const spec = chain[0] as ConstitutionFile;
+    const stream = inherit(chain, (f) => f.stream) ?? 'buffer';
+    const window = { chars: inherit(chain, (f) => f.window?.chars) ?? 600 };
     const body = {
       name,
       description: spec.description ?? '',
@@ -187,7 +189,9 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
         ...judgedLength(chain),
         min_evidence_chars: inherit(chain, (f) => f.critic?.min_evidence_chars) ?? 12,
       },
-      stream: inherit(chain, (f) => f.stream) ?? 'buffer',
+      stream,
+      // Part of the version only where it changes what is judged (existing versions keep their hash).
+      ...(stream === 'progressive' ? { window } : {}),
       on_block: {
         mode: inherit(chain, (f) => f.on_block?.mode) ?? 'message',
         message: inherit(chain, (f) => f.on_block?.message) ?? defaultRefusal,
@@ -195,7 +199,7 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
       },
       logging: { content: inherit(chain, (f) => f.logging?.content) ?? 'redacted' },
       principles: got.principles,
-    } satisfies Omit<Constitution, 'hash' | 'draft_with_input'>;
+    } satisfies Omit<Constitution, 'hash' | 'draft_with_input' | 'window'>;
     // The version covers what is enforced: settings and principle texts, not where they were written.
     const hash = await contentHash({
       ...body,
@@ -205,6 +209,7 @@ export async function resolveConstitutions(files: LoadedFile[]): Promise<Constit
     // Nor is when the draft starts (draft_with_input): the same principles judge the same texts.
     constitutions.set(name, {
       ...body,
+      window,
       hash,
       draft_with_input: inherit(chain, (f) => f.draft_with_input) ?? 'auto',
       ...(spec.shadow ? { shadow: spec.shadow } : {}),

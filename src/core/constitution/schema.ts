@@ -163,10 +163,19 @@ export const constitutionFileSchema = z
       description:
         'A candidate constitution judged on the same live traffic (after the response, never enforced): the log and dashboard show where it disagrees with this one.',
     }),
-    stream: z.enum(['buffer', 'audit']).optional().meta({
+    stream: z.enum(['buffer', 'audit', 'progressive']).optional().meta({
       description:
-        'Streaming: judge before sending (buffer, default) or stream untouched and judge after (audit).',
+        'Streaming: judge the whole answer before sending it (buffer, default), stream it untouched and judge after (audit), or release it window by window as each passes (progressive: nothing unjudged is sent).',
     }),
+    window: z
+      .strictObject({
+        chars: z.number().int().min(100).max(16_000).optional().meta({
+          description:
+            'About how many characters a progressive window holds (default 600): cut at the next sentence or line end, judged, then released.',
+        }),
+      })
+      .optional()
+      .meta({ description: 'The windows of stream: progressive.' }),
     draft_with_input: z.enum(['auto', 'always', 'never']).optional().meta({
       description:
         'When input principles need the critic, the draft can be asked for while the input is judged (a blocked input then cancels it): auto (default) for answers that are not relayed as they come (JSON), always (streams too), never (the input first; a blocked input costs no draft).',
@@ -238,7 +247,9 @@ export interface Constitution {
     on_overflow?: 'block' | 'flag' | undefined;
     min_evidence_chars: number;
   };
-  stream: 'buffer' | 'audit';
+  stream: 'buffer' | 'audit' | 'progressive';
+  /** stream: progressive: how much text one window holds before it is judged and released. */
+  window: { chars: number };
   /** Whether the draft starts while the input is judged (not part of the version: it changes when, not what). */
   draft_with_input: 'auto' | 'always' | 'never';
   on_block: { mode: 'message' | 'error'; message: string; status: number };

@@ -42,6 +42,8 @@ export interface TextSlot {
   key: string;
   text: string;
   set(text: string): void;
+  /** A tool call's arguments, not the answer's text (progressive streams hold these whole until judged). */
+  tool?: boolean;
 }
 
 /**
@@ -56,6 +58,24 @@ export interface DeltaCodec {
   closes(event: Record<string, unknown> | '[DONE]', name: string | undefined): string[] | 'all';
   /** A complete SSE event (with its blank line) carrying `text` as the next delta of `key`. */
   carrier(key: string, text: string): string;
+  /** Whether the event is part of a tool call (its start, arguments or end): progressive streams hold it. */
+  toolEvent(event: Record<string, unknown>, name: string | undefined): boolean;
+}
+
+/**
+ * How a progressive stream ends when Tenet changed its course (a continuation revision took over, or the rest was
+ * refused): it follows the events that went out (ids, open parts, sequence numbers), then closes the answer in
+ * the protocol's own shapes.
+ */
+export interface StreamEnding {
+  /** Every event that went out to the client, parsed, in order. */
+  saw(event: Record<string, unknown>, name: string | undefined): void;
+  /**
+   * The events that end the stream, every text having gone out as `texts` (per codec key) says. `refusal`: text
+   * the constitution adds at the end (sent here, in the last open text part or a new one), and the answer ends
+   * as cut off by a content filter (finish_reason `content_filter`, stop_reason `refusal`, status `incomplete`).
+   */
+  end(ending: { texts: ReadonlyMap<string, string>; refusal?: string | undefined; usage: Usage }): string;
 }
 
 /**
@@ -94,6 +114,8 @@ export interface Protocol<Body = unknown, Answer = unknown> {
   /** An error event that ends a stream already started, as this protocol's SDKs raise it. */
   sseError(err: TenetError): string;
   deltaCodec(): DeltaCodec;
+  /** Ends a progressive stream after Tenet changed its course (one per stream). */
+  streamEnding(request: ParsedRequest<Body>): StreamEnding;
 }
 
 /** Any protocol, whatever its body and answer types (the app's registry holds them together). */

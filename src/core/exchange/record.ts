@@ -146,6 +146,7 @@ export function buildRecord(r: RecordInput): RequestRecord {
         truncated: round.truncated,
         ...(round.unjudgedChars > 0 ? { unjudgedChars: round.unjudgedChars } : {}),
         ...(round.windows ? { windows: round.windows } : {}),
+        ...(round.span ? { span: round.span } : {}),
       };
     });
     return {

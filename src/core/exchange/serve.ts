@@ -8,14 +8,15 @@ import type { Redactor } from '../redact.ts';
 import { mayHoldSecret, StreamScrubber, scrubJson } from '../secret-scrub.ts';
 import { parseSse } from '../sse.ts';
 import { principlesFor } from '../verdict.ts';
-import type { Draft } from './conversation.ts';
+import { criticMessages, type Draft } from './conversation.ts';
 import { deferredSse, type JudgedStream, type Reply, sseHeaders } from './deferred-sse.ts';
 import { type Enforcement, finalText } from './enforce.ts';
 import { combineOutcome, inputOutcome, judgeInputStage, judgeOutputStage, type Outcome } from './judge.ts';
+import { enforcementOf, type ProgressiveResult, progressiveEvents } from './progressive.ts';
 import type { AnyProtocol, ParsedRequest, StreamAssembler } from './protocol.ts';
 import { buildRecord, type DraftCall, shadowRecordOf } from './record.ts';
 import { judgeShadow } from './shadow.ts';
-import { relaySse, type StreamSource, upstreamEvents } from './sse-relay.ts';
+import { type RelayOutcome, relaySse, type StreamSource, upstreamEvents } from './sse-relay.ts';
 import { tapEvents } from './tap.ts';
 import { verdictHeaders } from './verdict-headers.ts';
 
@@ -86,7 +87,9 @@ function reasonOf(e: Enforcement): string {
  */
 function draftWithInput(constitution: Constitution, request: ParsedRequest): boolean {
   const when = constitution.draft_with_input;
-  if (when === 'never' || (when === 'auto' && request.stream)) return false;
+  // auto: answers judged before they go out (JSON, progressive streams), not those relayed as they come.
+  const relayed = request.stream && constitution.stream !== 'progressive';
+  if (when === 'never' || (when === 'auto' && relayed)) return false;
   return principlesFor(constitution, 'input').some((p) => p.critique !== undefined);
 }
 
@@ -251,6 +254,26 @@ export async function serveExchange(
         })
       : undefined;
 
+  /** A stream cut short (the upstream broke off, or the client left): recorded as far as it went. */
+  const endedEarly = (
+    end: Exclude<RelayOutcome, { kind: 'done' }>,
+    parts: Pick<Finish, 'draft' | 'final' | 'enforcement'>,
+    what: string,
+  ) => {
+    const why = end.kind === 'broken' ? `upstream stream broken (${end.error.code})` : 'client disconnected';
+    if (end.kind === 'broken')
+      logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
+    const cutShort = `${what}: ${why} mid-stream`;
+    if (end.kind === 'client_gone')
+      return finish(combineOutcome(input, undefined), { ...parts, reason: cutShort, cutShort });
+    // The client got the events so far and then an error event: the request failed.
+    const error = failureOf(end.error, false);
+    return finish(
+      { ...combineOutcome(input, undefined), verdict: 'error' },
+      { ...parts, reason: cutShort, cutShort, error },
+    );
+  };
+
   try {
     if (input.verdict === 'blocked') {
       // A draft asked for alongside the input never goes out: stopped, and what it cost recorded.
@@ -308,29 +331,8 @@ export async function serveExchange(
               const draft = draftFrom(protocol, copy);
               draftCall = { latencyMs: Date.now() - sent, usage: draft?.usage ?? null, ...withInput };
               const final = draft?.choices[0]?.text ?? null;
-              if (end.kind !== 'done') {
-                // Cut short (upstream broke off, or the client left): recorded as far as it went, never judged.
-                const why =
-                  end.kind === 'broken'
-                    ? `upstream stream broken (${end.error.code})`
-                    : 'client disconnected';
-                if (end.kind === 'broken')
-                  logger.warn('upstream stream broken', { request_id: requestId, code: end.error.code });
-                const cutShort = `${judgesOutput ? 'not audited' : 'not judged'}: ${why} mid-stream`;
-                if (end.kind === 'client_gone')
-                  return finish(combineOutcome(input, undefined), {
-                    draft,
-                    final,
-                    reason: cutShort,
-                    cutShort,
-                  });
-                // The client got the events so far and then an error event: the request failed.
-                const error = failureOf(end.error, false);
-                return finish(
-                  { ...combineOutcome(input, undefined), verdict: 'error' },
-                  { draft, final, reason: cutShort, cutShort, error },
-                );
-              }
+              if (end.kind !== 'done')
+                return endedEarly(end, { draft, final }, judgesOutput ? 'not audited' : 'not judged');
               if (!judgesOutput || !draft)
                 return finish(combineOutcome(input, undefined), { draft, final, reason: input.reason });
               // Audit: judged after the fact, outside the request (the client already has the answer).
@@ -355,6 +357,63 @@ export async function serveExchange(
         const streamHeaders = judgesOutput
           ? { 'x-tenet-mode': 'audit', 'x-tenet-constitution': `${constitution.name}@${constitution.hash}` }
           : verdictHeaders(constitution, combineOutcome(input, undefined));
+        return { status: 200, headers: { ...headers, ...sseHeaders, ...streamHeaders }, body };
+      }
+
+      if (constitution.stream === 'progressive' && request.choices === 1) {
+        // Progressive: released window by window as each passes; nothing unjudged goes out.
+        const copy = protocol.assembler();
+        let result: ProgressiveResult | undefined;
+        const judged = progressiveEvents(events, {
+          protocol,
+          request,
+          constitution,
+          conversation: criticMessages(request.conversation),
+          deps: ports.loopDeps(constitution, signal),
+          keepAliveMs: ports.streamKeepAliveMs,
+          stopUpstream: () => reply.abort(),
+          toolCalls: () => draftFrom(protocol, copy)?.choices[0]?.toolCalls ?? [],
+          onUpstreamEvent: (event) => {
+            try {
+              copy.add(event);
+            } catch {
+              // not part of an answer: judged as far as it can be
+            }
+          },
+          onResult: (r) => {
+            result = r;
+          },
+        });
+        const scrubber = secrets.length > 0 ? new StreamScrubber(secrets) : undefined;
+        const body = relaySse(
+          scrubber ? tapEvents(judged, undefined, { scrubber, codec: protocol.deltaCodec() }) : judged,
+          {
+            abort: () => reply.abort(),
+            errorEvent: (err) => protocol.sseError(err),
+            onEnd: (end) => {
+              const draft = draftFrom(protocol, copy);
+              draftCall = { latencyMs: Date.now() - sent, usage: draft?.usage ?? null, ...withInput };
+              const enforcement = result && enforcementOf(result);
+              const final = result?.final ?? null;
+              if (end.kind !== 'done' || !enforcement)
+                return endedEarly(
+                  end.kind === 'done' ? { kind: 'client_gone' } : end,
+                  { draft, final, enforcement },
+                  'not all judged',
+                );
+              finish(combineOutcome(input, enforcement), {
+                enforcement,
+                draft,
+                final,
+                reason: reasonOf(enforcement),
+              });
+            },
+          },
+        );
+        const streamHeaders = {
+          'x-tenet-mode': 'progressive',
+          'x-tenet-constitution': `${constitution.name}@${constitution.hash}`,
+        };
         return { status: 200, headers: { ...headers, ...sseHeaders, ...streamHeaders }, body };
       }
 

@@ -30,7 +30,12 @@ export function messagesDeltaCodec(): DeltaCodec {
         d['type'] === 'text_delta' ? 'text' : d['type'] === 'input_json_delta' ? 'partial_json' : null;
       const text = field === null ? undefined : d[field];
       if (field === null || typeof text !== 'string') return [];
-      const slot: TextSlot = { key: `${index}`, text, set: (t) => (d[field] = t) };
+      const slot: TextSlot = {
+        key: `${index}`,
+        text,
+        set: (t) => (d[field] = t),
+        ...(field === 'partial_json' ? { tool: true } : {}),
+      };
       return [slot];
     },
     closes(event, name) {
@@ -39,6 +44,20 @@ export function messagesDeltaCodec(): DeltaCodec {
       if (type === 'message_delta' || type === 'message_stop' || type === 'error') return 'all';
       if (type === 'content_block_stop' && typeof event['index'] === 'number') return [`${event['index']}`];
       return [];
+    },
+    toolEvent(event, name) {
+      const type = nameOf(event, name);
+      const index = event['index'];
+      if (typeof index !== 'number') return false;
+      if (type === 'content_block_start') {
+        const block = event['content_block'];
+        return (
+          typeof block === 'object' && block !== null && takesInputJson((block as { type?: unknown }).type)
+        );
+      }
+      return (
+        (type === 'content_block_delta' || type === 'content_block_stop') && takesInputJson(types.get(index))
+      );
     },
     carrier(key, text) {
       const index = Number(key);

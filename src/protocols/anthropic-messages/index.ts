@@ -1,4 +1,5 @@
 // Anthropic's Messages API (`POST /v1/messages`) as a protocol of the exchange.
+
 import type { ParsedRequest, Protocol } from '../../core/exchange/protocol.ts';
 import {
   applyFinalToMessage,
@@ -8,6 +9,7 @@ import {
   refusalMessage,
 } from './answer.ts';
 import { messagesDeltaCodec } from './delta-codec.ts';
+import { messagesEnding } from './ending.ts';
 import { messagesErrorBody, messagesSseError } from './errors.ts';
 import { conversationOf, type MessagesRequest, parseMessagesRequest } from './request.ts';
 import { MessageAssembler, messageStreamEnded, messageToSse } from './stream.ts';
@@ -47,6 +49,7 @@ export const messagesProtocol: Protocol<MessagesRequest, MessageAnswer> = {
   applyFinal: (answer, finals, revisionUsage) => applyFinalToMessage(answer, finals, revisionUsage),
   refusal: (request, message) => refusalMessage(request.model, message),
   toSse: (answer) => messageToSse(answer),
+  streamEnding: () => messagesEnding(),
   errorBody: messagesErrorBody,
   sseError: messagesSseError,
   deltaCodec: messagesDeltaCodec,

@@ -6,6 +6,7 @@ import type { DeltaCodec, ParsedRequest, Protocol, TextSlot } from '../../core/e
 import type { OutputContract } from '../../core/output-contract.ts';
 import { containsDone, sseError } from '../../core/sse.ts';
 import { contentText } from '../../core/verdict.ts';
+import { chunkEnding } from '../chunk-ending.ts';
 import {
   ChunkAssembler,
   type Completion,
@@ -116,7 +117,12 @@ function chatDeltaCodec(): DeltaCodec {
         for (const call of calls as Array<{ index?: number; function?: { arguments?: unknown } }>) {
           const fn = call.function;
           if (!fn || typeof fn.arguments !== 'string') continue;
-          slots.push({ key: `${n}:${call.index ?? 0}`, text: fn.arguments, set: (t) => (fn.arguments = t) });
+          slots.push({
+            key: `${n}:${call.index ?? 0}`,
+            text: fn.arguments,
+            set: (t) => (fn.arguments = t),
+            tool: true,
+          });
         }
       }
       return slots;
@@ -129,6 +135,10 @@ function chatDeltaCodec(): DeltaCodec {
         .map((c) => c.index ?? 0);
       if (ended.length === 0) return [];
       return ended.flatMap((n) => [`${n}`, ...Array.from({ length: 128 }, (_, k) => `${n}:${k}`)]);
+    },
+    toolEvent(event) {
+      const choices = Array.isArray(event['choices']) ? event['choices'] : [];
+      return (choices as Array<{ delta?: Record<string, unknown> }>).some((c) => c.delta?.['tool_calls']);
     },
     carrier(key, text) {
       const [choice, call] = key.split(':');
@@ -247,4 +257,15 @@ export const chatProtocol: Protocol<ChatRequest, Completion> = {
   errorBody: (err) => err.toBody(),
   sseError: (err) => sseError(err.toBody()),
   deltaCodec: chatDeltaCodec,
+  streamEnding: (request) =>
+    chunkEnding({
+      object: 'chat.completion.chunk',
+      includeUsage: request.body.stream_options?.include_usage === true,
+      choice: (index, text, finish) => ({
+        index,
+        delta: text === undefined ? {} : { content: text },
+        logprobs: null,
+        finish_reason: finish,
+      }),
+    }),
 };

@@ -48,6 +48,11 @@ export class TextCompletionDeltaCodec implements DeltaCodec {
       .map((c) => `${c['index']}`);
   }
 
+  /** Legacy completions have no tool calls. */
+  toolEvent(): boolean {
+    return false;
+  }
+
   carrier(key: string, text: string): string {
     const choice = { text, index: Number(key), logprobs: null, finish_reason: null };
     return `data: ${JSON.stringify({ ...this.#last, choices: [choice] })}\n\n`;

@@ -2,6 +2,7 @@
 import type { TenetError } from '../../core/errors.ts';
 import type { Protocol } from '../../core/exchange/protocol.ts';
 import { containsDone, sseError } from '../../core/sse.ts';
+import { chunkEnding } from '../chunk-ending.ts';
 import {
   applyFinalToTextCompletion,
   draftOfTextCompletion,
@@ -33,4 +34,10 @@ export const completionsProtocol: Protocol<CompletionsRequest, TextCompletion> =
   errorBody: (err: TenetError) => err.toBody(),
   sseError: (err: TenetError) => sseError(err.toBody()),
   deltaCodec: () => new TextCompletionDeltaCodec(),
+  streamEnding: (request) =>
+    chunkEnding({
+      object: 'text_completion',
+      includeUsage: request.body.stream_options?.include_usage === true,
+      choice: (index, text, finish) => ({ text: text ?? '', index, logprobs: null, finish_reason: finish }),
+    }),
 };

@@ -1,6 +1,6 @@
 // Where the text deltas of a Responses API stream are, where they end, and how held text goes out on its own.
 import type { DeltaCodec, TextSlot } from '../../core/exchange/protocol.ts';
-import type { Json } from './shape.ts';
+import { isObject, type Json } from './shape.ts';
 
 const lastEvents = new Set(['response.completed', 'response.incomplete', 'response.failed', 'error']);
 
@@ -51,6 +51,7 @@ export function responsesDeltaCodec(): DeltaCodec {
           set(text: string) {
             event['delta'] = text;
           },
+          ...(args ? { tool: true } : {}),
         },
       ];
     },
@@ -72,6 +73,17 @@ export function responsesDeltaCodec(): DeltaCodec {
         default:
           return [];
       }
+    },
+    toolEvent(event, name) {
+      const type = typeOf(event, name);
+      if (
+        type === 'response.function_call_arguments.delta' ||
+        type === 'response.function_call_arguments.done'
+      )
+        return true;
+      if (type !== 'response.output_item.added' && type !== 'response.output_item.done') return false;
+      const item = event['item'];
+      return isObject(item) && item['type'] === 'function_call';
     },
     carrier(key, text) {
       const slot = slots.get(key) ?? slotOfKey(key);

@@ -2,6 +2,7 @@
 import type { Protocol } from '../../core/exchange/protocol.ts';
 import { applyFinalToResponse, draftOfResponse, readResponse, refusalResponse } from './answer.ts';
 import { responsesDeltaCodec } from './delta-codec.ts';
+import { responsesEnding } from './ending.ts';
 import { responsesErrorBody, responsesSseError } from './errors.ts';
 import { parseResponsesRequest, type ResponsesRequest } from './request.ts';
 import type { ResponseObject } from './shape.ts';
@@ -25,4 +26,5 @@ export const responsesProtocol: Protocol<ResponsesRequest, ResponseObject> = {
   errorBody: responsesErrorBody,
   sseError: responsesSseError,
   deltaCodec: responsesDeltaCodec,
+  streamEnding: () => responsesEnding(),
 };
