@@ -228,6 +228,8 @@ describe.each(['chat', 'responses', 'completions', 'messages'] as const)('stream
     expect(windows.join('')).toBe(clean);
     windows.forEach((window, i) => {
       const before = windows.slice(0, i).join('');
+      // The critic judged exactly this window, with nothing of it (nor anything after it) at the client.
+      expect(clean.slice(before.length, before.length + window.length)).toBe(window);
       expect(seenAtCritic[i]).toBe(before);
       if (i > 0) expect(views[i]?.user).toContain(before.slice(-40));
       expect(views[i]?.system).toContain('streamed to the user part by part');
