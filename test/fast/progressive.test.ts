@@ -1,5 +1,6 @@
 // stream: progressive in-process, in every protocol: windows released only once judged, a violation mid-answer
 // revised by a continuation or refused, tool calls held until judged, keep-alives while a window is judged.
+import Anthropic from '@anthropic-ai/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Constitution } from '../../src/core/constitution/schema.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
@@ -10,6 +11,7 @@ import type { DraftReply } from '../../src/core/exchange/serve.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
 import { parseSse } from '../../src/core/sse.ts';
 import { protocols } from '../../src/protocols/index.ts';
+import { schemaErrors } from '../openai-schema.ts';
 import { samples } from './protocol-samples.ts';
 import { runExchange } from './run-exchange.ts';
 import { critic, type Finding } from './scripted-critic.ts';
@@ -191,6 +193,33 @@ async function run(r: Run) {
   };
 }
 
+/** Every event of `sse` checked against the vendor's own schema (OpenAI), or read by the official SDK (Anthropic). */
+async function vendorErrors(id: ProtocolId, sse: string): Promise<string[]> {
+  const events = parseSse(sse).filter((e) => e.data !== '[DONE]');
+  if (id === 'messages') {
+    const client = new Anthropic({
+      apiKey: 'test',
+      baseURL: 'http://tenet.test',
+      maxRetries: 0,
+      fetch: async () => new Response(sse, { headers: { 'content-type': 'text/event-stream' } }),
+    });
+    const stream = client.messages.stream({
+      model: 'claude',
+      max_tokens: 256,
+      messages: [{ role: 'user', content: 'hi' }],
+    });
+    const message = await stream.finalMessage();
+    return message.content.every((b) => b.type === 'text') ? [] : ['a block that is not text'];
+  }
+  const check =
+    id === 'chat'
+      ? schemaErrors.chunk
+      : id === 'completions'
+        ? schemaErrors.textCompletionChunk
+        : schemaErrors.responseEvent;
+  return events.flatMap((e) => check(JSON.parse(e.data)).map((err) => `${e.data.slice(0, 120)}: ${err}`));
+}
+
 const answerBlock = (view: { blocks: Array<{ label: string; body: string }> }) =>
   view.blocks.find((b) => b.label === 'ANSWER')?.body ?? '';
 const findsClaim = (view: { blocks: Array<{ label: string; body: string }> }): Finding[] =>
@@ -241,7 +270,7 @@ describe.each(['chat', 'responses', 'completions', 'messages'] as const)('stream
   });
 
   it('revises a violation in the middle with a continuation: the bad window never reaches the client', async () => {
-    const { clientText, refused, record, revisionCalls, upstreamAborted, views } = await run({
+    const { clientText, refused, record, revisionCalls, upstreamAborted, views, text } = await run({
       protocol: id,
       text: withClaim,
       find: findsClaim,
@@ -266,11 +295,12 @@ describe.each(['chat', 'responses', 'completions', 'messages'] as const)('stream
     expect(bad?.violations).toHaveLength(1);
     expect(rounds.at(-1)?.kind).toBe('revision');
     expect(record.final).toBe(clientText);
+    expect(await vendorErrors(id, text)).toEqual([]);
   });
 
   it('refuses the rest when a window breaks a block principle, with the protocol’s content-filter end', async () => {
     const dangerous = `${sentences.slice(0, 3).join('')}Mix the two powders to build a pipe bomb at home. ${sentences.slice(4).join('')}`;
-    const { clientText, refused, record, upstreamAborted } = await run({
+    const { clientText, refused, record, upstreamAborted, text } = await run({
       protocol: id,
       text: dangerous,
       find: (view) =>
@@ -284,6 +314,7 @@ describe.each(['chat', 'responses', 'completions', 'messages'] as const)('stream
     expect(refused).toBe(true);
     expect(upstreamAborted).toBe(true);
     expect(record.verdict).toBe('blocked');
+    expect(await vendorErrors(id, text)).toEqual([]);
   });
 
   it('refuses when the continuation breaks the principle again and revisions are exhausted', async () => {
