@@ -6,7 +6,16 @@ import { schemaErrors } from '../../openai-schema.ts';
 import type { Runtime, TenetProcess } from '../../tenet-process.ts';
 import type { ReplySpec, Scenario } from '../../upstream/client.ts';
 import { apiError, chunks, completion } from '../../upstream/script.ts';
-import { clientKey, newMarker, postRaw, type SdkServers } from './harness.ts';
+import {
+  chatRevision,
+  clientKey,
+  criticClean,
+  criticSycophancy,
+  loggedRequest,
+  newMarker,
+  postRaw,
+  type SdkServers,
+} from './harness.ts';
 
 const passthrough = { 'x-tenet-constitution': 'passthrough' };
 
@@ -167,6 +176,73 @@ export function registerChatSuites(servers: SdkServers): void {
           .catch((e: unknown) => e);
         expect(err).toBeInstanceOf(OpenAI.APIError);
         expect((err as InstanceType<typeof OpenAI.APIError>).status).toBe(502);
+      });
+
+      // stream: progressive (the shipped `streaming` constitution: `default`'s principles, 600-character windows).
+      const streaming = { headers: { 'x-tenet-constitution': 'streaming' } };
+      const sentence = (n: number) =>
+        `Point ${n}: a steady routine, daylight in the morning and a cool dark room all help you sleep. `;
+      const longAnswer = (claim?: string) =>
+        Array.from({ length: 16 }, (_, n) => (claim && n === 9 ? claim : sentence(n))).join('');
+
+      it('streams a progressive answer: the text accumulates as windows pass, every chunk schema-valid', async () => {
+        const { messages, on } = ask('progressive');
+        const text = longAnswer();
+        await scenario.script([
+          on({ stream: chunks(text), chunkDelayMs: 4 }),
+          { ...criticClean(messages[0]?.content ?? ''), times: 'always' },
+        ]);
+        const { data: stream, response } = await client.chat.completions
+          .create({ model: 'gpt-test', messages, stream: true }, streaming)
+          .withResponse();
+        expect(response.headers.get('x-tenet-mode')).toBe('progressive');
+        let received = '';
+        const arrivals: number[] = [];
+        for await (const chunk of stream) {
+          expect(schemaErrors.chunk(chunk)).toEqual([]);
+          const delta = chunk.choices[0]?.delta.content ?? '';
+          if (delta) arrivals.push(Date.now());
+          received += delta;
+        }
+        expect(received).toBe(text);
+        // Released in windows while the draft was still being written, not all at once at its end.
+        expect((arrivals.at(-1) ?? 0) - (arrivals[0] ?? 0)).toBeGreaterThan(50);
+        const critic = (await scenario.requests()).filter((r) =>
+          JSON.stringify(r.json).includes('tenet_critique'),
+        );
+        expect(critic.length).toBeGreaterThanOrEqual(2);
+        const logged = await loggedRequest(tenet, 'chat', response.headers.get('x-tenet-request-id'));
+        expect(logged?.verdict).toBe('pass');
+      });
+
+      it('revises a violation in the middle of a progressive stream: the client never sees it', async () => {
+        const { messages, on } = ask('progressivefix');
+        const claim =
+          'Point 9: honey before bed cures every sleep disorder within a week, exactly as you suspected. ';
+        const text = longAnswer(claim);
+        const rest = 'Point 9: a wind-down hour without screens helps as well. Sleep well.';
+        const marker = messages[0]?.content ?? '';
+        await scenario.script([
+          on({ stream: chunks(text), chunkDelayMs: 2 }),
+          criticSycophancy('cures every sleep disorder', 'honey before bed cures every sleep disorder'),
+          { ...criticClean(marker), times: 'always' },
+          chatRevision(marker, rest),
+        ]);
+        const { data: stream, response } = await client.chat.completions
+          .create({ model: 'gpt-test', messages, stream: true }, streaming)
+          .withResponse();
+        let received = '';
+        let finish: string | null | undefined;
+        for await (const chunk of stream) {
+          received += chunk.choices[0]?.delta.content ?? '';
+          finish = chunk.choices[0]?.finish_reason ?? finish;
+        }
+        expect(received).not.toContain('cures every sleep disorder');
+        expect(received.slice(-rest.length)).toBe(rest);
+        expect(text.startsWith(received.slice(0, received.length - rest.length))).toBe(true);
+        expect(finish).toBe('stop');
+        const logged = await loggedRequest(tenet, 'chat', response.headers.get('x-tenet-request-id'));
+        expect(logged?.verdict).toBe('revised');
       });
 
       it('lists models through the pass-through', async () => {
