@@ -1,5 +1,5 @@
 // The loop section's figures (what each verdict costs) and their table.
-import { num, table } from './report.ts';
+import { type Check, num, table } from './report.ts';
 
 export interface LoopFigures {
   scenario: string;
@@ -17,6 +17,8 @@ export interface LoopFigures {
   /** End-to-end minus the measured model time: what Tenet itself adds. */
   addedP50: number;
   addedP95: number;
+  /** CPU time of the tenet-node process over the measured requests, per request (its after-response work too). */
+  cpuMsPerRequest: number;
   criticTokensPerRequest: number;
   /** What Tenet sent the critic per request, in tokens at 4 characters a token. */
   criticPromptTokensEstimate: number;
@@ -28,7 +30,31 @@ export interface LoopReport {
   delaysMs: { draft: number; critic: number; revision: number };
   constitution: string;
   replaysPerScenario: number;
+  /** The machine's 1-minute load average when the section started and ended (figures from a busy machine vary). */
+  loadAverage: { before: number; after: number };
   figures: LoopFigures[];
+}
+
+/** Issue 15's targets for the loop: p50 added beyond the model calls, for clean and one-revision answers. */
+export const loopTargets = [
+  { scenario: 'clean', connections: 1, maxAddedMs: 1.5 },
+  { scenario: 'clean', connections: 4, maxAddedMs: 3 },
+  { scenario: 'revised', connections: 1, maxAddedMs: 1.5 },
+  { scenario: 'revised', connections: 4, maxAddedMs: 3 },
+];
+
+export function loopChecks(report: LoopReport): Check[] {
+  return loopTargets.map((t) => {
+    const value =
+      report.figures.find((f) => f.scenario === t.scenario && f.connections === t.connections)?.addedP50 ??
+      Number.NaN;
+    return {
+      name: `added p50, ${t.scenario}, ${t.connections} conn${t.connections === 1 ? '' : 's'}`,
+      value,
+      limit: `<= ${t.maxAddedMs} ms`,
+      pass: value <= t.maxAddedMs,
+    };
+  });
 }
 
 export function formatLoopReport(report: LoopReport): string {
@@ -57,6 +83,7 @@ export function formatLoopReport(report: LoopReport): string {
         'model ms',
         'added p50',
         'added p95',
+        'cpu ms/req',
         'critic tok/req',
         'critic prompt≈',
         'verdict',
@@ -71,6 +98,7 @@ export function formatLoopReport(report: LoopReport): string {
         num(f.modelMsMeasured, 1),
         num(f.addedP50, 1),
         num(f.addedP95, 1),
+        num(f.cpuMsPerRequest, 2),
         num(f.criticTokensPerRequest, 0),
         num(f.criticPromptTokensEstimate, 0),
         f.verdict,
@@ -80,6 +108,14 @@ export function formatLoopReport(report: LoopReport): string {
     "(model ms: one request's upstream calls, bodies as Tenet sent them, replayed directly from the bench,",
     ` p50 of ${report.replaysPerScenario} replays; the scripted delays alone sum to ${scripted} ms.`,
     ' added = end-to-end - model ms. critic tok/req: x-tenet-critic-tokens (the scripted critic reports',
-    ' 340 per call); critic prompt≈: what Tenet sent the critic per request, at 4 characters a token)',
+    ' 340 per call); critic prompt≈: what Tenet sent the critic per request, at 4 characters a token;',
+    ' cpu ms/req: the tenet-node process over the measured requests, its after-response work included)',
+    `load average (1 min): ${num(report.loadAverage.before, 2)} at the start, ${num(report.loadAverage.after, 2)} ` +
+      'at the end (the client and scripted upstream share the machine)',
+    '',
+    'targets for the loop (added p50 beyond the model calls):',
+    ...loopChecks(report).map(
+      (c) => `  ${c.pass ? 'PASS' : 'MISS'}  ${c.name.padEnd(28)} ${num(c.value, 2)} ms  (target ${c.limit})`,
+    ),
   ].join('\n');
 }

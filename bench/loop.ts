@@ -1,6 +1,6 @@
 // The bench's loop section: what each verdict (clean, one revision round, flagged, blocked) costs through Tenet on Node.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Pool } from 'undici';
 import { judged } from '../test/fixtures/constitutions.ts';
@@ -14,7 +14,7 @@ import {
 import { completion } from '../test/upstream/script.ts';
 import { percentile } from './load.ts';
 import type { LoopFigures, LoopReport } from './loop-report.ts';
-import { type ProxyTarget, startTenetNode } from './targets.ts';
+import { cpuMsOf, type ProxyTarget, startTenetNode } from './targets.ts';
 
 /** The scripted model's latency per call, in ms (a small fast model; a real one is slower, not faster). */
 const delaysMs = { draft: 40, critic: 25, revision: 40 };
@@ -234,6 +234,7 @@ export async function runLoopBench(opts: {
   quick: boolean;
   log: (line: string) => void;
 }): Promise<LoopReport> {
+  const loadBefore = loadavg()[0] ?? Number.NaN;
   const n = opts.quick ? 8 : 40;
   const replays = opts.quick ? 8 : 20;
   const scenario = await createScenario(opts.upstreamUrl);
@@ -260,7 +261,9 @@ export async function runLoopBench(opts: {
         try {
           await run(pool, scenario, s, connections * (opts.quick ? 1 : 2), connections, 'warm-up');
           await scenario.reset();
+          const cpu0 = cpuMsOf(tenet.workers());
           const answers = await run(pool, scenario, s, n, connections, 'measured');
+          const cpuMs = cpuMsOf(tenet.workers()) - cpu0;
           const recorded = await scenario.requests();
           const byMarker = new Map<string, RecordedRequest[]>();
           for (const r of recorded) {
@@ -294,6 +297,7 @@ export async function runLoopBench(opts: {
             modelMsMeasured: modelMs,
             addedP50: percentile([...added], 50),
             addedP95: percentile([...added], 95),
+            cpuMsPerRequest: cpuMs / answers.length,
             criticTokensPerRequest: answers.reduce((t, a) => t + a.criticTokens, 0) / answers.length,
             criticPromptTokensEstimate:
               recorded.filter(isCritic).reduce((t, r) => t + promptTokens(r), 0) / answers.length,
@@ -305,7 +309,13 @@ export async function runLoopBench(opts: {
         }
       }
     }
-    return { delaysMs, constitution: 'judged', replaysPerScenario: replays, figures };
+    return {
+      delaysMs,
+      constitution: 'judged',
+      replaysPerScenario: replays,
+      loadAverage: { before: loadBefore, after: loadavg()[0] ?? Number.NaN },
+      figures,
+    };
   } finally {
     await tenet?.stop();
     rmSync(dir, { recursive: true, force: true });

@@ -28,7 +28,7 @@ export interface BuildOptions {
   fetch?: typeof fetch;
   /** The runtime's upstream client (Node: node:http); fetch's by default, and whenever `fetch` is given. */
   upstream?: (options: UpstreamOptions) => Upstream;
-  /** The fetch the model calls (critic, revisions) use (Node: node:http); the global fetch by default. */
+  /** The fetch the Anthropic revisions use (Node: node:http); the global fetch by default. */
   modelFetch?: typeof fetch;
   adminSessions: AppDeps['adminSessions'];
   authThrottle: AppDeps['authThrottle'];
@@ -53,6 +53,8 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
   });
   const modelFetch = options.fetch ?? options.modelFetch;
   const fetchOption = modelFetch ? { fetch: modelFetch } : {};
+  // The OpenAI-compatible model calls go over the draft's transport (node:http on Node, fetch on Workers).
+  const transport = { upstream: makeUpstream };
   return {
     config,
     upstream,
@@ -61,13 +63,13 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
       baseURL: config.criticUrl,
       apiKey: config.criticKey,
       timeoutMs: config.criticTimeoutMs,
-      ...fetchOption,
+      ...transport,
     }),
     reviser: createModelClient({
       baseURL: config.upstreamUrl,
       apiKey: config.upstreamKey,
       timeoutMs: config.criticTimeoutMs,
-      ...fetchOption,
+      ...transport,
     }),
     anthropicReviser: createAnthropicClient({
       baseURL: config.anthropicUpstreamUrl,

@@ -184,60 +184,67 @@ export async function serveExchange(
   const fromInput = inputOutcome(input);
 
   let recorded = false;
-  /** Logs the verdict and queues the request's record (written after the response). */
+  /** Logs the verdict and queues the request's record, both once the answer is on its way (see afterResponse). */
   const finish = (outcome: Outcome, parts: Finish) => {
     // One record per request, whatever happens after (a block sent as an error is recorded before it is thrown).
     if (recorded) return;
     recorded = true;
-    logVerdict(ports, outcome, parts.reason);
-    // TENET_LOG=off: no record to build, and no shadow judgement that nobody would see.
-    if (!ports.logEnabled) return;
-    const record = buildRecord({
-      id: requestId,
-      clientRequestId: ports.clientRequestId,
-      time: started,
-      keyId: ports.keyId,
-      protocol: protocol.id,
-      constitution,
-      model: request.model,
-      criticModel: outcome.criticTokens > 0 ? ports.criticModel(constitution) : null,
-      stream: request.stream,
-      latencyMs: Date.now() - started,
-      verdict: outcome.verdict,
-      prompt: input.text,
-      input,
-      draft: parts.draft,
-      draftCall,
-      enforcement: parts.enforcement,
-      final: parts.final,
-      redact: ports.redact,
-      cutShort: parts.cutShort,
-      error: parts.error,
-      serverSideHistory: request.conversation.serverSideHistory,
-    });
-    const candidate = ports.shadow;
-    if (!candidate || parts.error || parts.cutShort) {
-      ports.background(ports.record(record));
-      return;
-    }
-    // Shadow mode: the candidate judges the same input and draft after the response; the record waits for it.
-    const shadowed = judgeShadow(
-      {
-        candidate,
-        conversation: request.conversation,
-        draft: parts.draft,
-        primary: { input, enforcement: parts.enforcement },
-      },
-      constitution,
-      ports.loopDeps(candidate, undefined),
-    ).then(
-      (j) => ({ ...record, shadow: shadowRecordOf(j, constitution.logging.content, ports.redact) }),
-      (err: unknown) => {
-        logger.error('shadow judging failed', { request_id: requestId, error: String(err) });
-        return record;
-      },
-    );
-    ports.background(shadowed.then((r) => ports.record(r)));
+    const latencyMs = Date.now() - started;
+    const call = draftCall;
+    const work = afterResponse()
+      .then(() => {
+        logVerdict(ports, outcome, parts.reason);
+        // TENET_LOG=off: no record to build, and no shadow judgement that nobody would see.
+        if (!ports.logEnabled) return;
+        const record = buildRecord({
+          id: requestId,
+          clientRequestId: ports.clientRequestId,
+          time: started,
+          keyId: ports.keyId,
+          protocol: protocol.id,
+          constitution,
+          model: request.model,
+          criticModel: outcome.criticTokens > 0 ? ports.criticModel(constitution) : null,
+          stream: request.stream,
+          latencyMs,
+          verdict: outcome.verdict,
+          prompt: input.text,
+          input,
+          draft: parts.draft,
+          draftCall: call,
+          enforcement: parts.enforcement,
+          final: parts.final,
+          redact: ports.redact,
+          cutShort: parts.cutShort,
+          error: parts.error,
+          serverSideHistory: request.conversation.serverSideHistory,
+        });
+        const candidate = ports.shadow;
+        if (!candidate || parts.error || parts.cutShort) return ports.record(record);
+        // Shadow mode: the candidate judges the same input and draft after the response; the record waits for it.
+        return judgeShadow(
+          {
+            candidate,
+            conversation: request.conversation,
+            draft: parts.draft,
+            primary: { input, enforcement: parts.enforcement },
+          },
+          constitution,
+          ports.loopDeps(candidate, undefined),
+        )
+          .then(
+            (j) => ({ ...record, shadow: shadowRecordOf(j, constitution.logging.content, ports.redact) }),
+            (err: unknown) => {
+              logger.error('shadow judging failed', { request_id: requestId, error: String(err) });
+              return record;
+            },
+          )
+          .then((r) => ports.record(r));
+      })
+      .catch((err: unknown) => {
+        logger.error('recording the request failed', { request_id: requestId, error: String(err) });
+      });
+    ports.background(work);
   };
   /** A request that fails before its answer is recorded (verdict `error`, with what the client got), then fails. */
   const failed = (err: unknown): never => {
@@ -494,6 +501,14 @@ function draftFrom(protocol: AnyProtocol, copy: StreamAssembler<unknown>): Draft
     return undefined;
   }
 }
+
+/**
+ * Resolves once the answer is on its way: a timer runs after the turn that hands the response to the server (Node
+ * writes it to the socket in that turn; Workers take it when the handler returns). The verdict's log line is a
+ * synchronous write on Node (stdout to a pipe) and the record is built from every round: neither belongs between
+ * the verdict and the client.
+ */
+const afterResponse = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** One line per judged request (the full record goes to the log store): what was decided and why. */
 function logVerdict(ports: ExchangePorts, outcome: Outcome, reason: string): void {
