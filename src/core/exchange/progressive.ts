@@ -326,8 +326,9 @@ export async function* progressiveEvents(
     return undefined;
   };
 
-  const judgeWindow = async (text: string): Promise<Judgement> => {
-    const shown = shownText();
+  /** Judges one window; `before` is the answer up to it (released, or in windows still being judged). */
+  const judgeWindow = async (text: string, before: string): Promise<Judgement> => {
+    const shown = before;
     const context: ChatMessage[] = shown
       ? [
           ...spec.conversation,
@@ -394,35 +395,78 @@ export async function* progressiveEvents(
     return { revision };
   };
 
-  /** Judges windows as they fill, releasing each that passes, until the answer is over. */
+  /** A window being judged: judged alongside the ones before it, decided in order. */
+  interface Judging {
+    part: Part;
+    start: number;
+    text: string;
+    verdict: Promise<Judgement>;
+    done?: Judgement;
+  }
+
+  /**
+   * Cuts windows as the text comes and judges each at once, alongside those before it (with the answer up to it
+   * as context), so the last window's verdict comes one critic call after the upstream's end; verdicts are
+   * decided in order, and a window is released only when every window before it was.
+   */
   const judgeAll = async () => {
     let pendingRevision: Round['revision'];
+    let judging: Judging[] = [];
     for (;;) {
       if (upstreamFailure !== undefined) return;
-      const next = nextWindow();
-      if (!next) {
+      for (let next = nextWindow(); next; next = nextWindow()) {
+        const { part, text } = next;
+        const start = part.judged;
+        part.judged += text.length;
+        judgedChars += text.length;
+        const pastCap = cap !== undefined && judgedChars > cap;
+        const before = [...parts.values()]
+          .map((p) => (p === part ? p.text.slice(0, start) : p.text.slice(0, p.released)))
+          .join('');
+        // on_overflow: flag — past the cap the policy owner lets text through unjudged (block is decided below).
+        const judged: Promise<Judgement> = pastCap
+          ? Promise.resolve({
+              violations: [],
+              answersRequest: null,
+              calls: [],
+              unjudgedChars: text.length,
+              tokens: 0,
+            })
+          : judgeWindow(text, before);
+        const entry: Judging = { part, start, text, verdict: judged };
+        judged.then(
+          (j) => {
+            entry.done = j;
+            changed.notify();
+          },
+          () => changed.notify(),
+        );
+        judging.push(entry);
+      }
+      const head = judging[0];
+      if (!head) {
         const settled =
           (upstreamDone || stopped) && [...parts.values()].every((p) => p.judged >= p.text.length);
         if (settled) break;
         await changed.wait();
         continue;
       }
-      const { part, text } = next;
-      const start = part.judged;
-      part.judged += text.length;
-      let j: Judgement;
-      judgedChars += text.length;
-      const pastCap = cap !== undefined && judgedChars > cap;
-      if (pastCap && constitution.critic.on_overflow === 'block') {
+      if (!head.done) {
+        // A verdict, or more text to cut a window from (a judging failure rejects here).
+        await Promise.race([head.verdict, changed.wait()]);
+        continue;
+      }
+      judging.shift();
+      const { part, start, text } = head;
+      const j = head.done;
+      if (j.unjudgedChars > 0 && constitution.critic.on_overflow === 'block') {
         refuse(`the answer went over critic.max_judged_chars ${cap} (on_overflow: block)`);
         break;
       }
-      if (pastCap) {
-        // on_overflow: flag — past the cap the policy owner lets text through unjudged, flagged.
-        j = { violations: [], answersRequest: null, calls: [], unjudgedChars: text.length, tokens: 0 };
+      if (j.unjudgedChars > 0) {
         verdict = verdict === 'pass' ? 'flagged' : verdict;
-        reason ||= `characters over critic.max_judged_chars not judged (on_overflow: flag)`;
-      } else j = await judgeWindow(text);
+        reason ||= 'characters over critic.max_judged_chars not judged (on_overflow: flag)';
+      }
       criticTokens += j.tokens;
       const round: Round = {
         index: rounds.length,
@@ -442,7 +486,7 @@ export async function* progressiveEvents(
       const span: WindowSpan = { key: part.key, start, end: start + text.length, released: false };
       spans.push(span);
       const release = () => {
-        part.released = part.judged;
+        part.released = start + text.length;
         span.released = true;
         flush();
         changed.notify();
@@ -480,6 +524,8 @@ export async function* progressiveEvents(
         refuse(`revisions exhausted after ${revisions} continuation${revisions === 1 ? '' : 's'}`);
         break;
       }
+      // The windows after it were judged on text that will not go out: their verdicts are not waited for.
+      judging = [];
       try {
         let next = await continueFrom(part, text, open);
         while (next.failed && revisions < constitution.critic.max_revisions)
