@@ -147,9 +147,12 @@ async function run(r: Run) {
       },
       loopDeps: () => ({
         critique: async (messages) => {
-          seenAtCritic.push(clientText);
-          if (r.criticDelayMs) await new Promise((resolve) => setTimeout(resolve, r.criticDelayMs));
-          return judge.call(messages);
+          const call = seenAtCritic.push(clientText) - 1;
+          const delay = typeof r.criticDelayMs === 'function' ? r.criticDelayMs(call) : r.criticDelayMs;
+          if (delay) await new Promise((resolve) => setTimeout(resolve, delay));
+          const reply = await judge.call(messages);
+          criticSpans.push({ call, end: Date.now() });
+          return reply;
         },
         revise: async (messages) => {
           revisionCalls.push(messages);
@@ -363,6 +366,7 @@ describe('stream: progressive, beyond the text', () => {
       criticDelayMs: (call) => (call === 0 ? 150 : 5),
     });
     expect(clientText).toBe(clean);
+    expect(criticSpans.length).toBeGreaterThanOrEqual(3);
     expect(criticSpans[0]?.call).not.toBe(0);
     const rounds = record.stages.find((s) => s.stage === 'output')?.rounds ?? [];
     expect(rounds.map((r) => r.span?.start)).toEqual(
