@@ -22,6 +22,7 @@ const files = {
   'judged-input': `name: judged-input\n${inputPrinciple}`,
   'judged-input-never': `name: judged-input-never\ndraft_with_input: never\n${inputPrinciple}`,
   'judged-input-always': `name: judged-input-always\ndraft_with_input: always\n${inputPrinciple}`,
+  'judged-input-progressive': `name: judged-input-progressive\nstream: progressive\n${inputPrinciple}`,
   'checked-input': `name: checked-input
 principles:
   - id: no-dump-requests
@@ -173,6 +174,17 @@ describe('the draft alongside the input (draft_with_input)', () => {
     expect(always.events).toEqual(['upstream', 'verdict']);
     expect(always.reply.headers['x-tenet-verdict'] ?? 'pass').toBe('pass');
     expect(always.record.draftCall).toMatchObject({ withInput: true });
+  });
+
+  it('starts a progressive stream alongside the input by default (auto): nothing goes out unjudged anyway', async () => {
+    const { events, record, text } = await run({
+      constitution: 'judged-input-progressive',
+      stream: true,
+      criticWaitsForDraft: true,
+    });
+    expect(events).toEqual(['upstream', 'verdict']);
+    expect(record.draftCall).toMatchObject({ withInput: true });
+    expect(text).toContain('safe overview');
   });
 
   it('does not start early when input principles are checks only (they take no time)', async () => {

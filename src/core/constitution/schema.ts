@@ -178,7 +178,7 @@ export const constitutionFileSchema = z
       .meta({ description: 'The windows of stream: progressive.' }),
     draft_with_input: z.enum(['auto', 'always', 'never']).optional().meta({
       description:
-        'When input principles need the critic, the draft can be asked for while the input is judged (a blocked input then cancels it): auto (default) for answers that are not relayed as they come (JSON), always (streams too), never (the input first; a blocked input costs no draft).',
+        'When input principles need the critic, the draft can be asked for while the input is judged (a blocked input then cancels it): auto (default) for answers judged before they go out (JSON, progressive streams), always (every stream too), never (the input first; a blocked input costs no draft).',
     }),
     on_block: z
       .strictObject({
