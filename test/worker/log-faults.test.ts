@@ -102,8 +102,13 @@ describe('a log store that fails', () => {
     const tenet = await tenetWith(flakyD1(bindings.DB, 5_000, 2));
     const sent = await Promise.all(Array.from({ length: 6 }, (_, n) => tenet.send(`urgent: question ${n}`)));
     for (const s of sent) expect(s).toMatchObject({ status: 200, content: 'fine' });
-    // Every first attempt failed: the store is down, the records wait for their retries.
-    const during = await tenet.health();
+    // Every first attempt fails (they start just after the responses): the store is down, the records wait for
+    // their retries.
+    let during = await tenet.health();
+    for (let i = 0; i < 40 && during.status !== 'degraded'; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      during = await tenet.health();
+    }
     expect(during).toMatchObject({ status: 'degraded', log: { status: 'degraded', failed: 0 } });
     expect(during.log.pending).toBeGreaterThan(0);
     expect(during.log.lastError).toMatch(/Network connection lost/);
