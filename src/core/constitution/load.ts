@@ -4,7 +4,7 @@ import type { z } from 'zod';
 import { formatPath } from '../json-path.ts';
 import { suggest } from '../suggest.ts';
 import { checkFields, checkKeys, checkKinds } from './check-kinds/index.ts';
-import { type ConstitutionFile, constitutionFileSchema } from './schema.ts';
+import { type ConstitutionFile, constitutionFileSchema, constitutionJsonSchema } from './schema.ts';
 import { indentationHint, isIndentationSlip, isStructural } from './yaml-hint.ts';
 
 export const maxFileBytes = 256 * 1024;
@@ -33,16 +33,26 @@ const allowedTags = new Set(
   ['str', 'int', 'float', 'bool', 'null', 'map', 'seq'].map((t) => `tag:yaml.org,2002:${t}`),
 );
 
-/** Every key name the format knows, for "did you mean" suggestions on typos. */
-const knownKeys = [
-  ...new Set([
-    ...'name description extends critic stream on_block logging overrides principles $schema'.split(' '),
-    ...'model max_revisions on_error on_exhausted mode message status content'.split(' '),
-    ...'id title applies_to severity action critique revision check examples enabled'.split(' '),
-    ...Object.keys(checkFields),
-    ...'user response violates note'.split(' '),
-  ]),
-];
+/** Every property name of a JSON Schema, at any depth. */
+function propertyNames(schema: unknown, out: Set<string>): Set<string> {
+  if (Array.isArray(schema)) for (const s of schema) propertyNames(s, out);
+  else if (typeof schema === 'object' && schema !== null) {
+    const properties = (schema as { properties?: unknown }).properties;
+    if (typeof properties === 'object' && properties !== null)
+      for (const key of Object.keys(properties)) out.add(key);
+    for (const value of Object.values(schema)) propertyNames(value, out);
+  }
+  return out;
+}
+
+let knownKeyList: string[] | undefined;
+/** Every key name the format knows, read from its schema, for "did you mean" suggestions on typos. */
+const knownKeys = (): string[] => {
+  knownKeyList ??= [
+    ...propertyNames(constitutionJsonSchema(), new Set(['$schema', ...Object.keys(checkFields)])),
+  ];
+  return knownKeyList;
+};
 
 function describe(value: unknown): string {
   if (value === null) return 'nothing (null)';
@@ -251,7 +261,7 @@ export function loadConstitutionFile(file: string, text: string): LoadedFile {
     for (const issue of result.error.issues) {
       if (issue.code === 'unrecognized_keys') {
         for (const key of issue.keys) {
-          const near = suggest(key, knownKeys);
+          const near = suggest(key, knownKeys());
           const path = formatPath([...issue.path, key]);
           add(
             locate(issue.path, key),
