@@ -287,6 +287,30 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       ]);
     });
 
+    it('stores a batch of many records and violations whole, a record given twice in it once', async () => {
+      const store = await open();
+      const tag = `batch-${crypto.randomUUID().slice(0, 8)}`;
+      // More values than one statement may bind on D1 (100): the rows are split over several inserts.
+      const records = Array.from({ length: 12 }, (_, i) =>
+        sampleRecords(`${tag}`, Date.UTC(1996, 0, 1) + i * 86_400_000).map((r) => ({
+          ...r,
+          id: `${r.id}-${i}`,
+          prompt: `${r.prompt} #${i}`,
+          violations: r.violations.map((v) => ({ ...v, id: `${v.id}-${i}` })),
+        })),
+      ).flat();
+      await store.write([...records, records[7]!, records[0]!]);
+      const stats = await store.stats({ constitution: tag });
+      expect(stats.requests).toBe(60);
+      expect(stats.principles.reduce((n, p) => n + p.violations, 0)).toBe(48);
+      expect((await store.listRequests({ constitution: tag, limit: 500 })).items).toHaveLength(60);
+      expect((await store.listViolations({ constitution: tag, limit: 500 })).items).toHaveLength(48);
+      expect((await store.getRequest(records[37]!.id))?.record).toEqual(records[37]);
+      expect(
+        (await store.listRequests({ constitution: tag, q: 'question 0 #11' })).items.map((r) => r.id),
+      ).toEqual([records[55]!.id]);
+    });
+
     it('purges records older than the retention age', async () => {
       const { store, tag, records } = await fresh();
       expect(await store.purge(records[2]!.time)).toBeGreaterThanOrEqual(2);

@@ -42,6 +42,8 @@ export interface SqlDb {
   all<T = Record<string, SqlValue>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   /** Runs the statements atomically (all or none). */
   batch(statements: Array<{ sql: string; params: SqlValue[] }>): Promise<void>;
+  /** The most values one statement may bind (D1: 100); a write's multi-row inserts are split to fit. */
+  maxParams?: number;
 }
 
 type Row = Record<string, SqlValue>;
@@ -381,26 +383,28 @@ export function createSqlStore(db: SqlDb): LogStore {
 
   return {
     async write(records) {
-      if (records.length === 0) return;
-      const statements: Array<{ sql: string; params: SqlValue[] }> = [];
-      for (const rec of records) {
-        // Before the request row: the rollups count a record only while its row is not stored yet.
-        statements.push(...rollupStatements(rec));
-        const row = requestValues(rec);
-        statements.push({
-          sql: `INSERT INTO requests (${requestInsertColumns}) VALUES ${placeholders(row.length)} ON CONFLICT DO NOTHING`,
-          params: row,
-        });
-        for (const [table, columns, rows] of [
-          ['shadow_diffs', shadowDiffColumns, shadowDiffValues(rec)],
-          ['violations', violationColumns, violationValues(rec)],
-        ] as const) {
-          for (const params of rows) {
-            statements.push({
-              sql: `INSERT INTO ${table} (${columns}) VALUES ${placeholders(params.length)} ON CONFLICT DO NOTHING`,
-              params,
-            });
-          }
+      // A record given twice in one batch is stored (and counted) once, as it would be in two batches.
+      const unique = [...new Map(records.map((r) => [r.id, r])).values()];
+      if (unique.length === 0) return;
+      // First the rollups: they count a record only while its request row is not stored yet.
+      const statements = unique.flatMap(rollupStatements);
+      // Then each table's rows as multi-row inserts. On SQLite and D1 that is also what keeps the search indexes
+      // cheap: FTS5 writes its pending terms out as a new segment (later merged) at every statement's savepoint, so
+      // a statement per row wrote and merged a segment per row.
+      const maxParams = db.maxParams ?? 100;
+      for (const [table, columns, rows] of [
+        ['requests', requestInsertColumns, unique.map(requestValues)],
+        ['shadow_diffs', shadowDiffColumns, unique.flatMap(shadowDiffValues)],
+        ['violations', violationColumns, unique.flatMap(violationValues)],
+      ] as const) {
+        // At most 100 rows a statement: few distinct statements for the driver to prepare and keep.
+        const perStatement = Math.max(1, Math.min(100, Math.floor(maxParams / (rows[0]?.length ?? 1))));
+        for (let i = 0; i < rows.length; i += perStatement) {
+          const chunk = rows.slice(i, i + perStatement);
+          statements.push({
+            sql: `INSERT INTO ${table} (${columns}) VALUES ${chunk.map((r) => placeholders(r.length)).join(', ')} ON CONFLICT DO NOTHING`,
+            params: chunk.flat(),
+          });
         }
       }
       await db.batch(statements);
