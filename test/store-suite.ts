@@ -287,6 +287,38 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       ]);
     });
 
+    it('searches the prompt, the draft and a revised final, and forgets what a purge removed', async () => {
+      const store = await open();
+      const tag = `search-${crypto.randomUUID().slice(0, 8)}`;
+      // Long before the other tests' rows: the purge below removes only these.
+      const records = sampleRecords(tag, Date.UTC(1997, 5, 1));
+      await store.write(records);
+      const found = async (q: string) =>
+        (await store.listRequests({ constitution: tag, q })).items.map((r) => r.id).sort();
+      const violations = async (q: string) =>
+        (await store.listViolations({ constitution: tag, q })).items.map((v) => v.id);
+      expect(await found('great WALL')).toEqual([`${tag}-1`]); // the prompt
+      expect(await found('clearly visible')).toEqual([`${tag}-1`]); // the draft only
+      expect(await found('far too narrow')).toEqual([`${tag}-1`]); // the revised final only
+      expect(await found('Ugh, fine')).toEqual([`${tag}-2`]); // a final that is its draft
+      expect(await found('Refused by')).toEqual([`${tag}-3`, `${tag}-4`]);
+      // Every trigram of it is in the revised final, the text itself is not.
+      expect(await found('is a myth: it is a myth')).toEqual([]);
+      expect(await violations('popular myth')).toEqual([records[1]!.violations[0]!.id]);
+
+      expect(await store.purge(records[2]!.time)).toBeGreaterThanOrEqual(2);
+      expect(await found('great wall')).toEqual([]);
+      expect(await found('far too narrow')).toEqual([]);
+      expect(await found('Ugh, fine')).toEqual([`${tag}-2`]);
+      expect(await violations('popular myth')).toEqual([]);
+      expect(await violations('Curt and')).toEqual([records[2]!.violations[0]!.id]);
+      // Written again after the purge: stored and found as new.
+      await store.write(records);
+      expect(await found('far too narrow')).toEqual([`${tag}-1`]);
+      expect(await found('draft ')).toEqual([`${tag}-0`, `${tag}-4`]);
+      expect(await violations('popular myth')).toEqual([records[1]!.violations[0]!.id]);
+    });
+
     it('stores a batch of many records and violations whole, a record given twice in it once', async () => {
       const store = await open();
       const tag = `batch-${crypto.randomUUID().slice(0, 8)}`;

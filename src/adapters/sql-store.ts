@@ -121,15 +121,24 @@ const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 type Dialect = NonNullable<SqlDb['dialect']>;
 
 /**
- * SQLite and D1 find `q` through the FTS5 trigram indexes (migration 0012), which need three characters; the LIKE
- * beside it keeps the meaning exact (a substring, ASCII case ignored) and decides shorter terms alone.
+ * SQLite and D1 find `q` through the FTS5 trigram indexes (migrations 0012, 0013), which need three characters;
+ * the LIKE beside it keeps the meaning exact (a substring, ASCII case ignored) and decides shorter terms alone.
  * Postgres's trigram indexes serve ILIKE itself.
  */
 const trigramSearchable = (q: string) => [...q].length >= 3;
 /** Past this many matches a search term is common (see isCommonTerm). */
 const commonMatches = 5000;
-/** `q` as one FTS5 phrase: its own text, whatever operators or quotes it contains. */
-const ftsPhrase = (q: string) => `"${q.replaceAll('"', '""')}"`;
+/**
+ * `q` as an FTS5 query for the rows holding every trigram of it (each one a quoted string: its own text, whatever
+ * operators or quotes it contains). The indexes keep no positions (detail=none, migration 0013), so this is a
+ * superset of the rows holding `q`; the LIKE beside it keeps the exact ones.
+ */
+function ftsTrigrams(q: string): string {
+  const chars = [...q];
+  const trigrams = new Set<string>();
+  for (let i = 0; i + 3 <= chars.length; i++) trigrams.add(chars.slice(i, i + 3).join(''));
+  return [...trigrams].map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
+}
 
 /** WHERE clauses of a filter for one table (`t` = its alias). */
 interface WhereOptions {
@@ -186,7 +195,7 @@ function where(
       if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
         add(
           't.rowid IN (SELECT rowid FROM violations_fts WHERE violations_fts MATCH ?)',
-          ftsPhrase(filter.q),
+          ftsTrigrams(filter.q),
         );
       }
       add(
@@ -215,7 +224,7 @@ function where(
     }
     if (filter.q) {
       if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
-        add('t.rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)', ftsPhrase(filter.q));
+        add('t.rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)', ftsTrigrams(filter.q));
       }
       const q = like(filter.q);
       add(
@@ -298,7 +307,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     const fts = `${kind}_fts`;
     const [row] = await db.all<Row>(
       `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${fts} WHERE ${fts} MATCH ? LIMIT ${commonMatches})`,
-      [ftsPhrase(q)],
+      [ftsTrigrams(q)],
     );
     return num(row?.['n']) >= commonMatches;
   };
