@@ -13,12 +13,13 @@ import type {
 } from '../core/log-store.ts';
 import { hashOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 import {
-  placeholders,
   requestColumns,
   requestInsertColumns,
   requestValues,
   shadowDiffColumns,
   shadowDiffValues,
+  statementChunks,
+  valuesOf,
   violationColumns,
   violationValues,
 } from './log-rows.ts';
@@ -395,24 +396,22 @@ export function createSqlStore(db: SqlDb): LogStore {
       // A record given twice in one batch is stored (and counted) once, as it would be in two batches.
       const unique = [...new Map(records.map((r) => [r.id, r])).values()];
       if (unique.length === 0) return;
+      const maxParams = db.maxParams ?? 100;
       // First the rollups: they count a record only while its request row is not stored yet.
-      const statements = unique.flatMap(rollupStatements);
+      const statements = rollupStatements(unique, maxParams);
       // Then each table's rows as multi-row inserts. On SQLite and D1 that is also what keeps the search indexes
       // cheap: FTS5 writes its pending terms out as a new segment (later merged) at every statement's savepoint, so
       // a statement per row wrote and merged a segment per row.
-      const maxParams = db.maxParams ?? 100;
       for (const [table, columns, rows] of [
         ['requests', requestInsertColumns, unique.map(requestValues)],
         ['shadow_diffs', shadowDiffColumns, unique.flatMap(shadowDiffValues)],
         ['violations', violationColumns, unique.flatMap(violationValues)],
       ] as const) {
-        // At most 100 rows a statement: few distinct statements for the driver to prepare and keep.
-        const perStatement = Math.max(1, Math.min(100, Math.floor(maxParams / (rows[0]?.length ?? 1))));
-        for (let i = 0; i < rows.length; i += perStatement) {
-          const chunk = rows.slice(i, i + perStatement);
+        for (const chunk of statementChunks(rows, maxParams)) {
+          const values = valuesOf(chunk);
           statements.push({
-            sql: `INSERT INTO ${table} (${columns}) VALUES ${chunk.map((r) => placeholders(r.length)).join(', ')} ON CONFLICT DO NOTHING`,
-            params: chunk.flat(),
+            sql: `INSERT INTO ${table} (${columns}) ${values.sql} ON CONFLICT DO NOTHING`,
+            params: values.params,
           });
         }
       }
