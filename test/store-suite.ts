@@ -287,6 +287,62 @@ export function storeSuite(name: string, open: () => Promise<LogStore>) {
       ]);
     });
 
+    it('searches the prompt, the draft and a revised final, and forgets what a purge removed', async () => {
+      const store = await open();
+      const tag = `search-${crypto.randomUUID().slice(0, 8)}`;
+      // Long before the other tests' rows: the purge below removes only these.
+      const records = sampleRecords(tag, Date.UTC(1997, 5, 1));
+      await store.write(records);
+      const found = async (q: string) =>
+        (await store.listRequests({ constitution: tag, q })).items.map((r) => r.id).sort();
+      const violations = async (q: string) =>
+        (await store.listViolations({ constitution: tag, q })).items.map((v) => v.id);
+      expect(await found('great WALL')).toEqual([`${tag}-1`]); // the prompt
+      expect(await found('clearly visible')).toEqual([`${tag}-1`]); // the draft only
+      expect(await found('far too narrow')).toEqual([`${tag}-1`]); // the revised final only
+      expect(await found('Ugh, fine')).toEqual([`${tag}-2`]); // a final that is its draft
+      expect(await found('Refused by')).toEqual([`${tag}-3`, `${tag}-4`]);
+      // Every trigram of it is in the revised final, the text itself is not.
+      expect(await found('is a myth: it is a myth')).toEqual([]);
+      expect(await violations('popular myth')).toEqual([records[1]!.violations[0]!.id]);
+
+      expect(await store.purge(records[2]!.time)).toBeGreaterThanOrEqual(2);
+      expect(await found('great wall')).toEqual([]);
+      expect(await found('far too narrow')).toEqual([]);
+      expect(await found('Ugh, fine')).toEqual([`${tag}-2`]);
+      expect(await violations('popular myth')).toEqual([]);
+      expect(await violations('Curt and')).toEqual([records[2]!.violations[0]!.id]);
+      // Written again after the purge: stored and found as new.
+      await store.write(records);
+      expect(await found('far too narrow')).toEqual([`${tag}-1`]);
+      expect(await found('draft ')).toEqual([`${tag}-0`, `${tag}-4`]);
+      expect(await violations('popular myth')).toEqual([records[1]!.violations[0]!.id]);
+    });
+
+    it('stores a batch of many records and violations whole, a record given twice in it once', async () => {
+      const store = await open();
+      const tag = `batch-${crypto.randomUUID().slice(0, 8)}`;
+      // More values than one statement may bind on D1 (100): the rows are split over several inserts.
+      const records = Array.from({ length: 12 }, (_, i) =>
+        sampleRecords(`${tag}`, Date.UTC(1996, 0, 1) + i * 86_400_000).map((r) => ({
+          ...r,
+          id: `${r.id}-${i}`,
+          prompt: `${r.prompt} #${i}`,
+          violations: r.violations.map((v) => ({ ...v, id: `${v.id}-${i}` })),
+        })),
+      ).flat();
+      await store.write([...records, records[7]!, records[0]!]);
+      const stats = await store.stats({ constitution: tag });
+      expect(stats.requests).toBe(60);
+      expect(stats.principles.reduce((n, p) => n + p.violations, 0)).toBe(48);
+      expect((await store.listRequests({ constitution: tag, limit: 500 })).items).toHaveLength(60);
+      expect((await store.listViolations({ constitution: tag, limit: 500 })).items).toHaveLength(48);
+      expect((await store.getRequest(records[37]!.id))?.record).toEqual(records[37]);
+      expect(
+        (await store.listRequests({ constitution: tag, q: 'question 0 #11' })).items.map((r) => r.id),
+      ).toEqual([records[55]!.id]);
+    });
+
     it('purges records older than the retention age', async () => {
       const { store, tag, records } = await fresh();
       expect(await store.purge(records[2]!.time)).toBeGreaterThanOrEqual(2);

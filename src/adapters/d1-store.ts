@@ -20,5 +20,7 @@ export function d1Driver(d1: D1Database): SqlDb {
       // D1 runs a batch as one transaction: all statements or none.
       await d1.batch(list.map((s) => d1.prepare(s.sql).bind(...s.params)));
     },
+    // D1's limit on the values one query binds.
+    maxParams: 100,
   };
 }

@@ -90,3 +90,19 @@ export function shadowDiffValues(rec: RequestRecord): SqlValue[][] {
 
 /** `(?, ?, …)` for a row of n values. */
 export const placeholders = (n: number) => `(${Array(n).fill('?').join(', ')})`;
+
+/**
+ * Rows in groups for one multi-row statement each: at most `maxParams` values (D1 binds 100) and 100 rows (few
+ * distinct statements for a driver to prepare and keep).
+ */
+export function statementChunks(rows: SqlValue[][], maxParams: number): SqlValue[][][] {
+  const size = Math.max(1, Math.min(100, Math.floor(maxParams / (rows[0]?.length ?? 1))));
+  const chunks: SqlValue[][][] = [];
+  for (let i = 0; i < rows.length; i += size) chunks.push(rows.slice(i, i + size));
+  return chunks;
+}
+
+/** `VALUES (?, …), (?, …)` and the values of a group of rows. */
+export function valuesOf(rows: SqlValue[][]): { sql: string; params: SqlValue[] } {
+  return { sql: `VALUES ${rows.map((r) => placeholders(r.length)).join(', ')}`, params: rows.flat() };
+}

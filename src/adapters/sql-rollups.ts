@@ -2,6 +2,7 @@
 import type { RequestRecord } from '../core/log-record.ts';
 import type { LogFilter, StatsQuery } from '../core/log-store.ts';
 import { hashOf, nameOf } from '../core/quality/test-run.ts';
+import { statementChunks, valuesOf } from './log-rows.ts';
 import type { SqlValue } from './sql-store.ts';
 
 export const hourMs = 3_600_000;
@@ -12,63 +13,69 @@ type Statement = { sql: string; params: SqlValue[] };
 
 // Typed placeholders: Postgres cannot infer a parameter's type from an INSERT … SELECT's target columns.
 const big = 'CAST(? AS BIGINT)';
-const text = 'CAST(? AS TEXT)';
-/** Rollup rows count a record only when its request row is not stored yet (a retried write adds nothing). */
-const unlessStored = 'WHERE NOT EXISTS (SELECT 1 FROM requests WHERE id = ?)';
 
 /**
- * The rollup updates of one record, to run in the write's transaction before its request row is inserted
- * (that row is what tells a first write from a repeated one).
+ * The rollup updates of a batch of records (SQLite and D1; Postgres counts what its inserts return), to run in the
+ * write's transaction before the request rows are inserted: each record is counted only while its request row is
+ * not stored yet (a retried write adds nothing). The records (no id twice) go in as VALUES rows, one per record
+ * (one per record and kind of violation), and are summed per rollup row in SQL: a few statements per batch.
  */
-export function rollupStatements(rec: RequestRecord): Statement[] {
-  const statements: Statement[] = [];
-  const counts = [
-    rec.modelTokens,
-    rec.criticTokens,
-    rec.criticError ? 1 : 0,
-    rec.revisions > 0 ? 1 : 0,
-    rec.revisions > 0 && rec.verdict === 'revised' ? 1 : 0,
-    rec.shadow ? 1 : 0,
-    rec.shadow?.disagrees ? 1 : 0,
-  ];
-  // One row per principle, severity and action of the record's violations.
-  const byKind = new Map<string, { principle: string; severity: string; action: string; n: number }>();
-  for (const v of rec.violations) {
-    const key = JSON.stringify([v.principle, v.severity, v.action]);
-    const entry = byKind.get(key) ?? { principle: v.principle, severity: v.severity, action: v.action, n: 0 };
-    entry.n++;
-    byKind.set(key, entry);
+export function rollupStatements(records: readonly RequestRecord[], maxParams: number): Statement[] {
+  const requestRows: SqlValue[][] = [];
+  const violationRows: SqlValue[][] = [];
+  for (const rec of records) {
+    const [hour, day] = grains.map((grain) => Math.floor(rec.time / grain) * grain);
+    const key = [rec.id, hour ?? 0, day ?? 0, rec.constitution, rec.constitutionHash, rec.verdict];
+    requestRows.push([
+      ...key,
+      rec.modelTokens,
+      rec.criticTokens,
+      rec.criticError ? 1 : 0,
+      rec.revisions > 0 ? 1 : 0,
+      rec.revisions > 0 && rec.verdict === 'revised' ? 1 : 0,
+      rec.shadow ? 1 : 0,
+      rec.shadow?.disagrees ? 1 : 0,
+    ]);
+    // One row per principle, severity and action of the record's violations.
+    const byKind = new Map<string, SqlValue[]>();
+    for (const v of rec.violations) {
+      const kind = JSON.stringify([v.principle, v.severity, v.action]);
+      const row = byKind.get(kind) ?? [...key, v.principle, v.severity, v.action, 0];
+      row[9] = Number(row[9]) + 1;
+      byKind.set(kind, row);
+    }
+    violationRows.push(...byKind.values());
   }
-  for (const grain of grains) {
-    const start = Math.floor(rec.time / grain) * grain;
+  // n.column1..6: id, hour start, day start, constitution, hash, verdict; then the counts.
+  const from = (values: string) => `FROM (${values}) AS n CROSS JOIN (VALUES (${hourMs}), (${dayMs})) AS g
+    WHERE NOT EXISTS (SELECT 1 FROM requests r WHERE r.id = n.column1)`;
+  const start = `CASE g.column1 WHEN ${hourMs} THEN n.column2 ELSE n.column3 END`;
+  const statements: Statement[] = [];
+  for (const chunk of statementChunks(requestRows, maxParams)) {
+    const values = valuesOf(chunk);
     statements.push({
       sql: `INSERT INTO rollup_requests (grain, start, constitution, constitution_hash, verdict, requests, model_tokens,
               critic_tokens, critic_errors, revised_tries, revised_ok, shadowed, disagreed)
-            SELECT ${big}, ${big}, ${text}, ${text}, ${text}, 1, ${Array(7).fill(big).join(', ')} ${unlessStored}
+            SELECT g.column1, ${start}, n.column4, n.column5, n.column6, COUNT(*), SUM(n.column7), SUM(n.column8),
+              SUM(n.column9), SUM(n.column10), SUM(n.column11), SUM(n.column12), SUM(n.column13)
+            ${from(values.sql)}
+            GROUP BY 1, 2, 3, 4, 5
             ON CONFLICT (grain, start, constitution, constitution_hash, verdict) DO UPDATE SET ${addRequestCounts}`,
-      params: [grain, start, rec.constitution, rec.constitutionHash, rec.verdict, ...counts, rec.id],
+      params: values.params,
     });
-    for (const kind of byKind.values()) {
-      statements.push({
-        sql: `INSERT INTO rollup_violations (grain, start, constitution, constitution_hash, verdict, principle, severity,
-                action, violations)
-              SELECT ${big}, ${big}, ${text}, ${text}, ${text}, ${text}, ${text}, ${text}, ${big} ${unlessStored}
-              ON CONFLICT (grain, start, constitution, constitution_hash, verdict, principle, severity, action)
-              DO UPDATE SET violations = rollup_violations.violations + excluded.violations`,
-        params: [
-          grain,
-          start,
-          rec.constitution,
-          rec.constitutionHash,
-          rec.verdict,
-          kind.principle,
-          kind.severity,
-          kind.action,
-          kind.n,
-          rec.id,
-        ],
-      });
-    }
+  }
+  for (const chunk of statementChunks(violationRows, maxParams)) {
+    const values = valuesOf(chunk);
+    statements.push({
+      sql: `INSERT INTO rollup_violations (grain, start, constitution, constitution_hash, verdict, principle, severity,
+              action, violations)
+            SELECT g.column1, ${start}, n.column4, n.column5, n.column6, n.column7, n.column8, n.column9, SUM(n.column10)
+            ${from(values.sql)}
+            GROUP BY 1, 2, 3, 4, 5, 6, 7, 8
+            ON CONFLICT (grain, start, constitution, constitution_hash, verdict, principle, severity, action)
+            DO UPDATE SET violations = rollup_violations.violations + excluded.violations`,
+      params: values.params,
+    });
   }
   return statements;
 }

@@ -13,12 +13,13 @@ import type {
 } from '../core/log-store.ts';
 import { hashOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 import {
-  placeholders,
   requestColumns,
   requestInsertColumns,
   requestValues,
   shadowDiffColumns,
   shadowDiffValues,
+  statementChunks,
+  valuesOf,
   violationColumns,
   violationValues,
 } from './log-rows.ts';
@@ -42,6 +43,8 @@ export interface SqlDb {
   all<T = Record<string, SqlValue>>(sql: string, params?: SqlValue[]): Promise<T[]>;
   /** Runs the statements atomically (all or none). */
   batch(statements: Array<{ sql: string; params: SqlValue[] }>): Promise<void>;
+  /** The most values one statement may bind (D1: 100); a write's multi-row inserts are split to fit. */
+  maxParams?: number;
 }
 
 type Row = Record<string, SqlValue>;
@@ -119,15 +122,24 @@ const like = (q: string) => `%${q.replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
 type Dialect = NonNullable<SqlDb['dialect']>;
 
 /**
- * SQLite and D1 find `q` through the FTS5 trigram indexes (migration 0012), which need three characters; the LIKE
- * beside it keeps the meaning exact (a substring, ASCII case ignored) and decides shorter terms alone.
+ * SQLite and D1 find `q` through the FTS5 trigram indexes (migrations 0012, 0013), which need three characters;
+ * the LIKE beside it keeps the meaning exact (a substring, ASCII case ignored) and decides shorter terms alone.
  * Postgres's trigram indexes serve ILIKE itself.
  */
 const trigramSearchable = (q: string) => [...q].length >= 3;
 /** Past this many matches a search term is common (see isCommonTerm). */
 const commonMatches = 5000;
-/** `q` as one FTS5 phrase: its own text, whatever operators or quotes it contains. */
-const ftsPhrase = (q: string) => `"${q.replaceAll('"', '""')}"`;
+/**
+ * `q` as an FTS5 query for the rows holding every trigram of it (each one a quoted string: its own text, whatever
+ * operators or quotes it contains). The indexes keep no positions (detail=none, migration 0013), so this is a
+ * superset of the rows holding `q`; the LIKE beside it keeps the exact ones.
+ */
+function ftsTrigrams(q: string): string {
+  const chars = [...q];
+  const trigrams = new Set<string>();
+  for (let i = 0; i + 3 <= chars.length; i++) trigrams.add(chars.slice(i, i + 3).join(''));
+  return [...trigrams].map((t) => `"${t.replaceAll('"', '""')}"`).join(' ');
+}
 
 /** WHERE clauses of a filter for one table (`t` = its alias). */
 interface WhereOptions {
@@ -184,7 +196,7 @@ function where(
       if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
         add(
           't.rowid IN (SELECT rowid FROM violations_fts WHERE violations_fts MATCH ?)',
-          ftsPhrase(filter.q),
+          ftsTrigrams(filter.q),
         );
       }
       add(
@@ -213,7 +225,7 @@ function where(
     }
     if (filter.q) {
       if (dialect === 'sqlite' && trigramSearchable(filter.q) && !options.textByScan) {
-        add('t.rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)', ftsPhrase(filter.q));
+        add('t.rowid IN (SELECT rowid FROM requests_fts WHERE requests_fts MATCH ?)', ftsTrigrams(filter.q));
       }
       const q = like(filter.q);
       add(
@@ -296,7 +308,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     const fts = `${kind}_fts`;
     const [row] = await db.all<Row>(
       `SELECT COUNT(*) AS n FROM (SELECT 1 FROM ${fts} WHERE ${fts} MATCH ? LIMIT ${commonMatches})`,
-      [ftsPhrase(q)],
+      [ftsTrigrams(q)],
     );
     return num(row?.['n']) >= commonMatches;
   };
@@ -381,26 +393,26 @@ export function createSqlStore(db: SqlDb): LogStore {
 
   return {
     async write(records) {
-      if (records.length === 0) return;
-      const statements: Array<{ sql: string; params: SqlValue[] }> = [];
-      for (const rec of records) {
-        // Before the request row: the rollups count a record only while its row is not stored yet.
-        statements.push(...rollupStatements(rec));
-        const row = requestValues(rec);
-        statements.push({
-          sql: `INSERT INTO requests (${requestInsertColumns}) VALUES ${placeholders(row.length)} ON CONFLICT DO NOTHING`,
-          params: row,
-        });
-        for (const [table, columns, rows] of [
-          ['shadow_diffs', shadowDiffColumns, shadowDiffValues(rec)],
-          ['violations', violationColumns, violationValues(rec)],
-        ] as const) {
-          for (const params of rows) {
-            statements.push({
-              sql: `INSERT INTO ${table} (${columns}) VALUES ${placeholders(params.length)} ON CONFLICT DO NOTHING`,
-              params,
-            });
-          }
+      // A record given twice in one batch is stored (and counted) once, as it would be in two batches.
+      const unique = [...new Map(records.map((r) => [r.id, r])).values()];
+      if (unique.length === 0) return;
+      const maxParams = db.maxParams ?? 100;
+      // First the rollups: they count a record only while its request row is not stored yet.
+      const statements = rollupStatements(unique, maxParams);
+      // Then each table's rows as multi-row inserts. On SQLite and D1 that is also what keeps the search indexes
+      // cheap: FTS5 writes its pending terms out as a new segment (later merged) at every statement's savepoint, so
+      // a statement per row wrote and merged a segment per row.
+      for (const [table, columns, rows] of [
+        ['requests', requestInsertColumns, unique.map(requestValues)],
+        ['shadow_diffs', shadowDiffColumns, unique.flatMap(shadowDiffValues)],
+        ['violations', violationColumns, unique.flatMap(violationValues)],
+      ] as const) {
+        for (const chunk of statementChunks(rows, maxParams)) {
+          const values = valuesOf(chunk);
+          statements.push({
+            sql: `INSERT INTO ${table} (${columns}) ${values.sql} ON CONFLICT DO NOTHING`,
+            params: values.params,
+          });
         }
       }
       await db.batch(statements);

@@ -66,6 +66,8 @@ export function createSqliteStore(file: string): SqliteStore {
         for (const s of list) prepared(s.sql).run(...s.params);
       })();
     },
+    // SQLite's own limit (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+    maxParams: 32_766,
   };
   return { ...createSqlStore(driver), sql: driver, close: () => db.close() };
 }

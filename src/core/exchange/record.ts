@@ -185,6 +185,8 @@ export function buildRecord(r: RecordInput): RequestRecord {
   const criticTokens = stages
     .flatMap((s) => s.rounds)
     .reduce((sum, round) => sum + round.critic.reduce((a, c) => a + c.tokens, 0), 0);
+  const draftText = r.draft?.choices[0]?.text;
+  const draft = text(draftText);
 
   return {
     id: r.id,
@@ -206,8 +208,9 @@ export function buildRecord(r: RecordInput): RequestRecord {
     criticError: criticFault,
     reason: reasons.join('; ') || 'no principles judged this request',
     prompt: text(r.prompt),
-    draft: text(r.draft?.choices[0]?.text),
-    final: text(r.final),
+    draft,
+    // Usually the final is the draft itself: scrubbed and masked once.
+    final: r.final === draftText ? draft : text(r.final),
     content: setting,
     draftCall: r.draftCall,
     error: r.error ? { ...r.error, message: r.redact(r.error.message) } : null,
