@@ -86,6 +86,10 @@ interface Run {
   criticDelayMs?: number | ((call: number) => number);
   keepAliveMs?: number;
   secrets?: string[];
+  /** The upstream breaks off after this many events. */
+  breakAfter?: number;
+  /** The client goes away once it has read some text. */
+  leaveEarly?: boolean;
 }
 
 async function run(r: Run) {
@@ -123,6 +127,11 @@ async function run(r: Run) {
           pull(controller) {
             return new Promise<void>((resolve) => {
               timer = setTimeout(() => {
+                if (r.breakAfter !== undefined && upstreamSent >= r.breakAfter) {
+                  controller.error(new Error('connection reset'));
+                  resolve();
+                  return;
+                }
                 const next = events[upstreamSent++];
                 if (next === undefined) controller.close();
                 else controller.enqueue(new TextEncoder().encode(next));
@@ -178,6 +187,10 @@ async function run(r: Run) {
             clientText = protocol.draftOf(partial.result()).choices[0]?.text ?? '';
           } catch {
             // not an answer yet
+          }
+          if (r.leaveEarly && clientText) {
+            await reader.cancel();
+            return all;
           }
         }
       },
@@ -408,6 +421,28 @@ describe('stream: progressive, beyond the text', () => {
     const calls = chat.draftOf(fine.client).choices[0]?.toolCalls ?? [];
     expect(calls.map((c) => c.name)).toEqual(['refund']);
     expect(fine.clientText).toBe('I will refund your order now. ');
+  });
+
+  it('ends with the protocol’s error event when the upstream breaks off, after the windows that passed', async () => {
+    const { text, clientText, record } = await run({ protocol: 'chat', text: clean, breakAfter: 8 });
+    const errors = parseSse(text).filter((e) => e.data.includes('"error"'));
+    expect(errors).toHaveLength(1);
+    expect(clean.startsWith(clientText)).toBe(true);
+    expect(clientText.length).toBeLessThan(clean.length);
+    expect(record.verdict).toBe('error');
+    expect(record.reason).toContain('upstream stream broken');
+  });
+
+  it('stops the upstream when the client goes away, and records how far it went', async () => {
+    const { upstreamAborted, record, clientText } = await run({
+      protocol: 'chat',
+      text: clean,
+      leaveEarly: true,
+    });
+    expect(clientText.length).toBeGreaterThan(0);
+    expect(clientText.length).toBeLessThan(clean.length);
+    expect(upstreamAborted).toBe(true);
+    expect(record.reason).toContain('client disconnected');
   });
 
   it('keeps a configured secret out of the released text', async () => {
