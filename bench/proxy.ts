@@ -135,26 +135,34 @@ async function measure(targets: ProxyTarget[]): Promise<Cell[]> {
   }
 }
 
-/** The loop section on `upstream`; prints its table and how long it took. */
-async function loopSection(upstream: Upstream): Promise<{ loop: LoopReport; loopSeconds: number }> {
+/** Runs one section: its report, printed with `format`, and how long it took. */
+async function timed<R>(
+  name: string,
+  run: () => Promise<R>,
+  format: (report: R) => string,
+): Promise<{ report: R; seconds: number }> {
   const started = performance.now();
-  const loop = await runLoopBench({ upstreamUrl: upstream.url, quick: flags.quick, log });
-  const loopSeconds = (performance.now() - started) / 1000;
-  console.log(`\n${formatLoopReport(loop)}`);
-  console.log(`\nloop section${flags.quick ? ' (quick)' : ''}: took ${loopSeconds.toFixed(0)} s`);
-  return { loop, loopSeconds };
+  const report = await run();
+  const seconds = (performance.now() - started) / 1000;
+  console.log(`\n${format(report)}`);
+  console.log(`\n${name} section${flags.quick ? ' (quick)' : ''}: took ${seconds.toFixed(0)} s`);
+  return { report, seconds };
 }
 
-/** The streaming section on `upstream`; prints its table and targets. */
+/** The loop section on `upstream`: what each verdict costs beyond its model calls. */
+async function loopSection(upstream: Upstream): Promise<{ loop: LoopReport; loopSeconds: number }> {
+  const opts = { upstreamUrl: upstream.url, quick: flags.quick, log };
+  const { report, seconds } = await timed('loop', () => runLoopBench(opts), formatLoopReport);
+  return { loop: report, loopSeconds: seconds };
+}
+
+/** The streaming section on `upstream`: a long answer's first text and last byte per stream mode. */
 async function streamingSection(
   upstream: Upstream,
 ): Promise<{ streaming: StreamingReport; streamingSeconds: number }> {
-  const started = performance.now();
-  const streaming = await runStreamingBench({ upstreamUrl: upstream.url, quick: flags.quick, log });
-  const streamingSeconds = (performance.now() - started) / 1000;
-  console.log(`\n${formatStreamingReport(streaming)}`);
-  console.log(`\nstreaming section${flags.quick ? ' (quick)' : ''}: took ${streamingSeconds.toFixed(0)} s`);
-  return { streaming, streamingSeconds };
+  const opts = { upstreamUrl: upstream.url, quick: flags.quick, log };
+  const { report, seconds } = await timed('streaming', () => runStreamingBench(opts), formatStreamingReport);
+  return { streaming: report, streamingSeconds: seconds };
 }
 
 async function streamingOnly(): Promise<number> {
