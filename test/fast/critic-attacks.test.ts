@@ -1,7 +1,6 @@
 // Attacks on the critic loop, in-process: a scripted critic and reviser play each hole of issue 14 through the exchange.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Constitution } from '../../src/core/constitution/schema.ts';
-import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { ChatMessage } from '../../src/core/critique.ts';
 import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
 import type { Reply } from '../../src/core/exchange/serve.ts';
@@ -9,17 +8,13 @@ import type { RequestRecord } from '../../src/core/log-record.ts';
 import type { ModelReply } from '../../src/core/loop.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { attackConstitutions } from '../fixtures/attack-constitutions.ts';
-import { runExchange } from './run-exchange.ts';
+import { constitutionsOf, runExchange } from './run-exchange.ts';
 import { critic } from './scripted-critic.ts';
 
 let constitutions: Map<string, Constitution>;
 
 beforeAll(async () => {
-  const set = await buildConstitutionSet(
-    Object.entries(attackConstitutions).map(([name, text]) => ({ file: `${name}.yaml`, text })),
-  );
-  expect(set.problems.filter((p) => p.level === 'error')).toEqual([]);
-  constitutions = set.constitutions;
+  constitutions = await constitutionsOf(attackConstitutions);
 });
 
 /** A critic that finds `sentence` wherever it is shown it, quoting `evidence` (the sentence itself by default). */

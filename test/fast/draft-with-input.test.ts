@@ -2,13 +2,12 @@
 // input does to it, and what the record says it cost.
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Constitution } from '../../src/core/constitution/schema.ts';
-import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
 import type { DraftReply } from '../../src/core/exchange/serve.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { samples } from './protocol-samples.ts';
-import { runExchange } from './run-exchange.ts';
+import { constitutionsOf, runExchange } from './run-exchange.ts';
 import { critic } from './scripted-critic.ts';
 
 const inputPrinciple = `principles:
@@ -35,11 +34,7 @@ principles:
 
 let constitutions: Map<string, Constitution>;
 beforeAll(async () => {
-  const set = await buildConstitutionSet(
-    Object.entries(files).map(([name, text]) => ({ file: `${name}.yaml`, text })),
-  );
-  expect(set.problems.filter((p) => p.level === 'error')).toEqual([]);
-  constitutions = set.constitutions;
+  constitutions = await constitutionsOf(files);
 });
 
 const chat = protocols.find((p) => p.id === 'chat') as AnyProtocol;

@@ -3,7 +3,6 @@
 import Anthropic from '@anthropic-ai/sdk';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Constitution } from '../../src/core/constitution/schema.ts';
-import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { ChatMessage } from '../../src/core/critique.ts';
 import { windowCut } from '../../src/core/exchange/progressive.ts';
 import type { AnyProtocol, ProtocolId } from '../../src/core/exchange/protocol.ts';
@@ -13,7 +12,7 @@ import { parseSse } from '../../src/core/sse.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { schemaErrors } from '../openai-schema.ts';
 import { samples } from './protocol-samples.ts';
-import { runExchange } from './run-exchange.ts';
+import { constitutionsOf, runExchange } from './run-exchange.ts';
 import { critic, type Finding } from './scripted-critic.ts';
 
 const principles = `principles:
@@ -44,11 +43,7 @@ principles:
 
 let constitutions: Map<string, Constitution>;
 beforeAll(async () => {
-  const set = await buildConstitutionSet(
-    Object.entries(files).map(([name, text]) => ({ file: `${name}.yaml`, text })),
-  );
-  expect(set.problems.filter((p) => p.level === 'error')).toEqual([]);
-  constitutions = set.constitutions;
+  constitutions = await constitutionsOf(files);
 });
 
 const sentences = [

@@ -1,5 +1,7 @@
 // Runs one request through the exchange in-process: the ports a test scripts (upstream, loop deps, constitution),
 // the rest filled in (a record list, background work awaited, a silent logger), and the answer read whole.
+import type { Constitution } from '../../src/core/constitution/schema.ts';
+import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
 import { type ExchangePorts, type Reply, serveExchange } from '../../src/core/exchange/serve.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
@@ -47,4 +49,14 @@ export async function runExchange(
           : await (options.read?.(reply.body) ?? new Response(reply.body).text());
   await Promise.all(background);
   return { reply, text, records };
+}
+
+/** Resolves constitution texts (name → YAML) as the proxy does; a test's constitutions must load without errors. */
+export async function constitutionsOf(files: Record<string, string>): Promise<Map<string, Constitution>> {
+  const set = await buildConstitutionSet(
+    Object.entries(files).map(([name, text]) => ({ file: `${name}.yaml`, text })),
+  );
+  const errors = set.problems.filter((p) => p.level === 'error');
+  if (errors.length > 0) throw new Error(`test constitutions do not load: ${JSON.stringify(errors)}`);
+  return set.constitutions;
 }
