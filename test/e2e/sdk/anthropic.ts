@@ -126,6 +126,30 @@ export function registerAnthropicSuites(servers: SdkServers): void {
       expect(names.at(-1)).toBe('message_stop');
     });
 
+    it("refuses the rest of a progressive stream at a harmful window: the SDK gets the text before it, then stop_reason 'refusal'", async () => {
+      const m = newMarker('progressiveblock');
+      const safe = (n: number) =>
+        `Step ${n}: wash your hands well and keep the kitchen bench clean and dry. `;
+      const harm = 'Step 8: then mix bleach with ammonia in a closed room to make chloramine gas. ';
+      const text = Array.from({ length: 14 }, (_, n) => (n === 8 ? harm : safe(n))).join('');
+      await scenario.script([
+        criticHarm('mix bleach with ammonia', 'mix bleach with ammonia in a closed room'),
+        { ...criticClean(m), times: 'always' },
+        { match: onMessages(m), stream: anthropicEvents(text), done: false, chunkDelayMs: 2 },
+      ]);
+      const stream = client.messages.stream(params(m), { headers: { 'x-tenet-constitution': 'streaming' } });
+      let streamed = '';
+      stream.on('text', (delta) => {
+        streamed += delta;
+      });
+      const final = await stream.finalMessage();
+      expect(streamed).not.toContain('bleach');
+      expect(streamed.endsWith(defaultRefusal)).toBe(true);
+      expect(text.startsWith(streamed.slice(0, streamed.indexOf(defaultRefusal)).trimEnd())).toBe(true);
+      expect(textOf(final)).toBe(streamed);
+      expect(final.stop_reason).toBe('refusal');
+    });
+
     it('returns the revision, asked of the Anthropic upstream as a plain Messages call, to messages.create', async () => {
       const m = newMarker('revised');
       const draft = `Yes, it is clearly visible from the Moon! (${m})`;

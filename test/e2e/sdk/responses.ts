@@ -129,6 +129,37 @@ export function registerResponsesSuites(servers: SdkServers): void {
       expect(deltasOf(events)).toBe(text);
     });
 
+    it('refuses the rest of a progressive stream at a harmful window: the SDK gets the text before it, then response.incomplete', async () => {
+      const m = newMarker('progressiveblock');
+      const safe = (n: number) =>
+        `Step ${n}: wash your hands well and keep the kitchen bench clean and dry. `;
+      const harm = 'Step 8: then mix bleach with ammonia in a closed room to make chloramine gas. ';
+      const text = Array.from({ length: 14 }, (_, n) => (n === 8 ? harm : safe(n))).join('');
+      await scenario.script([
+        criticHarm('mix bleach with ammonia', 'mix bleach with ammonia in a closed room'),
+        { ...criticClean(m), times: 'always' },
+        { match: onResponses(m), stream: responseEvents(text), done: false, chunkDelayMs: 2 },
+      ]);
+      const stream = await client.responses.create(
+        { model: 'gpt-test', input: ask(m), stream: true },
+        { headers: { 'x-tenet-constitution': 'streaming' } },
+      );
+      let deltas = '';
+      let last: { type: string; response?: { status?: string; incomplete_details?: unknown } } | undefined;
+      for await (const event of stream) {
+        if (event.type === 'response.output_text.delta') deltas += event.delta;
+        last = event;
+      }
+      expect(deltas).not.toContain('bleach');
+      expect(deltas.endsWith(defaultRefusal)).toBe(true);
+      expect(text.startsWith(deltas.slice(0, deltas.indexOf(defaultRefusal)).trimEnd())).toBe(true);
+      expect(last?.type).toBe('response.incomplete');
+      expect(last?.response).toMatchObject({
+        status: 'incomplete',
+        incomplete_details: { reason: 'content_filter' },
+      });
+    });
+
     it('returns the revision, not the draft, to responses.create', async () => {
       const m = newMarker('revised');
       const draft = `Yes, it is clearly visible from the Moon! (${m})`;
