@@ -13,6 +13,7 @@ import type { ChatMessage } from '../core/critique.ts';
 import { TenetError } from '../core/errors.ts';
 import { ModelCallError, type ModelReply } from '../core/loop.ts';
 import type { OutputContract } from '../core/output-contract.ts';
+import { parseSse, SseFramer } from '../core/sse.ts';
 import {
   createUpstream,
   type HeaderReader,
@@ -49,6 +50,15 @@ export interface ChatOptions {
 
 export interface ModelClient {
   chat(messages: ChatMessage[], options: ChatOptions): Promise<ModelReply>;
+  /**
+   * The same call streamed: `onText` gets the answer's text as it is written (a continuation revision shows
+   * while it is written). A server that answers whole anyway is read whole. Text only: no structured output.
+   */
+  chatStream?(
+    messages: ChatMessage[],
+    options: ChatOptions,
+    onText: (delta: string) => void,
+  ): Promise<ModelReply>;
 }
 
 /** Milliseconds a server asked to wait (`retry-after-ms`, `retry-after` in seconds or as an HTTP date). */
@@ -149,51 +159,151 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     }
   };
 
+  /** The request's parameters: the call's own, then the revision contract's wire fields. */
+  const paramsOf = (
+    messages: ChatMessage[],
+    chat: ChatOptions,
+    format: ChatOptions['responseFormat'] | { type: 'json_object' } | undefined,
+  ): ChatCompletionCreateParamsNonStreaming => {
+    const wire = chat.contract?.wire ?? {};
+    const maxTokens = chat.maxTokens ?? chat.contract?.maxTokens;
+    return {
+      ...(wire as Partial<ChatCompletionCreateParamsNonStreaming>),
+      model: chat.model,
+      messages: messages as ChatCompletionMessageParam[],
+      ...(chat.temperature !== undefined ? { temperature: chat.temperature } : {}),
+      // The client's own spelling of its limit wins (newer models refuse max_tokens).
+      ...(maxTokens !== undefined && wire['max_completion_tokens'] === undefined
+        ? { max_tokens: maxTokens }
+        : {}),
+      ...(format ? { response_format: format } : {}),
+    };
+  };
+
   return {
     async chat(messages, chat) {
-      const wire = chat.contract?.wire ?? {};
-      const maxTokens = chat.maxTokens ?? chat.contract?.maxTokens;
-      const params = (
-        format: ChatOptions['responseFormat'] | { type: 'json_object' } | undefined,
-      ): ChatCompletionCreateParamsNonStreaming => ({
-        ...(wire as Partial<ChatCompletionCreateParamsNonStreaming>),
-        model: chat.model,
-        messages: messages as ChatCompletionMessageParam[],
-        ...(chat.temperature !== undefined ? { temperature: chat.temperature } : {}),
-        // The client's own spelling of its limit wins (newer models refuse max_tokens).
-        ...(maxTokens !== undefined && wire['max_completion_tokens'] === undefined
-          ? { max_tokens: maxTokens }
-          : {}),
-        ...(format ? { response_format: format } : {}),
-      });
       let completion: ChatCompletion;
       if (chat.responseFormat && jsonSchemaSupported) {
         try {
-          completion = await send(params(chat.responseFormat), chat);
+          completion = await send(paramsOf(messages, chat, chat.responseFormat), chat);
         } catch (err) {
           if (!(err instanceof JsonSchemaRejected)) throw err;
           jsonSchemaSupported = false;
-          completion = await send(params({ type: 'json_object' }), chat);
+          completion = await send(paramsOf(messages, chat, { type: 'json_object' }), chat);
         }
       } else {
-        completion = await send(params(chat.responseFormat ? { type: 'json_object' } : undefined), chat);
+        completion = await send(
+          paramsOf(messages, chat, chat.responseFormat ? { type: 'json_object' } : undefined),
+          chat,
+        );
       }
-      const usage = completion.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
-      const cached = usage.prompt_tokens_details?.cached_tokens;
-      const message = completion.choices?.[0]?.message;
-      const toolCalls = (message?.tool_calls ?? []).flatMap((t) =>
-        t.type === 'function' ? [{ id: t.id, name: t.function.name, arguments: t.function.arguments }] : [],
-      );
-      return {
-        content: message?.content ?? '',
-        ...(toolCalls.length > 0 ? { toolCalls } : {}),
-        usage: {
-          prompt_tokens: usage.prompt_tokens,
-          completion_tokens: usage.completion_tokens,
-          total_tokens: usage.total_tokens,
-          ...(typeof cached === 'number' ? { cached_tokens: cached } : {}),
-        },
+      return replyOf(completion);
+    },
+
+    async chatStream(messages, chat, onText) {
+      const params = {
+        ...paramsOf(messages, chat, undefined),
+        stream: true,
+        stream_options: { include_usage: true },
       };
+      let reply: UpstreamReply;
+      try {
+        reply = await transport.send({
+          method: 'POST',
+          path: '/chat/completions',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify(params),
+          apiKey: chat.apiKey,
+          signal: chat.signal,
+        });
+      } catch (err) {
+        throw unanswered(err);
+      }
+      if (!reply.response.ok) throw failure(reply, await reply.text().catch(() => ''));
+      if (!(reply.response.headers.get('content-type') ?? '').includes('text/event-stream')) {
+        // Answered whole (a server that does not stream): the text arrives at once.
+        let completion: ChatCompletion;
+        try {
+          completion = JSON.parse(await reply.text()) as ChatCompletion;
+        } catch (err) {
+          throw unanswered(err);
+        }
+        const whole = replyOf(completion);
+        if (whole.content) onText(whole.content);
+        return whole;
+      }
+      const reader = reply.stream().getReader();
+      const framer = new SseFramer();
+      const decoder = new TextDecoder();
+      let content = '';
+      let usage: ChatCompletion['usage'] | undefined;
+      // The call's deadline applies between chunks too: a stalled stream is a timed-out call.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      const stall = () => {
+        clearTimeout(timer);
+        timer = setTimeout(() => reply.abort(new Error('stalled')), options.timeoutMs);
+      };
+      try {
+        for (;;) {
+          stall();
+          let next: ReadableStreamReadResult<Uint8Array>;
+          try {
+            next = await reader.read();
+          } catch (err) {
+            throw unanswered(err);
+          }
+          if (next.done) break;
+          const events = framer.push(next.value);
+          if (!events) continue;
+          for (const event of parseSse(decoder.decode(events, { stream: true }))) {
+            if (event.data === '[DONE]') continue;
+            let chunk: {
+              choices?: Array<{ delta?: { content?: string | null } }>;
+              usage?: ChatCompletion['usage'];
+              error?: unknown;
+            };
+            try {
+              chunk = JSON.parse(event.data) as typeof chunk;
+            } catch {
+              continue;
+            }
+            if (chunk.error !== undefined)
+              throw new ModelCallError(
+                `the model's stream reported an error: ${JSON.stringify(chunk.error).slice(0, 300)}`,
+                {},
+              );
+            const delta = chunk.choices?.[0]?.delta?.content;
+            if (delta) {
+              content += delta;
+              onText(delta);
+            }
+            if (chunk.usage) usage = chunk.usage;
+          }
+        }
+      } finally {
+        clearTimeout(timer);
+      }
+      return replyOf({ choices: [{ message: { content } }], usage } as unknown as ChatCompletion);
+    },
+  };
+}
+
+/** A completion as the loop reads it: its text, its tool calls, its tokens (cached ones too, when reported). */
+function replyOf(completion: ChatCompletion): ModelReply {
+  const usage = completion.usage ?? { prompt_tokens: 0, completion_tokens: 0, total_tokens: 0 };
+  const cached = usage.prompt_tokens_details?.cached_tokens;
+  const message = completion.choices?.[0]?.message;
+  const toolCalls = (message?.tool_calls ?? []).flatMap((t) =>
+    t.type === 'function' ? [{ id: t.id, name: t.function.name, arguments: t.function.arguments }] : [],
+  );
+  return {
+    content: message?.content ?? '',
+    ...(toolCalls.length > 0 ? { toolCalls } : {}),
+    usage: {
+      prompt_tokens: usage.prompt_tokens,
+      completion_tokens: usage.completion_tokens,
+      total_tokens: usage.total_tokens,
+      ...(typeof cached === 'number' ? { cached_tokens: cached } : {}),
     },
   };
 }

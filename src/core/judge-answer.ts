@@ -49,6 +49,10 @@ export interface LoopDeps {
   critique(messages: ChatMessage[]): Promise<ModelReply>;
   /** One revision call to the client's model; throws when the call fails. */
   revise(messages: ChatMessage[]): Promise<ModelReply>;
+  /** The same call streamed (`onText` gets the text as it is written), where the reviser can stream. */
+  reviseStream?:
+    | ((messages: ChatMessage[], onText: (delta: string) => void) => Promise<ModelReply>)
+    | undefined;
   /** Verdicts already paid for: same constitution version, stage, context and text. */
   cache?: VerdictCache | undefined;
   nonce(): string;

@@ -35,18 +35,23 @@ export interface ModelLoopOptions {
 /** The loop's dependencies over model clients: the proxy's, and the CLI's (`tenet test`, `tenet replay`). */
 export function modelLoopDeps(o: ModelLoopOptions): LoopDeps {
   const { signal } = o;
+  // Continuation revisions stream where the reviser can (the OpenAI-compatible upstream).
+  const stream = o.reviser.chatStream;
+  const revision = {
+    model: o.model,
+    apiKey: o.apiKey,
+    signal,
+    ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
+    ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
+    ...(o.contract ? { contract: o.contract } : {}),
+  };
   return {
     critique: (messages) =>
       o.critic.chat(messages, { model: o.criticModel, responseFormat, temperature: 0, signal }),
-    revise: (messages) =>
-      o.reviser.chat(messages, {
-        model: o.model,
-        apiKey: o.apiKey,
-        signal,
-        ...(o.temperature !== undefined ? { temperature: o.temperature } : {}),
-        ...(o.maxTokens !== undefined ? { maxTokens: o.maxTokens } : {}),
-        ...(o.contract ? { contract: o.contract } : {}),
-      }),
+    revise: (messages) => o.reviser.chat(messages, revision),
+    reviseStream: stream
+      ? (messages, onText) => stream.call(o.reviser, messages, revision, onText)
+      : undefined,
     cache: o.cache,
     nonce,
     now: () => Date.now(),

@@ -85,6 +85,8 @@ interface Run {
   breakAfter?: number;
   /** The client goes away once it has read some text. */
   leaveEarly?: boolean;
+  /** Continuations are streamed, a piece every few ms (the default reviser answers whole). */
+  streamRevisions?: boolean;
 }
 
 async function run(r: Run) {
@@ -103,6 +105,8 @@ async function run(r: Run) {
   let clientText = '';
   const judge = critic((view) => r.find?.(view) ?? []);
   const revisionCalls: ChatMessage[][] = [];
+  /** What the client had read when each streamed continuation finished. */
+  const revisionEnded: string[] = [];
   const revisions = [...(r.revisions ?? [])];
   const records: RequestRecord[] = [];
   const result = await runExchange(
@@ -162,6 +166,18 @@ async function run(r: Run) {
           revisionCalls.push(messages);
           return { content: revisions.shift() ?? 'no more revisions', usage };
         },
+        reviseStream: r.streamRevisions
+          ? async (messages, onText) => {
+              revisionCalls.push(messages);
+              const content = revisions.shift() ?? 'no more revisions';
+              for (const piece of content.match(/[^ ]+ ?/g) ?? []) {
+                await new Promise((resolve) => setTimeout(resolve, 3));
+                onText(piece);
+              }
+              revisionEnded.push(clientText);
+              return { content, usage };
+            }
+          : undefined,
         nonce: () => '0123456789abcdef01234567',
         now: () => Date.now(),
       }),
@@ -201,6 +217,7 @@ async function run(r: Run) {
     seenAtCritic,
     criticSpans,
     revisionCalls,
+    revisionEnded,
     upstreamAborted,
     record: records[0] as RequestRecord,
   };
@@ -438,6 +455,42 @@ describe('stream: progressive, beyond the text', () => {
     expect(clientText.length).toBeLessThan(clean.length);
     expect(upstreamAborted).toBe(true);
     expect(record.reason).toContain('client disconnected');
+  });
+
+  it('streams a continuation: its first windows reach the client while it is still being written', async () => {
+    const long = Array.from(
+      { length: 6 },
+      (_, n) => `Tip ${n}: keep the same wake-up time, even on weekends. `,
+    ).join('');
+    const { clientText, revisionEnded, record } = await run({
+      protocol: 'chat',
+      text: withClaim,
+      find: findsClaim,
+      revisions: [long],
+      streamRevisions: true,
+    });
+    expect(clientText.endsWith(long)).toBe(true);
+    // When the continuation's last piece was written, part of it had already gone out.
+    const shown = clientText.slice(0, clientText.length - long.length);
+    expect(revisionEnded[0]?.length ?? 0).toBeGreaterThan(shown.length);
+    expect(record.verdict).toBe('revised');
+    const rounds = record.stages.find((s) => s.stage === 'output')?.rounds ?? [];
+    expect(rounds.filter((r) => r.kind === 'revision').length).toBeGreaterThanOrEqual(2);
+    expect(rounds.find((r) => r.revision)?.revision?.usage.total_tokens).toBe(usage.total_tokens);
+  });
+
+  it('asks again when a continuation brings in a link the answer never had, and never sends that window', async () => {
+    const { clientText, record, revisionCalls } = await run({
+      protocol: 'chat',
+      text: withClaim,
+      find: findsClaim,
+      revisions: ['For more, see https://sleep-cure.example.com today. ', continuation],
+    });
+    expect(clientText).not.toContain('sleep-cure.example.com');
+    expect(clientText.endsWith(continuation)).toBe(true);
+    expect(revisionCalls).toHaveLength(2);
+    const rounds = record.stages.find((s) => s.stage === 'output')?.rounds ?? [];
+    expect(rounds.some((r) => r.failedRevision?.includes('sleep-cure.example.com'))).toBe(true);
   });
 
   it('keeps a configured secret out of the released text', async () => {

@@ -3,7 +3,7 @@
 import type { Constitution } from '../constitution/schema.ts';
 import type { ChatMessage } from '../critique.ts';
 import { TenetError } from '../errors.ts';
-import { type Judgement, judgeAnswer, type LoopDeps } from '../judge-answer.ts';
+import { type Judgement, judgeAnswer, type LoopDeps, type ModelReply } from '../judge-answer.ts';
 import type { Round, StageResult } from '../loop.ts';
 import { addedByRevision, continuationMessages } from '../revise.ts';
 import { parseSse } from '../sse.ts';
@@ -307,6 +307,8 @@ export async function* progressiveEvents(
 
   const refuse = (why: string) => {
     stopUpstream();
+    // A continuation still being written is not the answer any more: its text is no longer taken.
+    continuation = undefined;
     verdict = 'blocked';
     reason = why;
     endedAs = 'refused';
@@ -319,7 +321,7 @@ export async function* progressiveEvents(
   const nextWindow = (): { part: Part; text: string } | undefined => {
     for (const part of parts.values()) {
       const pending = part.text.slice(part.judged);
-      const last = part.closed || upstreamDone || stopped;
+      const last = part.closed || (upstreamDone && !stopped);
       const cut = windowCut(pending, chars, last);
       if (cut > 0) return { part, text: pending.slice(0, cut) };
     }
@@ -346,53 +348,86 @@ export async function* progressiveEvents(
     );
   };
 
-  /** A continuation revision: the rest of the answer from the released text, fixing what the window broke. */
-  const continueFrom = async (
-    part: Part,
-    window: string,
-    fixing: Violation[],
-  ): Promise<{ revision: Round['revision']; failed?: string }> => {
+  /** A continuation revision being written: its part, what it replaces, its call. */
+  interface Continuation {
+    part: Part;
+    /** Where its text starts in its part (the released text before it stays). */
+    from: number;
+    /** The window it replaces and what that window broke (a failed continuation is asked again for them). */
+    window: string;
+    fixing: Violation[];
+    /** The answer it must not add links, contacts or code to: the shown text and the window it replaces. */
+    base: string;
+    started: number;
+    /** How long its call took (once done). */
+    latencyMs?: number;
+    /** The first round judged from its text (its call's time and tokens are recorded there). */
+    firstRound?: Round;
+    done: boolean;
+    reply?: ModelReply;
+    error?: unknown;
+  }
+  const continuations: Continuation[] = [];
+  let continuation: Continuation | undefined;
+
+  /**
+   * Starts a continuation revision: the upstream is stopped and the model writes the rest of the answer from the
+   * released text, fixing what `window` broke. Streamed where the reviser can: its text is cut into windows and
+   * judged as it is written, like the upstream's.
+   */
+  const startContinuation = (part: Part, window: string, fixing: Violation[]) => {
     stopUpstream();
     revisions++;
     const shown = shownText();
-    const started = deps.now();
-    const reply = await deps.revise(
-      continuationMessages(spec.conversation, shown, window, fixing, principles, deps.nonce()),
-    );
-    revisionUsage = addUsage(revisionUsage, reply.usage);
-    let rest = reply.content;
+    part.text = part.text.slice(0, part.released);
+    part.judged = part.released;
+    part.closed = false;
+    const c: Continuation = {
+      part,
+      from: part.released,
+      window,
+      fixing,
+      base: shown + window,
+      started: deps.now(),
+      done: false,
+    };
+    continuation = c;
+    continuations.push(c);
     // The rest starts where the shown text stops: a repeated separator is dropped.
-    if (/\s$/.test(shown)) rest = rest.replace(/^\s+/, '');
-    const added = addedByRevision(
-      { text: rest, toolCalls: [] },
-      { text: shown + window, toolCalls: [] },
-      spec.conversation,
-      principles,
+    let leading = /\s$/.test(shown);
+    const onText = (delta: string) => {
+      if (continuation !== c) return;
+      let text = delta;
+      if (leading) {
+        text = text.replace(/^\s+/, '');
+        if (!text) return;
+        leading = false;
+      }
+      part.text += text;
+      changed.notify();
+    };
+    const messages = continuationMessages(spec.conversation, shown, window, fixing, principles, deps.nonce());
+    const call = deps.reviseStream
+      ? deps.reviseStream(messages, onText)
+      : deps.revise(messages).then((reply) => {
+          onText(reply.content);
+          return reply;
+        });
+    call.then(
+      (reply) => {
+        c.done = true;
+        c.reply = reply;
+        c.latencyMs = deps.now() - c.started;
+        revisionUsage = addUsage(revisionUsage, reply.usage);
+        if (continuation === c) part.closed = true;
+        changed.notify();
+      },
+      (err: unknown) => {
+        c.done = true;
+        c.error = err;
+        changed.notify();
+      },
     );
-    part.text = part.text.slice(0, part.released) + rest;
-    part.closed = true;
-    const revision = { latencyMs: deps.now() - started, usage: reply.usage };
-    if (added) {
-      // Not judged: it failed as it is. The whole continuation is recorded as one failed round.
-      rounds.push({
-        index: rounds.length,
-        kind: 'revision',
-        text: rest,
-        toolCalls: [],
-        violations: [],
-        critic: [],
-        answersRequest: null,
-        failedRevision: added,
-        revision,
-        truncated: false,
-        unjudgedChars: 0,
-        weight: 0,
-      });
-      spans.push({ key: part.key, start: part.released, end: part.released + rest.length, released: false });
-      part.text = part.text.slice(0, part.released);
-      return { revision: undefined, failed: added };
-    }
-    return { revision };
   };
 
   /** A window being judged: judged alongside the ones before it, decided in order. */
@@ -410,10 +445,18 @@ export async function* progressiveEvents(
    * decided in order, and a window is released only when every window before it was.
    */
   const judgeAll = async () => {
-    let pendingRevision: Round['revision'];
     let judging: Judging[] = [];
     for (;;) {
       if (upstreamFailure !== undefined) return;
+      if (continuation?.error !== undefined) {
+        const err = continuation.error;
+        criticFault = {
+          code: 'critic_unavailable',
+          message: `the revision call failed: ${err instanceof Error ? err.message : String(err)}`,
+        };
+        refuse('the continuation call failed; the rest was refused');
+        break;
+      }
       for (let next = nextWindow(); next; next = nextWindow()) {
         const { part, text } = next;
         const start = part.judged;
@@ -445,8 +488,11 @@ export async function* progressiveEvents(
       }
       const head = judging[0];
       if (!head) {
+        // Over once the upstream (or the continuation being written) sent everything and all of it was judged.
         const settled =
-          (upstreamDone || stopped) && [...parts.values()].every((p) => p.judged >= p.text.length);
+          (upstreamDone || stopped) &&
+          !(continuation && !continuation.done) &&
+          [...parts.values()].every((p) => p.judged >= p.text.length);
         if (settled) break;
         await changed.wait();
         continue;
@@ -479,9 +525,10 @@ export async function* progressiveEvents(
         truncated: j.unjudgedChars > 0,
         unjudgedChars: j.unjudgedChars,
         weight: weightOf(j.violations),
-        ...(pendingRevision ? { revision: pendingRevision } : {}),
       };
-      pendingRevision = undefined;
+      const from =
+        continuation && continuation.part === part && start >= continuation.from ? continuation : undefined;
+      if (from && !from.firstRound) from.firstRound = round;
       rounds.push(round);
       const span: WindowSpan = { key: part.key, start, end: start + text.length, released: false };
       spans.push(span);
@@ -492,6 +539,26 @@ export async function* progressiveEvents(
         changed.notify();
       };
 
+      // A continuation that brings in links, contacts or code the answer did not have failed, whatever the critic
+      // said: asked again while revisions remain, else the rest is refused.
+      const added =
+        from &&
+        addedByRevision(
+          { text, toolCalls: [] },
+          { text: from.base, toolCalls: [] },
+          spec.conversation,
+          principles,
+        );
+      if (from && added) {
+        round.failedRevision = added;
+        judging = [];
+        if (revisions >= constitution.critic.max_revisions) {
+          refuse(`the continuation failed: ${added}`);
+          break;
+        }
+        startContinuation(part, from.window, from.fixing);
+        continue;
+      }
       if (j.fault) {
         if (constitution.critic.on_error !== 'fail_open') {
           criticFault = j.fault;
@@ -526,23 +593,7 @@ export async function* progressiveEvents(
       }
       // The windows after it were judged on text that will not go out: their verdicts are not waited for.
       judging = [];
-      try {
-        let next = await continueFrom(part, text, open);
-        while (next.failed && revisions < constitution.critic.max_revisions)
-          next = await continueFrom(part, text, open);
-        if (next.failed) {
-          refuse(`the continuation failed: ${next.failed}`);
-          break;
-        }
-        pendingRevision = next.revision;
-      } catch (err) {
-        criticFault = {
-          code: 'critic_unavailable',
-          message: `the revision call failed: ${err instanceof Error ? err.message : String(err)}`,
-        };
-        refuse('the continuation call failed; the rest was refused');
-        break;
-      }
+      startContinuation(part, text, open);
       endedAs = 'continuation';
       if (verdict !== 'blocked') verdict = 'revised';
     }
@@ -589,6 +640,11 @@ export async function* progressiveEvents(
     if (endedAs !== 'upstream') {
       const texts = new Map([...parts.values()].map((p) => [p.key, p.text.slice(0, p.released)]));
       outbox += ending.end({ texts, refusal: refusalText, usage: revisionUsage });
+    }
+    // Each continuation's call (its time and tokens) is recorded on the first round judged from its text.
+    for (const c of continuations) {
+      const round = c.firstRound ?? rounds.at(-1);
+      if (round && c.reply) round.revision = { latencyMs: c.latencyMs ?? 0, usage: c.reply.usage };
     }
     const final = shownText() + (refusalText ?? '');
     const violations = rounds.flatMap((r) => r.violations);
