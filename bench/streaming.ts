@@ -134,11 +134,18 @@ async function oneStream(
       ),
       match: { jsonSchemaName: 'tenet_critique', bodyIncludes: claim.trim() },
     });
-    // Buffer asks for the whole answer again; progressive for the rest from where the released text stops.
+    // Buffer asks for the whole answer again (one call, answered whole when written); progressive streams the
+    // rest from where the released text stops, at the model's pace.
     const revised = pieces.join('').replace(claim, fix);
-    const rest = revised.slice(revised.indexOf(fix));
-    const text = mode === 'buffer' ? revised : rest;
-    replies.push(on({ json: completion(text), delayMs: Math.round((text.length / 5) * tokenMs) }));
+    if (mode === 'buffer')
+      replies.push(on({ json: completion(revised), delayMs: Math.round((revised.length / 5) * tokenMs) }));
+    else {
+      const rest = answerTokens(tokens, false)
+        .join('')
+        .slice(revised.indexOf(fix))
+        .split(/(?<= )/);
+      replies.push(on({ stream: chunks([fix, ...rest]), chunkDelayMs: tokenMs }));
+    }
   }
   replies.unshift(on(criticSays(allClean(), { delayMs: criticMs, times: 'always' })));
   await scenario.script(replies);
