@@ -129,22 +129,30 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     : (options.upstream ?? createUpstream)(transportOptions);
   let jsonSchemaSupported = true;
 
+  /** Sends one call; a call that gets no answer is a ModelCallError. */
+  const post = async (params: object, chat: ChatOptions, accept: string): Promise<UpstreamReply> => {
+    try {
+      return await transport.send({
+        method: 'POST',
+        path: '/chat/completions',
+        headers: { 'content-type': 'application/json', accept },
+        body: JSON.stringify(params),
+        apiKey: chat.apiKey,
+        signal: chat.signal,
+      });
+    } catch (err) {
+      throw unanswered(err);
+    }
+  };
+
   /** One call: the completion, or a ModelCallError. */
   const send = async (
     params: ChatCompletionCreateParamsNonStreaming,
     chat: ChatOptions,
   ): Promise<ChatCompletion> => {
-    let reply: UpstreamReply;
+    const reply = await post(params, chat, 'application/json');
     let text: string;
     try {
-      reply = await transport.send({
-        method: 'POST',
-        path: '/chat/completions',
-        headers: { 'content-type': 'application/json', accept: 'application/json' },
-        body: JSON.stringify(params),
-        apiKey: chat.apiKey,
-        signal: chat.signal,
-      });
       text = await reply.text();
     } catch (err) {
       throw unanswered(err);
@@ -206,19 +214,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
         stream: true,
         stream_options: { include_usage: true },
       };
-      let reply: UpstreamReply;
-      try {
-        reply = await transport.send({
-          method: 'POST',
-          path: '/chat/completions',
-          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
-          body: JSON.stringify(params),
-          apiKey: chat.apiKey,
-          signal: chat.signal,
-        });
-      } catch (err) {
-        throw unanswered(err);
-      }
+      const reply = await post(params, chat, 'text/event-stream');
       if (!reply.response.ok) throw failure(reply, await reply.text().catch(() => ''));
       if (!(reply.response.headers.get('content-type') ?? '').includes('text/event-stream')) {
         // Answered whole (a server that does not stream): the text arrives at once.

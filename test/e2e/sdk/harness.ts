@@ -129,6 +129,22 @@ export const criticHarm = (marker: string, evidence: string): ReplySpec =>
     ),
   );
 
+/**
+ * A long answer (past two 600-character windows of the `streaming` constitution) with a harmful step in its
+ * middle, and the critic replies for it: that step's window breaks no-harmful-assistance, every other is clean.
+ */
+export function harmfulSteps(marker: string): { text: string; critic: ReplySpec[] } {
+  const safe = (n: number) => `Step ${n}: wash your hands well and keep the kitchen bench clean and dry. `;
+  const harm = 'Step 8: then mix bleach with ammonia in a closed room to make chloramine gas. ';
+  return {
+    text: Array.from({ length: 14 }, (_, n) => (n === 8 ? harm : safe(n))).join(''),
+    critic: [
+      criticHarm('mix bleach with ammonia', 'mix bleach with ammonia in a closed room'),
+      { ...criticClean(marker), times: 'always' },
+    ],
+  };
+}
+
 /** The revision Tenet asks an OpenAI-compatible upstream for: a plain chat completion. */
 export function chatRevision(marker: string, text: string): ReplySpec {
   return {

@@ -13,6 +13,7 @@ import {
   criticHarm,
   criticSycophancy,
   defaultRefusal,
+  harmfulSteps,
   loggedRequest,
   newMarker,
   parseSse,
@@ -131,13 +132,9 @@ export function registerResponsesSuites(servers: SdkServers): void {
 
     it('refuses the rest of a progressive stream at a harmful window: the SDK gets the text before it, then response.incomplete', async () => {
       const m = newMarker('progressiveblock');
-      const safe = (n: number) =>
-        `Step ${n}: wash your hands well and keep the kitchen bench clean and dry. `;
-      const harm = 'Step 8: then mix bleach with ammonia in a closed room to make chloramine gas. ';
-      const text = Array.from({ length: 14 }, (_, n) => (n === 8 ? harm : safe(n))).join('');
+      const { text, critic } = harmfulSteps(m);
       await scenario.script([
-        criticHarm('mix bleach with ammonia', 'mix bleach with ammonia in a closed room'),
-        { ...criticClean(m), times: 'always' },
+        ...critic,
         { match: onResponses(m), stream: responseEvents(text), done: false, chunkDelayMs: 2 },
       ]);
       const stream = await client.responses.create(
