@@ -145,12 +145,8 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
     }
   };
 
-  /** One call: the completion, or a ModelCallError. */
-  const send = async (
-    params: ChatCompletionCreateParamsNonStreaming,
-    chat: ChatOptions,
-  ): Promise<ChatCompletion> => {
-    const reply = await post(params, chat, 'application/json');
+  /** A reply read whole: the completion, or a ModelCallError (a refused call, an answer that is not JSON). */
+  const completionOf = async (reply: UpstreamReply): Promise<ChatCompletion> => {
     let text: string;
     try {
       text = await reply.text();
@@ -166,6 +162,10 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       });
     }
   };
+
+  /** One call: the completion, or a ModelCallError. */
+  const send = async (params: ChatCompletionCreateParamsNonStreaming, chat: ChatOptions) =>
+    completionOf(await post(params, chat, 'application/json'));
 
   /** The request's parameters: the call's own, then the revision contract's wire fields. */
   const paramsOf = (
@@ -215,16 +215,10 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
         stream_options: { include_usage: true },
       };
       const reply = await post(params, chat, 'text/event-stream');
-      if (!reply.response.ok) throw failure(reply, await reply.text().catch(() => ''));
-      if (!(reply.response.headers.get('content-type') ?? '').includes('text/event-stream')) {
-        // Answered whole (a server that does not stream): the text arrives at once.
-        let completion: ChatCompletion;
-        try {
-          completion = JSON.parse(await reply.text()) as ChatCompletion;
-        } catch (err) {
-          throw unanswered(err);
-        }
-        const whole = replyOf(completion);
+      const streamed = (reply.response.headers.get('content-type') ?? '').includes('text/event-stream');
+      if (!reply.response.ok || !streamed) {
+        // Refused, or answered whole (a server that does not stream): the text arrives at once.
+        const whole = replyOf(await completionOf(reply));
         if (whole.content) onText(whole.content);
         return whole;
       }
