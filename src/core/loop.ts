@@ -81,7 +81,8 @@ export interface JudgeInput {
   contract?: OutputContract | undefined;
 }
 
-const weightOf = (violations: readonly Violation[]) =>
+/** Severity-weighted size of the violations that matter (not `flag`): how bad a round is. */
+export const weightOf = (violations: readonly Violation[]) =>
   violations.filter((v) => v.action !== 'flag').reduce((sum, v) => sum + severityWeight[v.severity], 0);
 
 function roundOf(

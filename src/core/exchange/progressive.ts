@@ -4,10 +4,10 @@ import type { Constitution } from '../constitution/schema.ts';
 import type { ChatMessage } from '../critique.ts';
 import { TenetError } from '../errors.ts';
 import { type Judgement, judgeAnswer, type LoopDeps, type ModelReply } from '../judge-answer.ts';
-import type { Round, StageResult } from '../loop.ts';
+import { type Round, type StageResult, weightOf } from '../loop.ts';
 import { addedByRevision, continuationMessages } from '../revise.ts';
 import { parseSse } from '../sse.ts';
-import { principlesFor, severityWeight, type Verdict, type Violation } from '../verdict.ts';
+import { principlesFor, type Verdict, type Violation } from '../verdict.ts';
 import { addUsage, type ToolCallPart, type Usage, zeroUsage } from './conversation.ts';
 import type { Enforcement } from './enforce.ts';
 import type { AnyProtocol, DeltaCodec, ParsedRequest, StreamEnding } from './protocol.ts';
@@ -135,9 +135,6 @@ const encoder = new TextEncoder();
 const keepAlive = encoder.encode(': keep-alive\n\n');
 /** The part already shown, as the critic's context: its end (the critic reads context turns up to 2,000 chars). */
 const shownChars = 1_800;
-
-const weightOf = (violations: readonly Violation[]) =>
-  violations.filter((v) => v.action !== 'flag').reduce((sum, v) => sum + severityWeight[v.severity], 0);
 
 /**
  * The client's stream of a progressive answer. Reads the upstream's events as they come; the answer's text is cut

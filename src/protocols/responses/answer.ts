@@ -1,7 +1,13 @@
 // The Responses API answer: reading the judged parts of a `response`, and putting revisions and refusals back.
 
 import { TenetError } from '../../core/errors.ts';
-import type { Draft, FinalChoice, ToolCallPart, Usage } from '../../core/exchange/conversation.ts';
+import {
+  type Draft,
+  type FinalChoice,
+  type ToolCallPart,
+  type Usage,
+  zeroUsage,
+} from '../../core/exchange/conversation.ts';
 import type { ParsedRequest } from '../../core/exchange/protocol.ts';
 import type { ResponsesRequest } from './request.ts';
 import {
@@ -113,6 +119,17 @@ function refusalItem(message: string): OutputItem {
   return tenetMessage([{ type: 'refusal', refusal: message }]);
 }
 
+/** Tokens in the Responses API's shape (its details zero: Tenet's own answers cache and reason nothing). */
+export function responseUsage(usage: Usage): NonNullable<ResponseObject['usage']> {
+  return {
+    input_tokens: usage.prompt_tokens,
+    input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
+    output_tokens: usage.completion_tokens,
+    output_tokens_details: { reasoning_tokens: 0 },
+    total_tokens: usage.total_tokens,
+  };
+}
+
 function withUsage(answer: ResponseObject, usage: Usage): ResponseObject {
   if (!answer.usage || usage.total_tokens <= 0) return answer;
   return {
@@ -206,13 +223,7 @@ export function refusalResponse(request: ParsedRequest<ResponsesRequest>, messag
     tools: echoedTools(body.tools),
     top_p: body.top_p ?? 1,
     truncation: 'disabled',
-    usage: {
-      input_tokens: 0,
-      input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
-      output_tokens: 0,
-      output_tokens_details: { reasoning_tokens: 0 },
-      total_tokens: 0,
-    },
+    usage: responseUsage(zeroUsage()),
     metadata: isObject(body['metadata']) ? body['metadata'] : {},
   };
 }

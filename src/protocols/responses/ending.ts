@@ -1,6 +1,7 @@
 // How a progressive Responses stream ends after Tenet changed its course: the open parts and items closed with the
 // text that went out, then `response.completed` (or `response.incomplete` for a content filter's cut).
 import type { StreamEnding } from '../../core/exchange/protocol.ts';
+import { responseUsage } from './answer.ts';
 import { isObject, type Json, tenetId } from './shape.ts';
 
 interface OpenItem {
@@ -95,13 +96,7 @@ export function responsesEnding(): StreamEnding {
         status: refusal === undefined ? 'completed' : 'incomplete',
         incomplete_details: refusal === undefined ? null : { reason: 'content_filter' },
         output,
-        usage: {
-          input_tokens: usage.prompt_tokens,
-          input_tokens_details: { cached_tokens: 0, cache_write_tokens: 0 },
-          output_tokens: usage.completion_tokens,
-          output_tokens_details: { reasoning_tokens: 0 },
-          total_tokens: usage.total_tokens,
-        },
+        usage: responseUsage(usage),
       };
       if ('completed_at' in response)
         final['completed_at'] = refusal === undefined ? Math.floor(Date.now() / 1000) : null;
