@@ -10,7 +10,8 @@ import { parseSse } from '../sse.ts';
 import { principlesFor, type Verdict, type Violation } from '../verdict.ts';
 import { addUsage, type ToolCallPart, type Usage, zeroUsage } from './conversation.ts';
 import type { Enforcement } from './enforce.ts';
-import type { AnyProtocol, DeltaCodec, ParsedRequest, StreamEnding } from './protocol.ts';
+import type { AnyProtocol, DeltaCodec, ParsedRequest, StreamAssembler, StreamEnding } from './protocol.ts';
+import { assemble } from './tap.ts';
 
 /** Where a sentence or a line ends (the whitespace after it belongs to the window before). */
 const boundary = /[.!?…。！？]["'”’)\]]*\s+|\n\s*/g;
@@ -63,10 +64,8 @@ export interface ProgressiveSpec {
   keepAliveMs: number;
   /** Stops the upstream call: a continuation took over, or the rest is refused. */
   stopUpstream(): void;
-  /** The answer's tool calls once the upstream sent them whole (read from the stream's assembled copy). */
-  toolCalls(): ToolCallPart[];
-  /** Every upstream event as it arrives (the record's copy of the draft). */
-  onUpstreamEvent?: ((event: { event?: string | undefined; data: string }) => void) | undefined;
+  /** The record's copy of the upstream's answer: every upstream event goes into it (its tool calls are read back). */
+  copy: StreamAssembler<unknown>;
   /** Called once when the stream is over (not when the client left or the upstream broke). */
   onResult(result: ProgressiveResult): void;
 }
@@ -193,7 +192,7 @@ export async function* progressiveEvents(
 
   /** Queues one upstream event: its answer text goes to its part, the event waits for it to pass. */
   const take = (event: { event?: string | undefined; data: string }) => {
-    spec.onUpstreamEvent?.(event);
+    assemble(spec.copy, event);
     let json: Json | undefined;
     if (event.data !== '[DONE]') {
       try {
@@ -596,7 +595,7 @@ export async function* progressiveEvents(
     }
     if (endedAs === 'refused' || upstreamFailure !== undefined) return;
     // Tool calls come whole: judged once the upstream sent them, before any of their events goes out.
-    const calls = stopped ? [] : spec.toolCalls();
+    const calls = stopped ? [] : toolCallsOf(protocol, spec.copy);
     if (calls.length > 0) {
       const j = await judgeAnswer(
         'output',
@@ -717,6 +716,15 @@ export async function* progressiveEvents(
     }
     void reading;
     void judging;
+  }
+}
+
+/** The tool calls of the answer a stream spelled out (none when it cannot be read as one). */
+function toolCallsOf(protocol: AnyProtocol, copy: StreamAssembler<unknown>): ToolCallPart[] {
+  try {
+    return protocol.draftOf(copy.result()).choices[0]?.toolCalls ?? [];
+  } catch {
+    return [];
   }
 }
 

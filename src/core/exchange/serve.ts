@@ -8,7 +8,7 @@ import type { Redactor } from '../redact.ts';
 import { mayHoldSecret, StreamScrubber, scrubJson } from '../secret-scrub.ts';
 import { parseSse } from '../sse.ts';
 import { principlesFor } from '../verdict.ts';
-import { criticMessages, type Draft } from './conversation.ts';
+import { criticMessages, type Draft, type Usage } from './conversation.ts';
 import { deferredSse, type JudgedStream, type Reply, sseHeaders } from './deferred-sse.ts';
 import { type Enforcement, finalText } from './enforce.ts';
 import { combineOutcome, inputOutcome, judgeInputStage, judgeOutputStage, type Outcome } from './judge.ts';
@@ -307,6 +307,10 @@ export async function serveExchange(
     const sent = early?.sent ?? Date.now();
     const reply = await (early?.reply ?? ports.sendUpstream(rawBody, signal));
     const withInput = early ? { withInput: true } : {};
+    /** The draft call as the record keeps it, once its answer is in (or as far as a stream went). */
+    const drafted = (usage: Usage | null) => {
+      draftCall = { latencyMs: Date.now() - sent, usage, ...withInput };
+    };
     const headers = { ...reply.headers };
     const judgesOutput = principlesFor(constitution, 'output').length > 0;
     const enforce = (draft: Draft, mode: 'enforce' | 'audit', abort: AbortSignal | undefined) =>
@@ -336,7 +340,7 @@ export async function serveExchange(
             errorEvent: (err) => protocol.sseError(err),
             onEnd: (end) => {
               const draft = draftFrom(protocol, copy);
-              draftCall = { latencyMs: Date.now() - sent, usage: draft?.usage ?? null, ...withInput };
+              drafted(draft?.usage ?? null);
               const final = draft?.choices[0]?.text ?? null;
               if (end.kind !== 'done')
                 return endedEarly(end, { draft, final }, judgesOutput ? 'not audited' : 'not judged');
@@ -379,14 +383,7 @@ export async function serveExchange(
           deps: ports.loopDeps(constitution, signal),
           keepAliveMs: ports.streamKeepAliveMs,
           stopUpstream: () => reply.abort(),
-          toolCalls: () => draftFrom(protocol, copy)?.choices[0]?.toolCalls ?? [],
-          onUpstreamEvent: (event) => {
-            try {
-              copy.add(event);
-            } catch {
-              // not part of an answer: judged as far as it can be
-            }
-          },
+          copy,
           onResult: (r) => {
             result = r;
           },
@@ -399,7 +396,7 @@ export async function serveExchange(
             errorEvent: (err) => protocol.sseError(err),
             onEnd: (end) => {
               const draft = draftFrom(protocol, copy);
-              draftCall = { latencyMs: Date.now() - sent, usage: draft?.usage ?? null, ...withInput };
+              drafted(draft?.usage ?? null);
               const enforcement = result && enforcementOf(result);
               const final = result?.final ?? null;
               if (end.kind !== 'done' || !enforcement)
@@ -436,7 +433,7 @@ export async function serveExchange(
         }
         const answer = assembler.result();
         const draft = protocol.draftOf(answer);
-        draftCall = { latencyMs: Date.now() - sent, usage: draft.usage, ...withInput };
+        drafted(draft.usage);
         const enforcement = (await enforce(draft, 'enforce', signal)) as Enforcement;
         const outcome = combineOutcome(input, enforcement);
         finish(outcome, {
@@ -468,7 +465,7 @@ export async function serveExchange(
     const raw = new TextDecoder().decode(body);
     const answer = protocol.readAnswer(raw);
     const draft = protocol.draftOf(answer);
-    draftCall = { latencyMs: Date.now() - sent, usage: draft.usage, ...withInput };
+    drafted(draft.usage);
     headers['content-type'] = 'application/json';
     const enforcement = judgesOutput ? await enforce(draft, 'enforce', signal) : undefined;
     const outcome = combineOutcome(input, enforcement);

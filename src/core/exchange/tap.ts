@@ -2,13 +2,22 @@
 import type { StreamScrubber } from '../secret-scrub.ts';
 import { scrubSseEvents } from '../secret-scrub.ts';
 import { parseSse } from '../sse.ts';
-import type { DeltaCodec, StreamAssembler } from './protocol.ts';
+import type { DeltaCodec, SseEvent, StreamAssembler } from './protocol.ts';
 
 /**
  * Passes events through while feeding them to `assembler` (the record; audit mode judges after the fact), and
  * keeps configured secrets out of them (`scrub`), parsing each event once for both. An event the assembler
  * cannot take is the client's to see as sent; the audit judges what it can.
  */
+/** Adds an event to a stream's copy; an event that is not part of an answer is left out (it is still sent). */
+export function assemble(assembler: StreamAssembler<unknown>, event: SseEvent): void {
+  try {
+    assembler.add(event);
+  } catch {
+    // not part of an answer: relayed, not assembled
+  }
+}
+
 export async function* tapEvents(
   events: AsyncGenerator<Uint8Array>,
   assembler: StreamAssembler<unknown> | undefined,
@@ -16,12 +25,8 @@ export async function* tapEvents(
 ): AsyncGenerator<Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  const add = (event: Parameters<StreamAssembler<unknown>['add']>[0]) => {
-    try {
-      assembler?.add(event);
-    } catch {
-      // not part of an answer: relayed, not assembled
-    }
+  const add = (event: SseEvent) => {
+    if (assembler) assemble(assembler, event);
   };
   for await (const chunk of events) {
     const text = decoder.decode(chunk, { stream: true });
