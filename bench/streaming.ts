@@ -4,6 +4,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { parseSse, SseFramer } from '../src/core/sse.ts';
 import { guarded, guardedAlongside, judged, judgedAudit } from '../test/fixtures/constitutions.ts';
 import { allClean, criticSays, violating } from '../test/fixtures/critic.ts';
 import { createScenario, type ReplySpec, type Scenario } from '../test/upstream/client.ts';
@@ -81,21 +82,17 @@ export interface StreamingReport {
 async function readStream(res: Response, t0: number) {
   const reader = (res.body as ReadableStream<Uint8Array>).getReader();
   const decoder = new TextDecoder();
-  let buffered = '';
+  const framer = new SseFramer();
   let text = '';
   let firstContentMs = Number.NaN;
   const marks: Array<{ chars: number; ms: number }> = [];
   for (;;) {
     const { done, value } = await reader.read();
     if (done) break;
-    buffered += decoder.decode(value, { stream: true });
-    let cut = buffered.indexOf('\n\n');
-    while (cut !== -1) {
-      const block = buffered.slice(0, cut);
-      buffered = buffered.slice(cut + 2);
-      cut = buffered.indexOf('\n\n');
-      const data = block.startsWith('data: ') ? block.slice(6) : '';
-      if (!data || data === '[DONE]') continue;
+    const events = framer.push(value);
+    if (!events) continue;
+    for (const { data } of parseSse(decoder.decode(events, { stream: true }))) {
+      if (data === '[DONE]') continue;
       const delta = (JSON.parse(data) as { choices?: { delta?: { content?: string } }[] }).choices?.[0]?.delta
         ?.content;
       if (!delta) continue;
