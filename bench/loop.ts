@@ -14,7 +14,7 @@ import {
 import { completion } from '../test/upstream/script.ts';
 import { percentile } from './load.ts';
 import type { LoopFigures, LoopReport } from './loop-report.ts';
-import { cpuMsOf, type ProxyTarget, startTenetNode } from './targets.ts';
+import { cpuMsOf, type ProxyTarget, startLoopFloor, startTenetNode } from './targets.ts';
 
 /** The scripted model's latency per call, in ms (a small fast model; a real one is slower, not faster). */
 const delaysMs = { draft: 40, critic: 25, revision: 40 };
@@ -228,50 +228,109 @@ async function replayModelMs(
   return percentile(sums, 50);
 }
 
-/** Measures every scenario at 1 and 4 connections through one Tenet on Node (constitution `judged`). */
+/** What each target (the loop floor, then Tenet) did with one scenario at one connection count. */
+interface TargetRun {
+  answers: Answer[];
+  cpuMs: number;
+  recorded: RecordedRequest[];
+  byMarker: Map<string, RecordedRequest[]>;
+}
+
+async function measureTarget(
+  target: ProxyTarget,
+  scenario: Scenario,
+  s: LoopScenario,
+  n: number,
+  connections: number,
+  quick: boolean,
+): Promise<TargetRun> {
+  const pool = new Pool(target.url, { connections, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  try {
+    await run(pool, scenario, s, connections * (quick ? 1 : 2), connections, 'warm-up');
+    await scenario.reset();
+    const cpu0 = cpuMsOf(target.workers());
+    const answers = await run(pool, scenario, s, n, connections, 'measured');
+    const cpuMs = cpuMsOf(target.workers()) - cpu0;
+    const recorded = await scenario.requests();
+    const byMarker = new Map<string, RecordedRequest[]>();
+    for (const r of recorded) {
+      const m = markerPattern.exec(r.body)?.[0] ?? '(none)';
+      byMarker.set(m, [...(byMarker.get(m) ?? []), r]);
+    }
+    await scenario.reset();
+    return { answers, cpuMs, recorded, byMarker };
+  } finally {
+    await pool.destroy();
+  }
+}
+
+/** The constitution's action per critic-judged principle, for the loop floor. */
+const floorActions = { 'no-sycophancy': 'revise', 'no-harm': 'block', tone: 'flag' };
+
+/**
+ * Measures every scenario at 1 and 4 connections through one Tenet on Node (constitution `judged`), and through
+ * the loop floor: the same model calls with nothing else, so what the machine's hops cost is known apart from
+ * what Tenet's own work costs.
+ */
 export async function runLoopBench(opts: {
   upstreamUrl: string;
   quick: boolean;
   log: (line: string) => void;
 }): Promise<LoopReport> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
-  const n = opts.quick ? 8 : 40;
+  const n = opts.quick ? 8 : 60;
   const replays = opts.quick ? 8 : 20;
+  const warmUp = opts.quick ? 16 : 240;
   const scenario = await createScenario(opts.upstreamUrl);
   const dir = mkdtempSync(join(tmpdir(), 'tenet-bench-constitutions-'));
   let tenet: ProxyTarget | undefined;
+  let floor: ProxyTarget | undefined;
   try {
     writeFileSync(join(dir, 'judged.yaml'), judged);
-    tenet = await startTenetNode(
-      { upstreamUrl: scenario.baseURL, upstreamKey, clientKey },
-      {
-        TENET_CONSTITUTIONS_DIR: dir,
-        TENET_CONSTITUTION: 'judged',
-        TENET_CRITIC_MODEL: 'critic-model',
-        // Every request pays its critic calls.
-        TENET_VERDICT_CACHE_TTL_S: '0',
-      },
-    );
+    [tenet, floor] = await Promise.all([
+      startTenetNode(
+        { upstreamUrl: scenario.baseURL, upstreamKey, clientKey },
+        {
+          TENET_CONSTITUTIONS_DIR: dir,
+          TENET_CONSTITUTION: 'judged',
+          TENET_CRITIC_MODEL: 'critic-model',
+          // Every request pays its critic calls.
+          TENET_VERDICT_CACHE_TTL_S: '0',
+        },
+      ),
+      startLoopFloor(scenario.baseURL, floorActions, refusal),
+    ]);
+    // Warm both processes up first, every scenario, at 8 connections: the figures are a warm server's (as in
+    // production), not V8's first runs of each code path, which cost Tenet's larger code several ms per request.
+    for (const target of [tenet, floor]) {
+      opts.log(`loop: warming ${target.name} up: ${warmUp} requests per scenario at 8 connections`);
+      const pool = new Pool(target.url, { connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 });
+      try {
+        for (const s of scenarios) {
+          await run(pool, scenario, s, warmUp, 8, 'warm-up');
+          await scenario.reset();
+        }
+      } finally {
+        await pool.destroy();
+      }
+    }
     const figures: LoopFigures[] = [];
     for (const s of scenarios) {
       let modelMs = Number.NaN;
       for (const connections of connectionCounts) {
-        opts.log(`loop: ${s.name} at ${connections} conns, ${n} requests`);
-        const pool = new Pool(tenet.url, { connections, headersTimeout: 15_000, bodyTimeout: 15_000 });
-        try {
-          await run(pool, scenario, s, connections * (opts.quick ? 1 : 2), connections, 'warm-up');
-          await scenario.reset();
-          const cpu0 = cpuMsOf(tenet.workers());
-          const answers = await run(pool, scenario, s, n, connections, 'measured');
-          const cpuMs = cpuMsOf(tenet.workers()) - cpu0;
-          const recorded = await scenario.requests();
-          const byMarker = new Map<string, RecordedRequest[]>();
-          for (const r of recorded) {
-            const m = markerPattern.exec(r.body)?.[0] ?? '(none)';
-            byMarker.set(m, [...(byMarker.get(m) ?? []), r]);
-          }
+        for (const target of [tenet, floor]) {
+          opts.log(`loop: ${s.name} at ${connections} conns on ${target.name}, ${n} requests`);
+          const { answers, cpuMs, recorded, byMarker } = await measureTarget(
+            target,
+            scenario,
+            s,
+            n,
+            connections,
+            opts.quick,
+          );
           const perRequest = answers.map((a) => byMarker.get(a.marker)?.length ?? 0);
           if (Number.isNaN(modelMs)) {
+            // Tenet's calls (it runs first), as it sent them.
             const calls = byMarker.get(answers[0]?.marker ?? '') ?? [];
             opts.log(
               `loop: ${s.name}: replaying its ${calls.length} upstream calls directly, ${replays} times`,
@@ -280,6 +339,7 @@ export async function runLoopBench(opts: {
           }
           const added = answers.map((a) => a.ms - modelMs);
           figures.push({
+            target: target.name,
             scenario: s.name,
             connections,
             requests: answers.length,
@@ -303,9 +363,6 @@ export async function runLoopBench(opts: {
               recorded.filter(isCritic).reduce((t, r) => t + promptTokens(r), 0) / answers.length,
             verdict: [...new Set(answers.map((a) => a.verdict))].join(','),
           });
-          await scenario.reset();
-        } finally {
-          await pool.destroy();
         }
       }
     }
@@ -317,7 +374,7 @@ export async function runLoopBench(opts: {
       figures,
     };
   } finally {
-    await tenet?.stop();
+    await Promise.all([tenet?.stop(), floor?.stop()]);
     rmSync(dir, { recursive: true, force: true });
   }
 }

@@ -227,6 +227,28 @@ export function startFloor(upstreamOrigin: string): Promise<ProxyTarget> {
   );
 }
 
+/** The loop section's floor (bench/loop-floor.ts): the cheapest critique loop, for `actions` per principle. */
+export function startLoopFloor(
+  upstreamBaseUrl: string,
+  actions: Record<string, string>,
+  refusal: string,
+): Promise<ProxyTarget> {
+  return startNodeProcess(
+    'loop-floor',
+    [
+      ...nodeFlags,
+      '--import',
+      'tsx',
+      'bench/loop-floor.ts',
+      upstreamBaseUrl,
+      JSON.stringify(actions),
+      refusal,
+    ],
+    envWith({}),
+    'loop floor listening',
+  );
+}
+
 export interface TenetSettings {
   upstreamUrl: string;
   upstreamKey: string;
