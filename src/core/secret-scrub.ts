@@ -87,6 +87,22 @@ export class StreamScrubber {
   }
 }
 
+/**
+ * `text.split(/(\r?\n\r?\n)/)` without the regular expression: the events (even places) and the blank-line
+ * separators between them (odd places), so joining the parts gives the text back.
+ */
+export function splitEvents(text: string): string[] {
+  if (text.includes('\r')) return text.split(/(\r?\n\r?\n)/);
+  const parts: string[] = [];
+  let from = 0;
+  for (let at = text.indexOf('\n\n'); at !== -1; at = text.indexOf('\n\n', from)) {
+    parts.push(text.slice(from, at), '\n\n');
+    from = at + 2;
+  }
+  parts.push(text.slice(from));
+  return parts;
+}
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -104,7 +120,11 @@ export function scrubSseEvents(
   seen?: (event: SseEvent) => void,
 ): string {
   let changed = false;
-  const blocks = text.split(/(\r?\n\r?\n)/);
+  const blocks = splitEvents(text);
+  // No secret and no `\u` escape anywhere in these events: none of their texts needs a second look as a whole
+  // (one scan of the chunk instead of one per event); deltas are still scrubbed, since a secret can be split
+  // over several of them.
+  const clean = !mayHoldSecret(text, scrubber.secrets);
   for (let i = 0; i < blocks.length; i += 2) {
     const block = blocks[i] ?? '';
     // An event's other fields (id:, event:, comments) stay as they are; its data lines are read as one. The common
@@ -114,6 +134,7 @@ export function scrubSseEvents(
     const dataLines = single ? lines : lines.filter((l) => l.startsWith('data:'));
     if (dataLines.length === 0) {
       // A comment or a field without data: nothing to assemble, but no secret goes out in it either.
+      if (clean) continue;
       const masked = replaceAll(block, scrubber.secrets);
       if (masked !== block) {
         blocks[i] = masked;
@@ -176,7 +197,7 @@ export function scrubSseEvents(
     }
     // Whole texts outside the deltas (a `*.done` event, the final response, an error) are masked as they are.
     let payload = rewritten && event !== '[DONE]' ? JSON.stringify(event) : data;
-    if (event !== '[DONE]' && mayHoldSecret(payload, scrubber.secrets)) {
+    if (event !== '[DONE]' && (rewritten || !clean) && mayHoldSecret(payload, scrubber.secrets)) {
       const masked = scrubJson(JSON.parse(payload) as unknown, scrubber.secrets);
       if (masked !== undefined) {
         payload = JSON.stringify(masked);
@@ -185,7 +206,7 @@ export function scrubSseEvents(
     }
     // Comments and other fields of the event (`event:`, `id:`, `: …`) keep no secret either.
     const fields = single ? [] : lines.filter((l) => !l.startsWith('data:'));
-    const others = fields.length === 0 ? fields : fields.map((l) => replaceAll(l, scrubber.secrets));
+    const others = fields.length === 0 || clean ? fields : fields.map((l) => replaceAll(l, scrubber.secrets));
     const fieldsChanged = others !== fields && others.some((l, k) => l !== fields[k]);
     if (!rewritten && !carriers && !fieldsChanged) continue;
     blocks[i] = carriers + [...others, `data: ${payload}`].join('\n');

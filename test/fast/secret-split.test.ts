@@ -2,7 +2,13 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ByteScrubber } from '../../src/core/byte-scrub.ts';
-import { StreamScrubber, scrubbable, scrubSseEvents, secretMask } from '../../src/core/secret-scrub.ts';
+import {
+  StreamScrubber,
+  scrubbable,
+  scrubSseEvents,
+  secretMask,
+  splitEvents,
+} from '../../src/core/secret-scrub.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { samples } from './protocol-samples.ts';
 
@@ -37,6 +43,18 @@ function cut<T>(items: T[], at: number[]): T[][] {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+describe('splitEvents', () => {
+  it('cuts SSE text into events and separators exactly as the regular expression does', () => {
+    const pieces = fc.constantFrom('a', 'data: {"x":1}', '\n', '\r', '\n\n', '\r\n', ': ping', ' ');
+    fc.assert(
+      fc.property(fc.array(pieces, { maxLength: 16 }), (ps) => {
+        const text = ps.join('');
+        expect(splitEvents(text)).toEqual(text.split(/(\r?\n\r?\n)/));
+      }),
+    );
+  });
+});
 
 describe('forwarded bodies (ByteScrubber)', () => {
   it('masks every secret however the bytes are cut, and changes nothing else', () => {
