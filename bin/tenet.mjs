@@ -10,23 +10,11 @@ const args = process.argv.slice(2);
 
 /** main() of src/cli/main.ts, bundled: the bundle is written, imported and removed (each start its own file). */
 async function compiledMain() {
-  const { build } = await import('esbuild');
-  // Two folders under the root, as the sources are (src/<folder>/): the paths they resolve from
-  // import.meta.url (migrations, red-team probes) stay right in the bundle.
-  const dir = new URL('../dist/node/', import.meta.url);
+  const { buildCli } = await import('./build-cli.mjs');
+  const dir = new URL('../.tenet/serve/', import.meta.url);
   mkdirSync(dir, { recursive: true });
   const out = fileURLToPath(new URL(`serve-${process.pid}-${Date.now()}.mjs`, dir));
-  await build({
-    entryPoints: [fileURLToPath(new URL('../src/cli/main.ts', import.meta.url))],
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    // Dependencies stay in node_modules, loaded by Node as usual.
-    packages: 'external',
-    outfile: out,
-    logLevel: 'warning',
-  });
+  await buildCli(out);
   try {
     return (await import(out)).main;
   } finally {

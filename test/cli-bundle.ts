@@ -4,7 +4,7 @@
 // first-run suites and test/node/cli.test.ts spawn.
 import { mkdirSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { build } from 'esbuild';
+import { buildCli } from '../bin/build-cli.mjs';
 
 const root = new URL('..', import.meta.url).pathname;
 
@@ -18,21 +18,6 @@ export const cliBundle = join(root, '.tenet', 'test-cli', 'tenet.mjs');
 export async function buildCliBundle(): Promise<void> {
   mkdirSync(join(root, '.tenet', 'test-cli'), { recursive: true });
   const temp = `${cliBundle}.${process.pid}.tmp`;
-  await build({
-    stdin: {
-      contents:
-        "import { main } from './src/cli/main.ts';\nprocess.exitCode = await main(process.argv.slice(2));\n",
-      resolveDir: root,
-      sourcefile: 'tenet-test-cli.ts',
-      loader: 'ts',
-    },
-    bundle: true,
-    platform: 'node',
-    format: 'esm',
-    target: 'node20',
-    packages: 'external',
-    outfile: temp,
-    logLevel: 'warning',
-  });
+  await buildCli(temp, { run: true });
   renameSync(temp, cliBundle);
 }
