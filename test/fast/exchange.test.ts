@@ -89,6 +89,7 @@ async function exchange(
     requestId: 'req_fast',
     keyId: 'app',
     constitution,
+    afterResponse: () => new Promise((resolve) => setTimeout(resolve, 0)),
     async sendUpstream() {
       upstreamCalls++;
       return draftReply(upstream);

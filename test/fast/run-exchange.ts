@@ -28,6 +28,8 @@ export async function runExchange(
       records.push(r);
     },
     background: (work) => background.push(work),
+    // The next turn, as on Workers: after the answer is read.
+    afterResponse: () => new Promise((resolve) => setTimeout(resolve, 0)),
     logger: createLogger(redact, { sink: () => {} }),
     redact,
     signal: new AbortController().signal,

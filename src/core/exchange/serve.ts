@@ -50,6 +50,11 @@ export interface ExchangePorts {
   record(record: RequestRecord): Promise<void>;
   /** Keeps work alive after the response (Workers' waitUntil). */
   background(work: Promise<unknown>): void;
+  /**
+   * Settles when the request's after-work (its verdict line, its record) may run: once the answer is on its way,
+   * and on Node a little later, so a client's next request is not queued behind this one's record.
+   */
+  afterResponse(): Promise<void>;
   logger: Logger;
   redact: Redactor;
   /** The client's signal: aborted when it goes away. */
@@ -191,7 +196,8 @@ export async function serveExchange(
     recorded = true;
     const latencyMs = Date.now() - started;
     const call = draftCall;
-    const work = afterResponse()
+    const work = ports
+      .afterResponse()
       .then(() => {
         logVerdict(ports, outcome, parts.reason);
         // TENET_LOG=off: no record to build, and no shadow judgement that nobody would see.
@@ -505,7 +511,6 @@ function draftFrom(protocol: AnyProtocol, copy: StreamAssembler<unknown>): Draft
  * synchronous write on Node (stdout to a pipe) and the record is built from every round: neither belongs between
  * the verdict and the client.
  */
-const afterResponse = () => new Promise<void>((resolve) => setTimeout(resolve, 0));
 
 /** One line per judged request (the full record goes to the log store): what was decided and why. */
 function logVerdict(ports: ExchangePorts, outcome: Outcome, reason: string): void {
