@@ -278,7 +278,7 @@ export async function runLoopBench(opts: {
   log: (line: string) => void;
 }): Promise<LoopReport> {
   const loadBefore = loadavg()[0] ?? Number.NaN;
-  const n = opts.quick ? 8 : 60;
+  const n = opts.quick ? 8 : 100;
   const replays = opts.quick ? 8 : 20;
   const warmUp = opts.quick ? 16 : 240;
   const scenario = await createScenario(opts.upstreamUrl);

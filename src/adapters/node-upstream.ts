@@ -64,11 +64,13 @@ export function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
     let size = 0;
+    let ended = false;
     body.on('data', (part: Buffer) => {
       parts.push(part);
       size += part.length;
     });
     body.once('end', () => {
+      ended = true;
       const out = new Uint8Array(size);
       let at = 0;
       for (const part of parts) {
@@ -78,8 +80,11 @@ export function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
       resolve(out);
     });
     body.once('error', reject);
-    // Destroyed without an error (our own abort): never a silent short body.
-    body.once('close', () => reject(new Error('the upstream answer was cut off')));
+    // Destroyed without an error (our own abort): never a silent short body. (Every body closes; only one closed
+    // before its end makes an error: building one captures a stack trace.)
+    body.once('close', () => {
+      if (!ended) reject(new Error('the upstream answer was cut off'));
+    });
   });
 }
 

@@ -10,9 +10,22 @@ import type { AppEnv } from './app-env.ts';
 
 const responseFormat = critiqueResponseFormat();
 
-function nonce(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(12));
-  return [...bytes].map((b) => b.toString(16).padStart(2, '0')).join('');
+const nonceBytes = 12;
+const hexOf = Array.from({ length: 256 }, (_, b) => b.toString(16).padStart(2, '0'));
+/** Random bytes for nonces, drawn 256 nonces at a time (one call to the system's generator, not one a nonce). */
+let pool = new Uint8Array(0);
+let poolAt = 0;
+
+/** 24 hex digits from the CSPRNG, each byte used once. */
+export function nonce(): string {
+  if (poolAt + nonceBytes > pool.length) {
+    pool = crypto.getRandomValues(new Uint8Array(nonceBytes * 256));
+    poolAt = 0;
+  }
+  let out = '';
+  for (let i = 0; i < nonceBytes; i++) out += hexOf[pool[poolAt + i] as number];
+  poolAt += nonceBytes;
+  return out;
 }
 
 /** What the loop's model calls are bound to: the clients, the models, and the request's key, temperature, signal. */
