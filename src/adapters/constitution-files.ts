@@ -89,7 +89,10 @@ export async function watchConstitutions(dir: string, logger: Logger): Promise<W
   let timer: ReturnType<typeof setTimeout> | undefined;
   let watcher: FSWatcher | undefined;
   try {
-    watcher = watch(dir, () => {
+    watcher = watch(dir, (_event, name) => {
+      // Only constitution files matter: a log database or an editor's scratch file kept in the folder changes
+      // often, and each reload parses every constitution again. (No name given: the folder itself changed.)
+      if (name && !/\.ya?ml$/.test(name)) return;
       clearTimeout(timer);
       // Editors write a file in several steps: wait for the burst to end.
       timer = setTimeout(reload, 75);
