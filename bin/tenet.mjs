@@ -28,5 +28,22 @@ async function sourceMain() {
   return (await import('../src/cli/main.ts')).main;
 }
 
-const main = args[0] === 'serve' ? await compiledMain() : await sourceMain();
+/** serve: compiled, or through tsx where the bundle cannot be written (a read-only install) — slower, but up. */
+async function serveMain() {
+  try {
+    return await compiledMain();
+  } catch (err) {
+    const why = err instanceof Error ? err.message.split('\n')[0] : String(err);
+    console.error(
+      JSON.stringify({
+        level: 'warn',
+        time: new Date().toISOString(),
+        msg: `could not compile the sources into .tenet/serve (${why}); serving them through tsx, which costs more CPU a request`,
+      }),
+    );
+    return sourceMain();
+  }
+}
+
+const main = args[0] === 'serve' ? await serveMain() : await sourceMain();
 process.exitCode = await main(args);
