@@ -51,9 +51,29 @@ async function waitForHealth(
   throw new Error(`tenet did not become healthy within ${timeoutMs} ms:\n${log()}`);
 }
 
-/** Starts Tenet with `settings` as its environment and waits until /health answers. */
+/** Tenet's own refusal of a taken port (src/entry/port-in-use.ts). */
+const portTaken = /port \d+ on 127\.0\.0\.1 is already in use/;
+
+/**
+ * Starts Tenet with `settings` as its environment and waits until /health answers. A free port can be taken
+ * between freePort() and the child's listen (another suite's workerd starting at the same moment): then it is
+ * started again on another port, up to three times.
+ */
 export async function startTenet(runtime: Runtime, settings: Record<string, string>): Promise<TenetProcess> {
-  const port = await freePort();
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(runtime, settings, await freePort());
+    } catch (err) {
+      if (attempt === 3 || !portTaken.test(String(err))) throw err;
+    }
+  }
+}
+
+async function startOnce(
+  runtime: Runtime,
+  settings: Record<string, string>,
+  port: number,
+): Promise<TenetProcess> {
   const args =
     runtime === 'node'
       ? [cliBundle, 'serve']
