@@ -53,7 +53,7 @@ export interface LogWriterOptions {
   attempts?: number;
   baseDelayMs?: number;
   maxDelayMs?: number;
-  /** How long records wait to be batched with others (0: write at the next turn). */
+  /** How long records wait to be batched with others, at most: a full batch goes at once (0: the next turn). */
   lingerMs?: number;
   /** `process`: the bound of the queue (records, estimated bytes); past it the oldest are dropped as lost. */
   maxQueued?: number;
@@ -259,8 +259,19 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     }
   };
 
+  /** True while a batch gathers (the linger): a full batch ends it early. */
+  let lingering = false;
+
   const run = async () => {
-    if (lingerMs) await sleep(lingerMs);
+    // Records gather for up to lingerMs, or until a batch is full: one transaction for many records at any rate.
+    if (lingerMs && queue.length < batchSize && deadline === undefined) {
+      lingering = true;
+      try {
+        await sleep(lingerMs);
+      } finally {
+        lingering = false;
+      }
+    }
     let failures = 0;
     while (queue.length > 0) {
       writing = queue.splice(0, batchSize);
@@ -328,6 +339,7 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
         stats.pending++;
         trim();
         void start();
+        if (lingering && queue.length >= batchSize) wake?.();
       });
     },
     async flush() {

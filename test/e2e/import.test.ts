@@ -66,7 +66,11 @@ describe('tenet import', () => {
       await res.text();
     }
     let before: Stats | undefined;
-    for (let i = 0; i < 50 && before?.requests !== 5; i++) before = await admin<Stats>(sqlite, '/stats');
+    // Records are written within about a second of their answers.
+    for (let i = 0; i < 100 && before?.requests !== 5; i++) {
+      before = await admin<Stats>(sqlite, '/stats');
+      if (before?.requests !== 5) await new Promise((r) => setTimeout(r, 100));
+    }
     const { items } = await admin<{ items: Array<{ id: string }> }>(
       sqlite,
       '/violations?principle=urgent-input',

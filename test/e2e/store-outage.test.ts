@@ -203,7 +203,7 @@ describe('the log store failing and recovering mid-run (Node, SQLite)', () => {
       const logger = createLogger((text) => text, { sink: (_, line) => lines.push(line) });
       const writer = createLogWriter(store, {
         logger,
-        // As Node wires it: records linger 25 ms to be batched.
+        // As Node wires it (records gather to be batched), with a shorter wait.
         scope: 'process',
         lingerMs: 25,
         baseDelayMs: 10,
