@@ -119,8 +119,14 @@ describe('three Node instances sharing one Postgres log', () => {
       TENET_DB_POOL: '4',
     };
     // Started together: they race to migrate the empty database (the advisory lock lets one do it).
-    const instances = await Promise.all([0, 1, 2].map(() => startTenet('node', settings)));
-    running.push(...instances);
+    // Each one kept for afterAll as soon as it is up: one that fails to start must not leave the others running.
+    const instances = await Promise.all(
+      [0, 1, 2].map(async () => {
+        const instance = await startTenet('node', settings);
+        running.push(instance);
+        return instance;
+      }),
+    );
     const outputs: string[] = [];
 
     const answers: Array<Awaited<ReturnType<typeof ask>>> = [];
