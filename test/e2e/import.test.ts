@@ -66,7 +66,7 @@ describe('tenet import', () => {
       await res.text();
     }
     let before: Stats | undefined;
-    // Records are written within about a second of their answers.
+    // Records are written just after their answers, in batches.
     for (let i = 0; i < 100 && before?.requests !== 5; i++) {
       before = await admin<Stats>(sqlite, '/stats');
       if (before?.requests !== 5) await new Promise((r) => setTimeout(r, 100));
