@@ -5,7 +5,8 @@ import { build } from 'esbuild';
 const root = new URL('..', import.meta.url).pathname;
 
 /**
- * Writes the bundle to `outfile`, an ES module exporting main() whose top level runs it when `run` is set. Put it
+ * Writes the bundle to `outfile` (its folder made if need be), an ES module exporting main() whose top level runs
+ * it when `run` is set. Put it
  * two folders below the root, as the sources are (src/<folder>/): their paths relative to `import.meta.url`
  * (`../../migrations`, `../../redteam/probes.yaml`) then still find the checkout's files.
  */

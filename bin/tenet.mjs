@@ -3,7 +3,7 @@
 // `tenet serve`, the long-running proxy, runs them compiled instead: esbuild bundles them at start (about 0.2 s)
 // into plain JavaScript, without tsx's costs on every request (its loader, and the `__name` call it wraps around
 // each function a request creates).
-import { mkdirSync, rmSync } from 'node:fs';
+import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const args = process.argv.slice(2);
@@ -11,9 +11,9 @@ const args = process.argv.slice(2);
 /** main() of src/cli/main.ts, bundled: the bundle is written, imported and removed (each start its own file). */
 async function compiledMain() {
   const { buildCli } = await import('./build-cli.mjs');
-  const dir = new URL('../.tenet/serve/', import.meta.url);
-  mkdirSync(dir, { recursive: true });
-  const out = fileURLToPath(new URL(`serve-${process.pid}-${Date.now()}.mjs`, dir));
+  const out = fileURLToPath(
+    new URL(`../.tenet/serve/serve-${process.pid}-${Date.now()}.mjs`, import.meta.url),
+  );
   await buildCli(out);
   try {
     return (await import(out)).main;

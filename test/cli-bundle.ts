@@ -2,7 +2,7 @@
 // to node_modules), so each of the suite's hundred-odd spawns starts in about half the CPU time of bin/tenet.mjs,
 // which compiles the TypeScript through tsx in every process. The same code; bin/tenet.mjs itself is what the
 // first-run suites and test/node/cli.test.ts spawn.
-import { mkdirSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { join } from 'node:path';
 import { buildCli } from '../bin/build-cli.mjs';
 
@@ -16,7 +16,6 @@ export const cliBundle = join(root, '.tenet', 'test-cli', 'tenet.mjs');
 
 /** Builds the bundle (the global setup calls this once per test project; the write is atomic). */
 export async function buildCliBundle(): Promise<void> {
-  mkdirSync(join(root, '.tenet', 'test-cli'), { recursive: true });
   const temp = `${cliBundle}.${process.pid}.tmp`;
   await buildCli(temp, { run: true });
   renameSync(temp, cliBundle);

@@ -75,10 +75,11 @@ export function generationRoute(protocol: AnyProtocol) {
 }
 
 /**
- * When a request's after-work runs. Node: 25 ms after the answer is on its way. Records and verdict lines are not
- * wanted sooner (the log writer batches them anyway), and at low concurrency a client's next request comes in
- * within a millisecond of the answer: it must not wait for this one's record to be built. Workers: the next turn
- * (each request has its isolate's attention, and waitUntil should end soon).
+ * When a request's after-work runs: a timer, so it comes after the turn that hands the response to the server.
+ * Node: 25 ms after. The verdict line is a synchronous write and the record is built from every round; neither is
+ * wanted sooner (the log writer batches records anyway), and at low concurrency a client's next request comes in
+ * within a millisecond of the answer: it must not wait behind this one's record. Workers: the next turn (each
+ * request has its isolate's attention, and waitUntil should end soon).
  */
 function afterResponse(runtime: 'node' | 'workers'): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, runtime === 'node' ? 25 : 0));

@@ -505,13 +505,6 @@ function draftFrom(protocol: AnyProtocol, copy: StreamAssembler<unknown>): Draft
   }
 }
 
-/**
- * Resolves once the answer is on its way: a timer runs after the turn that hands the response to the server (Node
- * writes it to the socket in that turn; Workers take it when the handler returns). The verdict's log line is a
- * synchronous write on Node (stdout to a pipe) and the record is built from every round: neither belongs between
- * the verdict and the client.
- */
-
 /** One line per judged request (the full record goes to the log store): what was decided and why. */
 function logVerdict(ports: ExchangePorts, outcome: Outcome, reason: string): void {
   if (outcome.verdict === 'pass' && outcome.criticTokens === 0) return;

@@ -4,11 +4,6 @@ import { scrubSseEvents } from '../secret-scrub.ts';
 import { parseSse } from '../sse.ts';
 import type { DeltaCodec, SseEvent, StreamAssembler } from './protocol.ts';
 
-/**
- * Passes events through while feeding them to `assembler` (the record; audit mode judges after the fact), and
- * keeps configured secrets out of them (`scrub`), parsing each event once for both. An event the assembler
- * cannot take is the client's to see as sent; the audit judges what it can.
- */
 /** Adds an event to a stream's copy; an event that is not part of an answer is left out (it is still sent). */
 export function assemble(assembler: StreamAssembler<unknown>, event: SseEvent): void {
   try {
@@ -18,6 +13,11 @@ export function assemble(assembler: StreamAssembler<unknown>, event: SseEvent): 
   }
 }
 
+/**
+ * Passes events through while feeding them to `assembler` (the record; audit mode judges after the fact), and
+ * keeps configured secrets out of them (`scrub`), parsing each event once for both. An event the assembler
+ * cannot take is the client's to see as sent; the audit judges what it can.
+ */
 export async function* tapEvents(
   events: AsyncGenerator<Uint8Array>,
   assembler: StreamAssembler<unknown> | undefined,
@@ -25,17 +25,15 @@ export async function* tapEvents(
 ): AsyncGenerator<Uint8Array> {
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
-  const add = (event: SseEvent) => {
-    if (assembler) assemble(assembler, event);
-  };
+  const add = assembler && ((event: SseEvent) => assemble(assembler, event));
   for await (const chunk of events) {
     const text = decoder.decode(chunk, { stream: true });
     if (scrub) {
-      const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, assembler && add);
+      const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, add);
       yield out === text ? chunk : encoder.encode(out);
       continue;
     }
-    if (assembler) for (const event of parseSse(text)) add(event);
+    if (add) for (const event of parseSse(text)) add(event);
     yield chunk;
   }
 }
