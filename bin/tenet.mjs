@@ -1,10 +1,12 @@
 #!/usr/bin/env node
 // The `tenet` executable. Commands run the TypeScript sources through tsx, so a fresh clone needs no build step.
-// `tenet serve`, the long-running proxy, runs them compiled instead: esbuild bundles them at start (about 0.2 s)
-// into plain JavaScript, without tsx's costs on every request (its loader, and the `__name` call it wraps around
-// each function a request creates).
+// The long-running ones run them compiled instead: esbuild bundles them at start (about 0.2 s) into plain
+// JavaScript. `tenet serve` (the proxy) so escapes tsx's costs on every request (its loader, and the `__name` call
+// it wraps around each function a request creates); `tenet dev` (`npm start`) loads wrangler and miniflare, whose
+// megabytes of CommonJS cost seconds of CPU more through tsx's loader hooks.
 import { rmSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { bundleIsCurrent, bundlePath } from './bundle-stamp.mjs';
 
 const args = process.argv.slice(2);
 
@@ -12,7 +14,7 @@ const args = process.argv.slice(2);
 async function compiledMain() {
   const { buildCli } = await import('./build-cli.mjs');
   const out = fileURLToPath(
-    new URL(`../.tenet/serve/serve-${process.pid}-${Date.now()}.mjs`, import.meta.url),
+    new URL(`../.tenet/serve/${args[0]}-${process.pid}-${Date.now()}.mjs`, import.meta.url),
   );
   await buildCli(out);
   try {
@@ -28,8 +30,8 @@ async function sourceMain() {
   return (await import('../src/cli/main.ts')).main;
 }
 
-/** serve: compiled, or through tsx where the bundle cannot be written (a read-only install) — slower, but up. */
-async function serveMain() {
+/** Compiled, or through tsx where the bundle cannot be written (a read-only install): slower, but up. */
+async function compiledOrSourceMain() {
   try {
     return await compiledMain();
   } catch (err) {
@@ -38,12 +40,19 @@ async function serveMain() {
       JSON.stringify({
         level: 'warn',
         time: new Date().toISOString(),
-        msg: `could not compile the sources into .tenet/serve (${why}); serving them through tsx, which costs more CPU a request`,
+        msg: `could not compile the sources into .tenet/serve (${why}); running them through tsx, which costs more CPU`,
       }),
     );
     return sourceMain();
   }
 }
 
-const main = args[0] === 'serve' ? await serveMain() : await sourceMain();
+// wrangler dev's build command, when `tenet dev` has just bundled these very constitutions (see bundle-stamp.mjs).
+if (args[0] === 'bundle' && bundleIsCurrent(args[1] ?? 'constitutions', bundlePath)) {
+  console.log('tenet bundle: the constitutions are as tenet dev bundled them');
+  process.exit(0);
+}
+
+const compiled = new Set(['serve', 'dev']);
+const main = compiled.has(args[0] ?? '') ? await compiledOrSourceMain() : await sourceMain();
 process.exitCode = await main(args);

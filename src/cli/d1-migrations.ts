@@ -1,7 +1,8 @@
 // The log's D1 migrations applied to the local database `wrangler dev` uses, in this process: one local D1 for all
 // of them, where `wrangler d1 migrations apply --local` starts one per migration (about 2 s each).
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
+import { parse as parseToml } from 'smol-toml';
 
 /** A `[[d1_databases]]` entry of the wrangler config (wrangler's own type comes from a package it bundles). */
 interface D1Config {
@@ -11,6 +12,33 @@ interface D1Config {
   preview_database_id?: string;
   migrations_table?: string;
   migrations_dir?: string;
+}
+
+/** The wrangler config file, as wrangler finds it: `--config`, else the first folder up with one (JSON first). */
+function findWranglerConfig(configPath: string | undefined): string | undefined {
+  if (configPath) return resolve(configPath);
+  for (let dir = process.cwd(); ; dir = dirname(dir)) {
+    for (const name of ['wrangler.json', 'wrangler.jsonc', 'wrangler.toml'])
+      if (existsSync(join(dir, name))) return join(dir, name);
+    if (dirname(dir) === dir) return undefined;
+  }
+}
+
+/**
+ * The config's D1 databases and its path. A wrangler.toml is read here: importing wrangler for its reader costs
+ * about 2 s of CPU (megabytes of bundled CLI), most of what `tenet dev` spent before wrangler even started. Any
+ * other config (JSON, or a redirect that `wrangler deploy` builds left behind) goes through wrangler's own reader.
+ */
+async function readD1Config(
+  configPath: string | undefined,
+): Promise<{ configPath?: string; d1_databases: D1Config[] }> {
+  const found = findWranglerConfig(configPath);
+  if (found?.endsWith('.toml') && !existsSync(join(dirname(found), '.wrangler', 'deploy', 'config.json'))) {
+    const config = parseToml(readFileSync(found, 'utf8')) as { d1_databases?: D1Config[] };
+    return { configPath: found, d1_databases: config.d1_databases ?? [] };
+  }
+  const { unstable_readConfig: readConfig } = await import('wrangler');
+  return readConfig({ config: configPath }) as { configPath?: string; d1_databases: D1Config[] };
 }
 
 /**
@@ -24,11 +52,7 @@ export async function applyLocalD1Migrations(options: {
   /** wrangler's `--config`, if given. */
   configPath?: string | undefined;
 }): Promise<string[]> {
-  const { unstable_readConfig: readConfig, unstable_splitSqlQuery: splitSqlQuery } = await import('wrangler');
-  const config = readConfig({ config: options.configPath }) as {
-    configPath?: string;
-    d1_databases: D1Config[];
-  };
+  const config = await readD1Config(options.configPath);
   const database = config.d1_databases.find((d) => d.binding === 'DB');
   if (!database)
     throw new Error(`no D1 database with binding DB in ${config.configPath ?? 'the wrangler config'}`);
@@ -65,10 +89,11 @@ export async function applyLocalD1Migrations(options: {
       .filter((name) => name.endsWith('.sql') && !applied.has(name))
       .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b));
     for (const name of pending) {
-      const statements = splitSqlQuery(readFileSync(join(migrationsDir, name), 'utf8'));
-      // One batch per migration: its statements and its row commit together or not at all.
+      // One batch per migration: its statements and its row commit together or not at all. The local D1 hands
+      // a statement's text to SQLite whole, so a migration's statements (triggers with BEGIN … END included) run
+      // as SQLite itself splits them.
       await db.batch([
-        ...statements.map((sql) => db.prepare(sql)),
+        db.prepare(readFileSync(join(migrationsDir, name), 'utf8')),
         db.prepare(`INSERT INTO ${table} (name) VALUES (?)`).bind(name),
       ]);
     }
