@@ -5,9 +5,10 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
+import { devBundledVariable, readConstitutionsDigest } from '../../bin/bundle-stamp.mjs';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import { checkPortFree, portInUseMessage } from '../entry/port-in-use.ts';
-import { keepLastGoodVariable } from './bundle.ts';
+import { bundleConstitutions, keepLastGoodVariable } from './bundle.ts';
 import { applyLocalD1Migrations } from './d1-migrations.ts';
 import { createWorkerdLogFilter } from './workerd-log.ts';
 
@@ -90,7 +91,7 @@ export async function runWranglerDev(args: string[], files: readonly string[] = 
   }
 
   const wrangler = createRequire(import.meta.url).resolve('wrangler/bin/wrangler.js');
-  const env = {
+  const env: NodeJS.ProcessEnv = {
     // Offline-friendly defaults: no metrics, no Request.cf download (a placeholder is used instead).
     WRANGLER_SEND_METRICS: 'false',
     CLOUDFLARE_CF_FETCH_ENABLED: 'false',
@@ -109,6 +110,14 @@ export async function runWranglerDev(args: string[], files: readonly string[] = 
   } catch (err) {
     console.error(`tenet: applying the D1 migrations of the log failed: ${(err as Error).message}`);
     return 1;
+  }
+  // The constitutions bundled here, in this process: wrangler's build command (run twice at start, see
+  // bin/bundle-stamp.mjs) then finds the bundle current. Should this fail, the build command bundles as before.
+  try {
+    await bundleConstitutions('constitutions', undefined, true);
+    env[devBundledVariable] = readConstitutionsDigest('constitutions');
+  } catch {
+    // wrangler's build command reports it
   }
   const defaults = [
     ...(hasFlag(args, '--ip') ? [] : ['--ip', '127.0.0.1']),
