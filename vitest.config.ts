@@ -95,6 +95,9 @@ export default defineConfig({
             'test/browser/**/*.test.ts',
             'test/first-run/**/*.test.ts',
           ],
+          // One module graph per worker, as in the fast tier: the files keep their state in their own suites, and
+          // importing the helpers, SDKs and schemas again for each file cost more than a second of CPU a file.
+          isolate: false,
           // One Postgres server for the whole run (each Postgres suite makes its own database on it).
           globalSetup: ['test/global-setup.ts', 'test/postgres-setup.ts'],
           testTimeout: 60_000,
