@@ -1,2 +1,2 @@
-/** Bundles the `tenet` command into `outfile` (see build-cli.mjs). */
-export function buildCli(outfile: string, options?: { run?: boolean }): Promise<void>;
+/** Bundles the `tenet` command into `outfile`, with `split` its commands' chunks beside it (see build-cli.mjs). */
+export function buildCli(outfile: string, options?: { run?: boolean; split?: boolean }): Promise<string[]>;
