@@ -7,11 +7,22 @@ import { buildConstitutionSet, type SourceFile } from '../core/constitution/set.
 
 const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
-export async function lintCommand(args: string[]): Promise<number> {
+/** Where the report goes: stdout and stderr, unless a caller (a test) collects it. */
+export interface LintOutput {
+  out(text: string): void;
+  err(text: string): void;
+}
+
+const processOutput: LintOutput = {
+  out: (text) => process.stdout.write(text),
+  err: (text) => process.stderr.write(text),
+};
+
+export async function lintCommand(args: string[], output: LintOutput = processOutput): Promise<number> {
   const asked = args.filter((a) => !a.startsWith('-'));
   const targets = asked.length > 0 ? asked : readConstitutionFiles('constitutions').map((f) => f.file);
   const missing = targets.filter((f) => !existsSync(f));
-  for (const f of missing) process.stderr.write(`${f}: no such file\n`);
+  for (const f of missing) output.err(`${f}: no such file\n`);
   if (missing.length > 0) return 1;
 
   // `extends` reaches across files: load every constitution beside the asked ones, report only the asked ones.
@@ -29,13 +40,13 @@ export async function lintCommand(args: string[]): Promise<number> {
   const wanted = new Set(targets.map((f) => relative(process.cwd(), resolve(f))));
   const problems = set.problems.filter((p) => wanted.has(p.file));
 
-  for (const p of problems) process.stdout.write(`${formatProblem(p)}\n`);
+  for (const p of problems) output.out(`${formatProblem(p)}\n`);
   const errors = problems.filter((p) => p.level === 'error').length;
   const warnings = problems.length - errors;
   const versions = [...set.constitutions.values()]
     .filter((c) => [...wanted].some((f) => f.replace(/^.*[\\/]/, '').replace(/\.ya?ml$/, '') === c.name))
     .map((c) => `${c.name}@${c.hash}`);
-  process.stdout.write(
+  output.out(
     `${plural(errors, 'error')}, ${plural(warnings, 'warning')} in ${plural(wanted.size, 'file')}` +
       (versions.length > 0 ? ` (${versions.join(', ')})` : '') +
       '\n',
