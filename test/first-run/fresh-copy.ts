@@ -108,7 +108,11 @@ export async function waitForAnswer(running: Running, url: string, timeoutMs = 9
     if (running.child.exitCode !== null)
       throw new Error(`the command exited with ${running.child.exitCode}:\n${running.output()}`);
     try {
-      return await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      // The body too within the attempt: a first answer from wrangler dev can send its headers and then stall
+      // on a loaded machine, and that attempt is then simply made again.
+      const res = await fetch(url, { signal: AbortSignal.timeout(5_000) });
+      const body = await res.arrayBuffer();
+      return new Response(body, { status: res.status, statusText: res.statusText, headers: res.headers });
     } catch {
       await new Promise((r) => setTimeout(r, 200));
     }
