@@ -32,15 +32,22 @@ export function readConstitutionsDigest(dir) {
 /** The bundle's first line. */
 export const stampLine = (digest) => `// constitutions digest: ${digest}`;
 
+/** The digest a bundle is stamped with (its first line), or undefined when `out` has no stamp. */
+export function bundleDigest(out) {
+  if (!existsSync(out)) return undefined;
+  const text = readFileSync(out, 'utf8');
+  const first = text.slice(0, text.indexOf('\n'));
+  const prefix = stampLine('');
+  return first.startsWith(prefix) ? first.slice(prefix.length) : undefined;
+}
+
 /**
  * True when `out` was built by `tenet dev` in this run from exactly the files now in `dir`: the digest `tenet dev`
- * passed down matches both the files and the bundle's stamp (an edit and its undo rebuild, as the stamp then
- * differs).
+ * passed down (its bundle's stamp) matches both the files and the bundle's stamp now (an edit and its undo
+ * rebuild, as the stamp then differs).
  */
 export function bundleIsCurrent(dir, out, env = process.env) {
   const expected = env[devBundledVariable];
-  if (!expected || !existsSync(dir) || !existsSync(out)) return false;
-  if (readConstitutionsDigest(dir) !== expected) return false;
-  const text = readFileSync(out, 'utf8');
-  return text.slice(0, text.indexOf('\n')) === stampLine(expected);
+  if (!expected || !existsSync(dir) || bundleDigest(out) !== expected) return false;
+  return readConstitutionsDigest(dir) === expected;
 }

@@ -7,8 +7,6 @@ import { formatProblem } from '../core/constitution/load.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { buildConstitutionSet } from '../core/constitution/set.ts';
 
-export { bundlePath };
-
 /**
  * Set by `tenet dev` for the build command wrangler dev runs on every edit: a broken constitution then keeps the last
  * good bundle (with the errors beside it, for /health) instead of failing the build, which would leave wrangler dev

@@ -5,7 +5,7 @@ import { createRequire } from 'node:module';
 import { createServer } from 'node:net';
 import { join, resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { devBundledVariable, readConstitutionsDigest } from '../../bin/bundle-stamp.mjs';
+import { bundleDigest, bundlePath, devBundledVariable } from '../../bin/bundle-stamp.mjs';
 import { ConfigError, configWarnings, parseConfig } from '../core/config.ts';
 import { checkPortFree, portInUseMessage } from '../entry/port-in-use.ts';
 import { bundleConstitutions, keepLastGoodVariable } from './bundle.ts';
@@ -114,8 +114,10 @@ export async function runWranglerDev(args: string[], files: readonly string[] = 
   // The constitutions bundled here, in this process: wrangler's build command (run twice at start, see
   // bin/bundle-stamp.mjs) then finds the bundle current. Should this fail, the build command bundles as before.
   try {
-    await bundleConstitutions('constitutions', undefined, true);
-    env[devBundledVariable] = readConstitutionsDigest('constitutions');
+    await bundleConstitutions('constitutions', bundlePath, true);
+    // The digest of the files as bundled (the stamp), not read again: an edit meanwhile then rebuilds.
+    const digest = bundleDigest(bundlePath);
+    if (digest) env[devBundledVariable] = digest;
   } catch {
     // wrangler's build command reports it
   }
