@@ -1,6 +1,7 @@
 // Node: the log store in a SQLite file (better-sqlite3), migrated at start with the same SQL wrangler applies to D1.
 import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { LogStore } from '../core/log-store.ts';
 import { createSqlStore, type SqlDb } from './sql-store.ts';
@@ -34,10 +35,15 @@ export function migrate(db: Database.Database, dir = migrationsDir): string[] {
 export interface SqliteStore extends LogStore {
   /** The same database for the admin side's state (sessions). */
   sql: SqlDb;
-  close(): void;
+  /** Settles once the database is closed (queued statements run first). */
+  close(): Promise<void>;
 }
 
-/** Opens (creating it and its folder if needed) and migrates the SQLite file, WAL mode. */
+/**
+ * Opens (creating it and its folder if needed) and migrates the SQLite file, WAL mode. A file's statements run on
+ * a thread of their own (sqlite-thread.mjs): better-sqlite3 is synchronous, and a batch of log writes (a few ms)
+ * or an admin query over a large log would otherwise hold up every request in flight. `:memory:` stays in-process.
+ */
 export function createSqliteStore(file: string): SqliteStore {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
@@ -45,6 +51,11 @@ export function createSqliteStore(file: string): SqliteStore {
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
+  if (file !== ':memory:') {
+    db.close();
+    const driver = threadDriver(file);
+    return { ...createSqlStore(driver), sql: driver, close: driver.close };
+  }
   // better-sqlite3 is synchronous: waiting out another connection's lock would stall the whole event loop,
   // every request with it. Fail fast instead (SQLITE_BUSY); the log writer retries later with backoff.
   db.pragma('busy_timeout = 0');
@@ -66,8 +77,76 @@ export function createSqliteStore(file: string): SqliteStore {
         for (const s of list) prepared(s.sql).run(...s.params);
       })();
     },
-    // SQLite's own limit (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
-    maxParams: 32_766,
+    maxParams,
   };
-  return { ...createSqlStore(driver), sql: driver, close: () => db.close() };
+  return {
+    ...createSqlStore(driver),
+    sql: driver,
+    close: async () => {
+      db.close();
+    },
+  };
+}
+
+// SQLite's own limit (SQLITE_MAX_VARIABLE_NUMBER since 3.32).
+const maxParams = 32_766;
+
+/** The thread's file: two folders up from here is the package, from the sources and from a `.tenet/*` bundle. */
+const threadFile = new URL('../../src/adapters/sqlite-thread.mjs', import.meta.url);
+
+type Reply = { id: number; rows?: never[]; error?: { message: string; code: string } };
+
+/**
+ * Runs the statements on the SQLite thread: each call is a message, answered with its rows or its error (a
+ * SqliteError with its code, as in-process). A thread that dies fails what it had pending and is started again
+ * by the next call. It keeps the process alive only while a call is pending.
+ */
+function threadDriver(file: string): SqlDb & { close(): Promise<void> } {
+  const pending = new Map<number, { resolve: (rows: never[]) => void; reject: (err: Error) => void }>();
+  let worker: Worker | undefined;
+  let nextId = 0;
+  let closed = false;
+  const start = () => {
+    const thread = new Worker(threadFile, { workerData: { file } });
+    thread.unref();
+    const fail = (err: Error) => {
+      if (worker === thread) worker = undefined;
+      for (const call of pending.values()) call.reject(err);
+      pending.clear();
+    };
+    thread.on('message', (reply: Reply) => {
+      const call = pending.get(reply.id);
+      if (!call) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) thread.unref();
+      if (reply.error) call.reject(new Database.SqliteError(reply.error.message, reply.error.code));
+      else call.resolve(reply.rows ?? []);
+    });
+    thread.on('error', fail);
+    thread.on('exit', (code) => fail(new Error(`the SQLite log thread stopped (exit code ${code})`)));
+    return thread;
+  };
+  const call = (message: Record<string, unknown>) =>
+    new Promise<never[]>((resolve, reject) => {
+      if (closed) return reject(new Error('the SQLite log store is closed'));
+      worker ??= start();
+      const id = nextId++;
+      pending.set(id, { resolve, reject });
+      worker.ref();
+      worker.postMessage({ ...message, id });
+    });
+  worker = start();
+  return {
+    all: (sql, params = []) => call({ op: 'all', sql, params }),
+    batch: async (list) => {
+      await call({ op: 'batch', list });
+    },
+    maxParams,
+    async close() {
+      if (closed) return;
+      const last = worker && call({ op: 'close' });
+      closed = true;
+      await last;
+    },
+  };
 }

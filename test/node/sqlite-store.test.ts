@@ -59,3 +59,23 @@ describe('SQLite log store upgraded from migration 0012', () => {
     store.close();
   });
 });
+
+describe('SQLite log store on its own thread', () => {
+  it('runs a slow query off the event loop: timers keep firing meanwhile; once closed, calls fail clearly', async () => {
+    const store = createSqliteStore(join(mkdtempSync(join(tmpdir(), 'tenet-thread-')), 'log.db'));
+    let ticks = 0;
+    const timer = setInterval(() => ticks++, 10);
+    const started = performance.now();
+    const rows = await store.sql.all<{ n: number }>(
+      'WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 4000000) SELECT COUNT(*) AS n FROM c',
+    );
+    const ms = performance.now() - started;
+    clearInterval(timer);
+    expect(rows).toEqual([{ n: 4_000_000 }]);
+    // In-process, better-sqlite3 would hold the event loop for the whole query: not one tick.
+    expect(ms).toBeGreaterThan(100);
+    expect(ticks).toBeGreaterThan(3);
+    await store.close();
+    await expect(store.listRequests({})).rejects.toThrow(/closed/);
+  });
+});
