@@ -36,7 +36,7 @@ interface LoopScenario {
   /** The answer the client must get. */
   answer: string;
   /** The replies of one request. Critic replies come first, so a draft reply never answers a critic call. */
-  replies(marker: string): ReplySpec[];
+  replies(marker: string, delays?: typeof delaysMs): ReplySpec[];
 }
 
 /** Every reply answers only the calls of the request whose user message carries `marker` (pairing at 4 conns). */
@@ -50,20 +50,20 @@ const scenarios: LoopScenario[] = [
     name: 'clean',
     verdict: 'pass',
     answer: corrected,
-    replies: (m) => [
-      only(m, criticSays(allClean(), { delayMs: delaysMs.critic })),
-      only(m, { json: completion(corrected), delayMs: delaysMs.draft }),
+    replies: (m, d = delaysMs) => [
+      only(m, criticSays(allClean(), { delayMs: d.critic })),
+      only(m, { json: completion(corrected), delayMs: d.draft }),
     ],
   },
   {
     name: 'revised',
     verdict: 'revised',
     answer: corrected,
-    replies: (m) => [
-      only(m, foundSycophancy({ delayMs: delaysMs.critic })),
-      only(m, criticSays(allClean(), { delayMs: delaysMs.critic })),
-      only(m, { json: completion(sycophantic), delayMs: delaysMs.draft }),
-      only(m, { json: completion(corrected), delayMs: delaysMs.revision }),
+    replies: (m, d = delaysMs) => [
+      only(m, foundSycophancy({ delayMs: d.critic })),
+      only(m, criticSays(allClean(), { delayMs: d.critic })),
+      only(m, { json: completion(sycophantic), delayMs: d.draft }),
+      only(m, { json: completion(corrected), delayMs: d.revision }),
     ],
   },
   {
@@ -71,14 +71,14 @@ const scenarios: LoopScenario[] = [
     name: 'flagged',
     verdict: 'flagged',
     answer: rude,
-    replies: (m) => [
+    replies: (m, d = delaysMs) => [
       only(
         m,
         criticSays(violating([{ principle: 'tone', violated: true, evidence: 'obviously not' }]), {
-          delayMs: delaysMs.critic,
+          delayMs: d.critic,
         }),
       ),
-      only(m, { json: completion(rude), delayMs: delaysMs.draft }),
+      only(m, { json: completion(rude), delayMs: d.draft }),
     ],
   },
   {
@@ -86,17 +86,17 @@ const scenarios: LoopScenario[] = [
     name: 'blocked',
     verdict: 'blocked',
     answer: refusal,
-    replies: (m) => [
+    replies: (m, d = delaysMs) => [
       only(
         m,
         criticSays(
           violating([
             { principle: 'no-harm', violated: true, evidence: 'make a toxic gas', severity: 'critical' },
           ]),
-          { delayMs: delaysMs.critic },
+          { delayMs: d.critic },
         ),
       ),
-      only(m, { json: completion(harmful), delayMs: delaysMs.draft }),
+      only(m, { json: completion(harmful), delayMs: d.draft }),
     ],
   },
 ];
@@ -165,9 +165,10 @@ async function run(
   count: number,
   connections: number,
   phase: 'warm-up' | 'measured',
+  delays = delaysMs,
 ): Promise<Answer[]> {
   const marks = Array.from({ length: count }, () => nextMarker(s));
-  await scenario.script(marks.flatMap((m) => s.replies(m)));
+  await scenario.script(marks.flatMap((m) => s.replies(m, delays)));
   const answers: Answer[] = [];
   let next = 0;
   const worker = async () => {
@@ -264,6 +265,35 @@ async function measureTarget(
   }
 }
 
+const noDelay = { draft: 0, critic: 0, revision: 0 };
+
+/** Warm-up rounds (every scenario, `perScenario` requests each) until the CPU per request settles. */
+async function warmUp(
+  target: ProxyTarget,
+  scenario: Scenario,
+  opts: { quick: boolean; log: (line: string) => void },
+): Promise<void> {
+  const perScenario = opts.quick ? 16 : 250;
+  const [minRounds, maxRounds] = opts.quick ? [1, 1] : [2, 12];
+  const pool = new Pool(target.url, { connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 });
+  try {
+    let last = Number.NaN;
+    for (let round = 1; round <= maxRounds; round++) {
+      const cpu0 = cpuMsOf(target.workers());
+      for (const s of scenarios) {
+        await run(pool, scenario, s, perScenario, 8, 'warm-up', noDelay);
+        await scenario.reset();
+      }
+      const cpu = (cpuMsOf(target.workers()) - cpu0) / (perScenario * scenarios.length);
+      opts.log(`loop: warming ${target.name} up, round ${round}: ${cpu.toFixed(2)} ms of CPU per request`);
+      if (round >= minRounds && cpu > last * 0.9) return;
+      last = cpu;
+    }
+  } finally {
+    await pool.destroy();
+  }
+}
+
 /** The constitution's action per critic-judged principle, for the loop floor. */
 const floorActions = { 'no-sycophancy': 'revise', 'no-harm': 'block', tone: 'flag' };
 
@@ -280,7 +310,6 @@ export async function runLoopBench(opts: {
   const loadBefore = loadavg()[0] ?? Number.NaN;
   const n = opts.quick ? 8 : 100;
   const replays = opts.quick ? 8 : 20;
-  const warmUp = opts.quick ? 16 : 240;
   const scenario = await createScenario(opts.upstreamUrl);
   const dir = mkdtempSync(join(tmpdir(), 'tenet-bench-constitutions-'));
   let tenet: ProxyTarget | undefined;
@@ -300,20 +329,11 @@ export async function runLoopBench(opts: {
       ),
       startLoopFloor(scenario.baseURL, floorActions, refusal),
     ]);
-    // Warm both processes up first, every scenario, at 8 connections: the figures are a warm server's (as in
-    // production), not V8's first runs of each code path, which cost Tenet's larger code several ms per request.
-    for (const target of [tenet, floor]) {
-      opts.log(`loop: warming ${target.name} up: ${warmUp} requests per scenario at 8 connections`);
-      const pool = new Pool(target.url, { connections: 8, headersTimeout: 15_000, bodyTimeout: 15_000 });
-      try {
-        for (const s of scenarios) {
-          await run(pool, scenario, s, warmUp, 8, 'warm-up');
-          await scenario.reset();
-        }
-      } finally {
-        await pool.destroy();
-      }
-    }
+    // Warm both processes up first, every scenario, at 8 connections and with no scripted model delay: the figures
+    // are a warm server's (as in production), not V8's first runs of each code path. Tenet's larger code keeps
+    // tiering up for a few thousand requests (its CPU per request falls by half, the compiler threads busy all
+    // along), so rounds go on until a round's CPU per request is within 10 % of the one before.
+    for (const target of [tenet, floor]) await warmUp(target, scenario, opts);
     const figures: LoopFigures[] = [];
     for (const s of scenarios) {
       let modelMs = Number.NaN;
