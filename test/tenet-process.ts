@@ -1,6 +1,6 @@
 // Starts the real Tenet server as a child process, on Node (`tenet serve`) or workerd (`tenet dev`).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,5 +159,34 @@ export async function stopProcessGroup(child: ChildProcess): Promise<void> {
     }
   }, 5_000);
   await exited;
+  // The command's own exit (npx, npm) can come before its children's: wait for the whole group, so that what they
+  // still do while shutting down (a log store closing its files) is done before a test removes their folder.
+  const deadline = Date.now() + 6_000;
+  while (groupAlive(child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   clearTimeout(killed);
+}
+
+/** Whether a live (not zombie) process is left in process group `pgid`. */
+function groupAlive(pgid: number): boolean {
+  if (!existsSync('/proc/self/stat')) {
+    try {
+      process.kill(-pgid, 0);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    // After the command's name: state, ppid, pgrp, …
+    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    if (state !== 'Z' && Number(pgrp) === pgid) return true;
+  }
+  return false;
 }
