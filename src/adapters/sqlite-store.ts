@@ -133,7 +133,14 @@ function threadDriver(file: string): SqlDb & { close(): Promise<void> } {
       const id = nextId++;
       pending.set(id, { resolve, reject });
       worker.ref();
-      worker.postMessage({ ...message, id });
+      try {
+        worker.postMessage({ ...message, id });
+      } catch (err) {
+        // A value that cannot be copied to the thread: this call fails, the thread and the others go on.
+        pending.delete(id);
+        if (pending.size === 0) worker.unref();
+        reject(err);
+      }
     });
   worker = start();
   return {

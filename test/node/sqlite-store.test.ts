@@ -79,3 +79,13 @@ describe('SQLite log store on its own thread', () => {
     await expect(store.listRequests({})).rejects.toThrow(/closed/);
   });
 });
+
+describe('SQLite log store thread, a call it cannot take', () => {
+  it('fails that call alone: a value that cannot be copied to the thread leaves the store working', async () => {
+    const store = createSqliteStore(join(mkdtempSync(join(tmpdir(), 'tenet-thread-')), 'log.db'));
+    const notCopyable = (() => 1) as unknown as string;
+    await expect(store.sql.all('SELECT ? AS v', [notCopyable])).rejects.toThrow(/could not be cloned/);
+    expect(await store.sql.all('SELECT 1 AS v')).toEqual([{ v: 1 }]);
+    await store.close();
+  });
+});
