@@ -65,26 +65,26 @@ export async function applyLocalD1Migrations(options: {
   const id = database.preview_database_id ?? database.database_id ?? database.database_name ?? 'DB';
 
   const { Miniflare } = await import('miniflare');
+  // The statements run inside workerd, through a fetch to this small worker: miniflare's D1 proxy makes each
+  // prepare() a synchronous call across threads, which under load sometimes read no answer (an assertion in
+  // miniflare's SynchronousFetcher).
   const mf = new Miniflare({
     modules: true,
-    script: '',
+    script: migratorScript,
     d1Persist: join(state, 'v3', 'd1'),
     d1Databases: { DB: id },
   });
   try {
-    const db = await mf.getD1Database('DB');
-    await db
-      .prepare(
-        `CREATE TABLE IF NOT EXISTS ${table}(
-          id         INTEGER PRIMARY KEY AUTOINCREMENT,
-          name       TEXT UNIQUE,
-          applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
-        )`,
-      )
-      .run();
-    const applied = new Set(
-      (await db.prepare(`SELECT name FROM ${table}`).all<{ name: string }>()).results.map((r) => r.name),
-    );
+    const call = async (body: Record<string, unknown>) => {
+      const res = await mf.dispatchFetch('http://tenet.local/', {
+        method: 'POST',
+        body: JSON.stringify({ table, ...body }),
+      });
+      const text = await res.text();
+      if (!res.ok) throw new Error(text);
+      return JSON.parse(text) as string[];
+    };
+    const applied = new Set(await call({ op: 'applied' }));
     const pending = readdirSync(migrationsDir)
       .filter((name) => name.endsWith('.sql') && !applied.has(name))
       .sort((a, b) => Number.parseInt(a, 10) - Number.parseInt(b, 10) || a.localeCompare(b));
@@ -92,13 +92,35 @@ export async function applyLocalD1Migrations(options: {
       // One batch per migration: its statements and its row commit together or not at all. The local D1 hands
       // a statement's text to SQLite whole, so a migration's statements (triggers with BEGIN … END included) run
       // as SQLite itself splits them.
-      await db.batch([
-        db.prepare(readFileSync(join(migrationsDir, name), 'utf8')),
-        db.prepare(`INSERT INTO ${table} (name) VALUES (?)`).bind(name),
-      ]);
+      await call({ op: 'apply', name, sql: readFileSync(join(migrationsDir, name), 'utf8') });
     }
     return pending;
   } finally {
     await mf.dispose();
   }
 }
+
+/** The worker that applies them: lists the applied migrations, or applies one with its row, in one batch. */
+const migratorScript = `export default {
+  async fetch(request, env) {
+    const { op, table, name, sql } = await request.json();
+    try {
+      if (op === 'applied') {
+        await env.DB.prepare(\`CREATE TABLE IF NOT EXISTS \${table}(
+          id         INTEGER PRIMARY KEY AUTOINCREMENT,
+          name       TEXT UNIQUE,
+          applied_at TIMESTAMP DEFAULT CURRENT_TIMESTAMP NOT NULL
+        )\`).run();
+        const { results } = await env.DB.prepare(\`SELECT name FROM \${table}\`).all();
+        return Response.json(results.map((r) => r.name));
+      }
+      await env.DB.batch([
+        env.DB.prepare(sql),
+        env.DB.prepare(\`INSERT INTO \${table} (name) VALUES (?)\`).bind(name),
+      ]);
+      return Response.json([name]);
+    } catch (err) {
+      return new Response(String(err && err.message || err), { status: 500 });
+    }
+  },
+};`;
