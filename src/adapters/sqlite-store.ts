@@ -5,6 +5,7 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import type { LogStore } from '../core/log-store.ts';
 import { createSqlStore, type SqlDb } from './sql-store.ts';
+import { statementRunner } from './sqlite-statements.mjs';
 
 const migrationsDir = join(dirname(new URL(import.meta.url).pathname), '..', '..', 'migrations');
 
@@ -48,7 +49,6 @@ export function createSqliteStore(file: string): SqliteStore {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
   migrate(db);
   if (file !== ':memory:') {
@@ -56,27 +56,10 @@ export function createSqliteStore(file: string): SqliteStore {
     const driver = threadDriver(file);
     return { ...createSqlStore(driver), sql: driver, close: driver.close };
   }
-  // better-sqlite3 is synchronous: waiting out another connection's lock would stall the whole event loop,
-  // every request with it. Fail fast instead (SQLITE_BUSY); the log writer retries later with backoff.
-  db.pragma('busy_timeout = 0');
-  const statements = new Map<string, Database.Statement>();
-  const prepared = (sql: string) => {
-    let s = statements.get(sql);
-    if (!s) {
-      s = db.prepare(sql);
-      statements.set(sql, s);
-    }
-    return s;
-  };
+  const run = statementRunner(db);
   const driver: SqlDb = {
-    async all(sql, params = []) {
-      return prepared(sql).all(...params) as never[];
-    },
-    async batch(list) {
-      db.transaction(() => {
-        for (const s of list) prepared(s.sql).run(...s.params);
-      })();
-    },
+    all: async (sql, params = []) => run.all(sql, params) as never[],
+    batch: async (list) => run.batch(list),
     maxParams,
   };
   return {
@@ -106,6 +89,13 @@ function threadDriver(file: string): SqlDb & { close(): Promise<void> } {
   let worker: Worker | undefined;
   let nextId = 0;
   let closed = false;
+  /** Takes call `id` off the pending ones; the thread stops holding the process open once none is left. */
+  const settle = (id: number) => {
+    const call = pending.get(id);
+    pending.delete(id);
+    if (pending.size === 0) worker?.unref();
+    return call;
+  };
   const start = () => {
     const thread = new Worker(threadFile, { workerData: { file } });
     thread.unref();
@@ -115,10 +105,8 @@ function threadDriver(file: string): SqlDb & { close(): Promise<void> } {
       pending.clear();
     };
     thread.on('message', (reply: Reply) => {
-      const call = pending.get(reply.id);
+      const call = settle(reply.id);
       if (!call) return;
-      pending.delete(reply.id);
-      if (pending.size === 0) thread.unref();
       if (reply.error) call.reject(new Database.SqliteError(reply.error.message, reply.error.code));
       else call.resolve(reply.rows ?? []);
     });
@@ -137,8 +125,7 @@ function threadDriver(file: string): SqlDb & { close(): Promise<void> } {
         worker.postMessage({ ...message, id });
       } catch (err) {
         // A value that cannot be copied to the thread: this call fails, the thread and the others go on.
-        pending.delete(id);
-        if (pending.size === 0) worker.unref();
+        settle(id);
         reject(err);
       }
     });

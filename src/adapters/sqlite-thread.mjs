@@ -3,29 +3,10 @@
 // the proxy. Plain JavaScript, loaded by path: the same file from the sources and from the `tenet serve` bundle.
 import { parentPort, workerData } from 'node:worker_threads';
 import Database from 'better-sqlite3';
+import { statementRunner } from './sqlite-statements.mjs';
 
 const db = new Database(workerData.file);
-db.pragma('synchronous = NORMAL');
-// As on the main thread before: a lock held by another connection fails the write at once (SQLITE_BUSY) and the
-// log writer retries it later with backoff, rather than this thread waiting with every query queued behind it.
-db.pragma('busy_timeout = 0');
-
-/** @type {Map<string, import('better-sqlite3').Statement>} */
-const statements = new Map();
-/** @param {string} sql */
-const prepared = (sql) => {
-  let s = statements.get(sql);
-  if (!s) {
-    s = db.prepare(sql);
-    statements.set(sql, s);
-  }
-  return s;
-};
-
-/** @param {{ sql: string, params: unknown[] }[]} list */
-const batch = db.transaction((list) => {
-  for (const s of list) prepared(s.sql).run(...s.params);
-});
+const run = statementRunner(db);
 
 parentPort?.on('message', (message) => {
   const { id, op } = message;
@@ -36,9 +17,9 @@ parentPort?.on('message', (message) => {
     return;
   }
   try {
-    if (op === 'all') parentPort?.postMessage({ id, rows: prepared(message.sql).all(...message.params) });
+    if (op === 'all') parentPort?.postMessage({ id, rows: run.all(message.sql, message.params) });
     else {
-      batch(message.list);
+      run.batch(message.list);
       parentPort?.postMessage({ id });
     }
   } catch (err) {
