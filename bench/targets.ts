@@ -3,6 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { groupAlive } from '../test/process-group.ts';
 import { freePort } from '../test/tenet-process.ts';
 
 const root = new URL('..', import.meta.url).pathname;
@@ -88,15 +89,6 @@ export function descendants(pid: number): ProcStat[] {
 }
 
 const live = new Map<number, number[]>();
-
-function groupAlive(pgid: number): boolean {
-  try {
-    process.kill(-pgid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 function killHard(pgid: number): void {
   for (const pid of [-pgid, ...(live.get(pgid) ?? []), ...descendants(pgid).map((p) => p.pid)]) {

@@ -1,10 +1,11 @@
 // Starts the real Tenet server as a child process, on Node (`tenet serve`) or workerd (`tenet dev`).
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync } from 'node:fs';
+import { mkdtempSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { cliBundle } from './cli-bundle.ts';
+import { groupAlive } from './process-group.ts';
 
 export type Runtime = 'node' | 'workers';
 
@@ -164,29 +165,4 @@ export async function stopProcessGroup(child: ChildProcess): Promise<void> {
   const deadline = Date.now() + 6_000;
   while (groupAlive(child.pid) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 25));
   clearTimeout(killed);
-}
-
-/** Whether a live (not zombie) process is left in process group `pgid`. */
-function groupAlive(pgid: number): boolean {
-  if (!existsSync('/proc/self/stat')) {
-    try {
-      process.kill(-pgid, 0);
-      return true;
-    } catch {
-      return false;
-    }
-  }
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let stat: string;
-    try {
-      stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    // After the command's name: state, ppid, pgrp, …
-    const [state, , pgrp] = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    if (state !== 'Z' && Number(pgrp) === pgid) return true;
-  }
-  return false;
 }
