@@ -9,6 +9,29 @@ export const requestColumns =
 /** Every requests column a write fills, in the order of requestValues. */
 export const requestInsertColumns = `${requestColumns}, draft, final, detail`;
 
+/**
+ * The record as the `detail` column keeps it: without its texts (prompt, draft, final), which have columns of
+ * their own; recordOf puts them back. Kept once, a logged answer costs the log half the pages it did.
+ */
+function detailOf(rec: RequestRecord): string {
+  const { prompt: _p, draft: _d, final: _f, ...rest } = rec;
+  return JSON.stringify(rest);
+}
+
+/**
+ * The record a requests row stores, from its `detail` and its text columns (rows written before the texts left
+ * `detail` still carry them there: the same values).
+ */
+export function recordOf(row: Record<string, unknown>): RequestRecord {
+  const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
+  return {
+    prompt: text(row['prompt']),
+    draft: text(row['draft']),
+    final: text(row['final']),
+    ...(JSON.parse(String(row['detail'])) as Omit<RequestRecord, 'prompt' | 'draft' | 'final'>),
+  };
+}
+
 export function requestValues(rec: RequestRecord): SqlValue[] {
   return [
     rec.id,
@@ -37,7 +60,7 @@ export function requestValues(rec: RequestRecord): SqlValue[] {
     rec.clientRequestId ?? null,
     rec.draft,
     rec.final,
-    JSON.stringify(rec),
+    detailOf(rec),
   ];
 }
 
@@ -102,7 +125,22 @@ export function statementChunks(rows: SqlValue[][], maxParams: number): SqlValue
   return chunks;
 }
 
-/** `VALUES (?, …), (?, …)` and the values of a group of rows. */
+/** `VALUES (?, …), (?, …)` by row count and width: a batch's statements have few shapes, built once each. */
+const valuesSql = new Map<string, string>();
+
+/** `VALUES (?, …), (?, …)` and the values of a group of rows (all as wide as the first). */
 export function valuesOf(rows: SqlValue[][]): { sql: string; params: SqlValue[] } {
-  return { sql: `VALUES ${rows.map((r) => placeholders(r.length)).join(', ')}`, params: rows.flat() };
+  const width = rows[0]?.length ?? 0;
+  const shape = `${rows.length}x${width}`;
+  let sql = valuesSql.get(shape);
+  if (sql === undefined) {
+    sql = `VALUES ${Array(rows.length).fill(placeholders(width)).join(', ')}`;
+    if (valuesSql.size < 1000) valuesSql.set(shape, sql);
+  }
+  const params: SqlValue[] = [];
+  for (const row of rows) {
+    if (row.length !== width) throw new Error(`valuesOf: rows of ${width} and ${row.length} values`);
+    for (const v of row) params.push(v);
+  }
+  return { sql, params };
 }

@@ -1,5 +1,4 @@
 // The log store over SQL: one implementation for every backend (D1, SQLite, Postgres), through a tiny driver interface.
-import type { RequestRecord } from '../core/log-record.ts';
 import type {
   ConstitutionUse,
   LogFilter,
@@ -13,6 +12,7 @@ import type {
 } from '../core/log-store.ts';
 import { hashOf, summarizeTestRun, type TestRun } from '../core/quality/test-run.ts';
 import {
+  recordOf,
   requestColumns,
   requestInsertColumns,
   requestValues,
@@ -429,7 +429,10 @@ export function createSqlStore(db: SqlDb): LogStore {
     listViolations: (query) => page('violations', query, violationSelect, toViolationRow),
 
     async getRequest(id) {
-      const [row] = await db.all<Row>(`SELECT ${requestColumns}, detail FROM requests WHERE id = ?`, [id]);
+      const [row] = await db.all<Row>(
+        `SELECT ${requestColumns}, draft, final, detail FROM requests WHERE id = ?`,
+        [id],
+      );
       if (!row) return undefined;
       const violations = await db.all<Row>(
         `${violationSelect} WHERE t.request_id = ? ORDER BY t.choice, t.round, t.id`,
@@ -437,7 +440,7 @@ export function createSqlStore(db: SqlDb): LogStore {
       );
       return {
         row: toRequestRow(row),
-        record: JSON.parse(String(row['detail'])) as RequestRecord,
+        record: recordOf(row),
         violations: violations.map(toViolationRow),
       };
     },
@@ -606,10 +609,10 @@ export function createSqlStore(db: SqlDb): LogStore {
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = await db.all<Row>(
-          `SELECT t.id, t.time, t.detail FROM requests t WHERE ${w.sql} AND (t.time > ? OR (t.time = ? AND t.id > ?)) ORDER BY t.time, t.id LIMIT 500`,
+          `SELECT t.id, t.time, t.prompt, t.draft, t.final, t.detail FROM requests t WHERE ${w.sql} AND (t.time > ? OR (t.time = ? AND t.id > ?)) ORDER BY t.time, t.id LIMIT 500`,
           [...w.params, after[0], after[0], after[1]],
         );
-        for (const r of rows) yield JSON.parse(String(r['detail'])) as RequestRecord;
+        for (const r of rows) yield recordOf(r);
         const last = rows.at(-1);
         if (!last || rows.length < 500) return;
         after = [num(last['time']), String(last['id'])];

@@ -12,6 +12,40 @@ import { storeSuite } from '../store-suite.ts';
 const file = join(mkdtempSync(join(tmpdir(), 'tenet-store-')), 'log.db');
 storeSuite('SQLite', async () => createSqliteStore(file));
 
+describe('SQLite log store: texts kept once', () => {
+  it("stores a record's prompt, draft and final in their columns only, and reads rows of the older format alike", async () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'tenet-texts-')), 'log.db');
+    const store = createSqliteStore(file);
+    const records = sampleRecords('texts');
+    await store.write(records);
+    await store.close();
+    const db = new Database(file);
+    const rows = db.prepare('SELECT id, prompt, draft, final, detail FROM requests').all() as Record<
+      string,
+      string
+    >[];
+    expect(rows).toHaveLength(records.length);
+    for (const row of rows) {
+      const detail = JSON.parse(row['detail'] ?? '') as Record<string, unknown>;
+      expect(detail).not.toHaveProperty('prompt');
+      expect(detail).not.toHaveProperty('draft');
+      expect(detail).not.toHaveProperty('final');
+    }
+    // A row as Tenet wrote it before: the whole record in detail, texts included (here, texts unlike the columns':
+    // detail's own win, as they did then).
+    const older = records[1]!;
+    db.prepare('UPDATE requests SET detail = ?, prompt = NULL WHERE id = ?').run(
+      JSON.stringify(older),
+      older.id,
+    );
+    db.close();
+    const reopened = createSqliteStore(file);
+    expect((await reopened.getRequest(older.id))?.record).toEqual(older);
+    expect((await reopened.getRequest(records[2]!.id))?.record).toEqual(records[2]);
+    await reopened.close();
+  });
+});
+
 describe('SQLite log store upgraded from migration 0012', () => {
   it('keeps the rows stored before 0013 searchable by prompt, draft and revised final, and purges them cleanly', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tenet-upgrade-'));
