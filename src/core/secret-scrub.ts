@@ -1,4 +1,5 @@
 // Keeps Tenet's configured secrets out of the answers it sends: whole answers, and streams split at any point.
+import type { EventShape } from './event-shape.ts';
 import type { DeltaCodec, SseEvent } from './exchange/protocol.ts';
 
 /** What a secret becomes in an answer (the same marker the log uses). */
@@ -111,13 +112,15 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * deltas are and where they end. Every event is also handed to `seen` (parsed, before scrubbing) so a caller that
  * assembles the answer parses it once. Returns the text to send: the input itself when nothing changed, rewritten
  * events where a secret was masked or held back. Text still held when its text ends goes out in an extra event
- * just before the one that ends it.
+ * just before the one that ends it. `shape` (one per stream) reads events alike but for their text without a
+ * JSON parse each.
  */
 export function scrubSseEvents(
   text: string,
   scrubber: StreamScrubber,
   codec: DeltaCodec,
   seen?: (event: SseEvent) => void,
+  shape?: EventShape,
 ): string {
   let changed = false;
   const blocks = splitEvents(text);
@@ -148,11 +151,12 @@ export function scrubSseEvents(
     const nameLine = single ? undefined : lines.find((l) => l.startsWith('event:'));
     const name = nameLine === undefined ? undefined : nameLine.slice(6).trim();
     let event: Record<string, unknown> | '[DONE]';
+    let matched = false;
     if (data === '[DONE]') event = '[DONE]';
     else {
       let json: unknown;
       try {
-        json = JSON.parse(data);
+        ({ json, matched } = shape ? shape.read(data, name) : { json: JSON.parse(data), matched: false });
       } catch {
         seen?.({ event: name, data });
         // Not JSON: the client sees it as the upstream sent it, but for the secrets.
@@ -169,6 +173,9 @@ export function scrubSseEvents(
     }
     let rewritten = false;
     const slots = event === '[DONE]' ? [] : codec.texts(event, name);
+    // An event parsed whole around one text: the shape its like are read in (before the text is scrubbed).
+    const only = slots.length === 1 ? slots[0] : undefined;
+    if (shape && only && !matched && event !== '[DONE]') shape.learn(data, name, event, only.text, only.set);
     const sent: string[] = [];
     for (const slot of slots) {
       const out = scrubber.push(slot.key, slot.text);

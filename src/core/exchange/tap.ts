@@ -1,4 +1,5 @@
 // Reads a relayed stream on its way to the client: a copy for the record (and audit), secrets kept out.
+import { EventShape } from '../event-shape.ts';
 import type { StreamScrubber } from '../secret-scrub.ts';
 import { scrubSseEvents } from '../secret-scrub.ts';
 import { parseSse } from '../sse.ts';
@@ -26,10 +27,11 @@ export async function* tapEvents(
   const decoder = new TextDecoder();
   const encoder = new TextEncoder();
   const add = assembler && ((event: SseEvent) => assemble(assembler, event));
+  const shape = new EventShape();
   for await (const chunk of events) {
     const text = decoder.decode(chunk, { stream: true });
     if (scrub) {
-      const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, add);
+      const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, add, shape);
       yield out === text ? chunk : encoder.encode(out);
       continue;
     }

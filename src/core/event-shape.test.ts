@@ -1,0 +1,133 @@
+import { describe, expect, it } from 'vitest';
+import { messagesProtocol } from '../protocols/anthropic-messages/index.ts';
+import { chatProtocol } from '../protocols/chat-completions/index.ts';
+import { EventShape } from './event-shape.ts';
+import type { DeltaCodec, SseEvent } from './exchange/protocol.ts';
+import { StreamScrubber, scrubSseEvents, secretMask } from './secret-scrub.ts';
+
+const chunk = (content: string, finish: string | null = null) =>
+  JSON.stringify({
+    id: 'chatcmpl-1',
+    object: 'chat.completion.chunk',
+    created: 1,
+    model: 'm',
+    choices: [{ index: 0, delta: { content }, logprobs: null, finish_reason: finish }],
+  });
+
+/** Reads `datas` in order as scrubSseEvents does: learning from each event parsed whole around one text. */
+function readAll(datas: string[], codec: DeltaCodec, name?: string) {
+  const shape = new EventShape();
+  return datas.map((data) => {
+    const { json, matched } = shape.read(data, name);
+    const slots = codec.texts(json as Record<string, unknown>, name);
+    const only = slots[0];
+    if (!matched && slots.length === 1 && only)
+      shape.learn(data, name, json as Record<string, unknown>, only.text, only.set);
+    return { json, matched };
+  });
+}
+
+describe('EventShape', () => {
+  it('reads events alike but for their text as JSON.parse would, without parsing them', () => {
+    const texts = [
+      'Hello',
+      ' wor',
+      'ld',
+      '',
+      ' line\nbreak',
+      ' "quoted"',
+      ' back\\slash',
+      ' caf\u00e9 \u{1F600}',
+      ' \u0001',
+    ];
+    const datas = texts.map((t) => chunk(t));
+    const read = readAll(datas, chatProtocol.deltaCodec());
+    expect(read.map((r) => r.json)).toEqual(datas.map((d) => JSON.parse(d)));
+    // The first is parsed and learnt; every other one is read from its shape.
+    expect(read.map((r) => r.matched)).toEqual(texts.map((_, i) => i > 0));
+  });
+
+  it('parses whatever does not keep the shape: another field, another event, a string that is not one string', () => {
+    const codec = chatProtocol.deltaCodec();
+    const shape = new EventShape();
+    const first = shape.read(chunk('a'), undefined).json as Record<string, unknown>;
+    const [slot] = codec.texts(first, undefined);
+    shape.learn(chunk('a'), undefined, first, 'a', slot!.set);
+    // The same bytes around `a","refusal":"x` are another object (an extra key), not a text.
+    const smuggled = chunk('a').replace('"content":"a"', '"content":"a","refusal":"x"');
+    const others = [
+      chunk('', 'stop'),
+      smuggled,
+      JSON.stringify({ id: 'chatcmpl-1', choices: [], usage: { total_tokens: 3 } }),
+    ];
+    for (const data of others)
+      expect(shape.read(data, undefined)).toEqual({ json: JSON.parse(data), matched: false });
+    expect(shape.read(chunk('b'), undefined)).toEqual({ json: JSON.parse(chunk('b')), matched: true });
+    expect(() => shape.read('{"not json', undefined)).toThrow(SyntaxError);
+  });
+
+  it('never learns an upstream whose bytes are not its compact JSON (spaces, escapes it chose): parses each', () => {
+    const spaced = (t: string) =>
+      `{"id": "1", "choices": [{"index": 0, "delta": {"content": ${JSON.stringify(t)}}}]}`;
+    const datas = ['a', 'b', 'c'].map(spaced);
+    const read = readAll(datas, chatProtocol.deltaCodec());
+    expect(read.map((r) => r.json)).toEqual(datas.map((d) => JSON.parse(d)));
+    expect(read.every((r) => !r.matched)).toBe(true);
+  });
+
+  it('keeps the event name: a shape learnt under one name reads no event of another', () => {
+    const codec = messagesProtocol.deltaCodec();
+    const delta = (text: string) =>
+      JSON.stringify({ type: 'content_block_delta', index: 0, delta: { type: 'text_delta', text } });
+    const shape = new EventShape();
+    const first = shape.read(delta('a'), 'content_block_delta');
+    const [slot] = codec.texts(first.json as Record<string, unknown>, 'content_block_delta');
+    shape.learn(delta('a'), 'content_block_delta', first.json as Record<string, unknown>, 'a', slot!.set);
+    expect(shape.read(delta('b'), 'content_block_delta')).toEqual({
+      json: JSON.parse(delta('b')),
+      matched: true,
+    });
+    expect(shape.read(delta('b'), 'other').matched).toBe(false);
+  });
+
+  it('gives each event its own objects on the way to the text: setting one text changes no other event', () => {
+    const codec = chatProtocol.deltaCodec();
+    const [, second, third] = readAll([chunk('a'), chunk('b'), chunk('c')], codec);
+    codec.texts(second!.json as Record<string, unknown>, undefined)[0]!.set('changed');
+    expect(third!.json).toEqual(JSON.parse(chunk('c')));
+    expect(second!.json).toEqual(JSON.parse(chunk('changed')));
+  });
+
+  it('changes nothing a scrubbed stream sends or assembles: a secret split over shaped deltas is still masked', () => {
+    const secrets = ['sk-upstream-secret-0123456789'];
+    const pieces = ['The key: sk-ups', 'tream-secret-0123', '456789.', ' And more', ' text.'];
+    const stream = `${pieces.map((p) => `data: ${chunk(p)}\n\n`).join('')}data: ${chunk('', 'stop')}\n\ndata: [DONE]\n\n`;
+    const run = (shape?: EventShape) => {
+      const assembler = chatProtocol.assembler();
+      const scrubber = new StreamScrubber(secrets);
+      const codec = chatProtocol.deltaCodec();
+      const seen: SseEvent[] = [];
+      // Piece by piece, as a stream arrives (events split over reads are whole here).
+      const sent = stream.split(/(?<=\n\n)/).map((part) =>
+        scrubSseEvents(
+          part,
+          scrubber,
+          codec,
+          (e) => {
+            seen.push(e);
+            assembler.add(e);
+          },
+          shape,
+        ),
+      );
+      return { sent: sent.join(''), answer: assembler.result(), seen: seen.map((e) => e.json) };
+    };
+    const plain = run();
+    const shaped = run(new EventShape());
+    expect(shaped).toEqual(plain);
+    expect(shaped.sent).not.toContain('sk-upstream-secret');
+    const received = chatProtocol.assembler();
+    for (const data of shaped.sent.split('\n\n').filter(Boolean)) received.add({ data: data.slice(6) });
+    expect(received.result().choices[0]?.message.content).toBe(`The key: ${secretMask}. And more text.`);
+  });
+});
