@@ -5,6 +5,7 @@ type Path = (string | number)[];
 /** A string no upstream sends: it marks where the text sits while the shape is learnt. */
 const marker = '\u0000tenet:text\u0000';
 /** A string body that is not the text as written: an escape, a quote (the string would end there), a control. */
+// biome-ignore lint/suspicious/noControlCharactersInRegex: raw control characters are what JSON strings may not hold.
 const notPlain = /["\\\u0000-\u001f]/;
 /** How often a stream's shape is learnt again after its events stopped matching it (then: parsed, each one). */
 const maxLearns = 4;
