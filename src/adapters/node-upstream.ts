@@ -8,6 +8,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import type { BodyReader } from '../core/exchange/sse-relay.ts';
 import {
   type HeaderReader,
   setUpstreamKey,
@@ -144,6 +145,85 @@ function streamBody(body: Readable): ReadableStream<Uint8Array> {
 }
 
 /**
+ * The body as a reader alone, for the relay: what streamBody's web stream gives, without building one (on Node,
+ * building a web stream costs more than relaying the answer through it). Chunks join per read as there; the socket
+ * is paused while a chunk waits unread, and resumed by the next read.
+ */
+function bodyReader(body: Readable): BodyReader {
+  let pending: Buffer[] = [];
+  let queued = false;
+  let ended = false;
+  let failure: Error | undefined;
+  let waiting:
+    | { resolve: (r: ReadableStreamReadResult<Uint8Array>) => void; reject: (e: unknown) => void }
+    | undefined;
+  const take = (): Uint8Array => {
+    const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
+    pending = [];
+    return chunk;
+  };
+  const settle = () => {
+    queued = false;
+    const w = waiting;
+    if (!w) {
+      if (pending.length > 0 && !ended) body.pause();
+      return;
+    }
+    if (pending.length > 0) {
+      waiting = undefined;
+      w.resolve({ done: false, value: take() });
+    } else if (failure) {
+      waiting = undefined;
+      w.reject(failure);
+    } else if (ended) {
+      waiting = undefined;
+      w.resolve({ done: true, value: undefined });
+    }
+  };
+  const later = () => {
+    if (queued) return;
+    queued = true;
+    // A promise job, not queueMicrotask (which wraps every call in an AsyncResource).
+    void Promise.resolve().then(settle);
+  };
+  body.on('data', (chunk: Buffer) => {
+    pending.push(chunk);
+    later();
+  });
+  body.once('end', () => {
+    ended = true;
+    later();
+  });
+  body.once('error', (err) => {
+    failure ??= err;
+    later();
+  });
+  body.once('close', () => {
+    if (!ended) failure ??= new Error('the upstream answer was cut off');
+    later();
+  });
+  return {
+    read() {
+      if (pending.length > 0) return Promise.resolve({ done: false, value: take() });
+      if (failure) return Promise.reject(failure);
+      if (ended) return Promise.resolve({ done: true, value: undefined });
+      return new Promise((resolve, reject) => {
+        waiting = { resolve, reject };
+        body.resume();
+      });
+    },
+    async cancel() {
+      ended = true;
+      pending = [];
+      body.destroy();
+      const w = waiting;
+      waiting = undefined;
+      w?.resolve({ done: true, value: undefined });
+    },
+  };
+}
+
+/**
  * The Upstream of `createUpstream` without fetch: node:http(s) on a keep-alive pool. Same contract: the
  * deadline runs until the body is read (or handed over as a stream), the client's abort stops the call.
  */
@@ -241,6 +321,10 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
             stream() {
               settle();
               return streamBody(stream);
+            },
+            reader() {
+              settle();
+              return bodyReader(stream);
             },
             abort() {
               settle();

@@ -1,5 +1,6 @@
 // The upstream model over HTTP: forwards requests with Tenet's (or the client's) key, with deadlines.
 import { TenetError } from '../core/errors.ts';
+import type { BodyReader } from '../core/exchange/sse-relay.ts';
 
 export interface UpstreamOptions {
   baseUrl: string;
@@ -46,6 +47,8 @@ export interface UpstreamReply {
   bytes(): Promise<Uint8Array<ArrayBuffer>>;
   /** Hands the body over for streaming: the header deadline stops, the caller owns idle timing. */
   stream(): ReadableStream<Uint8Array>;
+  /** As stream(), handed over as a reader alone, without a web stream (adapters that can: Node's). */
+  reader?(): BodyReader;
   /** Stops the call (client gone, stream stalled). */
   abort(reason?: unknown): void;
 }

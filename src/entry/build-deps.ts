@@ -34,6 +34,7 @@ export interface BuildOptions {
   authThrottle: AppDeps['authThrottle'];
   clientAddress: AppDeps['clientAddress'];
   boundPort: AppDeps['boundPort'];
+  relayBody?: AppDeps['relayBody'];
 }
 
 export function buildDeps(config: Config, options: BuildOptions): AppDeps {
@@ -100,6 +101,7 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
     authThrottle: config.adminAuthFailures > 0 ? options.authThrottle : undefined,
     clientAddress: options.clientAddress,
     boundPort: options.boundPort,
+    relayBody: options.relayBody,
   };
 }
 

@@ -65,6 +65,11 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
     // The socket's peer: a header could be forged. (Behind a reverse proxy that is the proxy's address.)
     clientAddress: (c) => (c.env as HttpBindings | undefined)?.incoming?.socket.remoteAddress,
     boundPort: (c) => (c.env as HttpBindings | undefined)?.incoming?.socket.localPort,
+    // Served by @hono/node-server (its bindings are there): it writes the relay out through its reader.
+    relayBody: (c, relay) =>
+      (c.env as HttpBindings | undefined)?.outgoing
+        ? (relay as unknown as ReadableStream<Uint8Array>)
+        : relay.stream(),
   });
   const purge = retention(config.logRetentionDays, deps);
   for (const warning of configWarnings(config)) deps.logger.warn(warning);

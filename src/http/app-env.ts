@@ -11,6 +11,7 @@ import type { ModelClient } from '../adapters/model-client.ts';
 import type { Upstream } from '../adapters/upstream.ts';
 import type { Config } from '../core/config.ts';
 import type { ConstitutionSource } from '../core/constitution/set.ts';
+import type { SseRelay } from '../core/exchange/sse-relay.ts';
 import type { LogStore } from '../core/log-store.ts';
 import type { Logger } from '../core/logger.ts';
 import type { VerdictCache } from '../core/loop.ts';
@@ -47,6 +48,11 @@ export interface AppDeps {
   clientAddress: (c: Context) => string | undefined;
   /** The port the server listens on (Node), for the open proxy's Host check; undefined on Workers. */
   boundPort: (c: Context) => number | undefined;
+  /**
+   * The body a relayed stream goes out as (unset: its web stream). Node's server reads the relay itself: no web
+   * stream is built per answer.
+   */
+  relayBody?: ((c: Context, relay: SseRelay) => ReadableStream<Uint8Array>) | undefined;
 }
 
 export interface AppEnv {

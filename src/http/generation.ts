@@ -4,6 +4,7 @@ import type { Constitution } from '../core/constitution/schema.ts';
 import { TenetError } from '../core/errors.ts';
 import type { AnyProtocol } from '../core/exchange/protocol.ts';
 import { type DraftReply, type ExchangePorts, serveExchange } from '../core/exchange/serve.ts';
+import { SseRelay } from '../core/exchange/sse-relay.ts';
 import { answerSecrets } from './answer-secrets.ts';
 import { type AppEnv, contentfulStatus } from './app-env.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
@@ -13,18 +14,20 @@ import { upstreamFailure } from './upstream-failure.ts';
 /** The route handler of one protocol. */
 export function generationRoute(protocol: AnyProtocol) {
   return async (c: Context<AppEnv>): Promise<Response> => {
-    const { deps } = c.var;
+    // c.var builds an object of every variable on each read: read once.
+    const vars = c.var;
+    const { deps } = vars;
     const { config } = deps;
     const text = await jsonBodyText(c);
     const request = protocol.parse(text);
     // Built first: headers the upstream would refuse are the client's error, before any critic call is spent.
     const upstreamHeaders = toUpstreamHeaders(c.req.raw.headers);
     const upstream = protocol.upstream === 'anthropic' ? deps.anthropicUpstream : deps.upstream;
-    const constitution = c.var.constitution;
+    const constitution = vars.constitution;
     const ports: ExchangePorts = {
-      requestId: c.var.requestId,
-      clientRequestId: c.var.clientRequestId,
-      keyId: c.var.clientKeyId,
+      requestId: vars.requestId,
+      clientRequestId: vars.clientRequestId,
+      keyId: vars.clientKeyId,
       constitution,
       shadow: constitution.shadow ? deps.constitutions.get(constitution.shadow) : undefined,
       async sendUpstream(body, signal): Promise<DraftReply> {
@@ -33,7 +36,7 @@ export function generationRoute(protocol: AnyProtocol) {
           path: protocol.upstreamPath,
           headers: upstreamHeaders,
           body,
-          apiKey: c.var.upstreamKey,
+          apiKey: vars.upstreamKey,
           signal,
         });
         if (!reply.response.ok) {
@@ -41,7 +44,7 @@ export function generationRoute(protocol: AnyProtocol) {
           const anthropic = protocol.upstream === 'anthropic';
           throw await upstreamFailure(reply, deps.redact, {
             url: anthropic ? config.anthropicUpstreamUrl : config.upstreamUrl,
-            keySetting: c.var.upstreamKey
+            keySetting: vars.upstreamKey
               ? undefined
               : anthropic
                 ? 'TENET_ANTHROPIC_UPSTREAM_KEY'
@@ -53,6 +56,7 @@ export function generationRoute(protocol: AnyProtocol) {
           headers: Object.fromEntries(toClientHeaders(reply.response.headers)),
           bytes: () => reply.bytes(),
           stream: () => reply.stream(),
+          ...(reply.reader ? { reader: () => reply.reader!() } : {}),
           abort: (reason) => reply.abort(reason),
         };
       },
@@ -70,7 +74,9 @@ export function generationRoute(protocol: AnyProtocol) {
       secrets: answerSecrets(config),
     };
     const reply = await serveExchange(protocol, request, text, ports);
-    return c.body(reply.body as string, contentfulStatus(reply.status), reply.headers);
+    const body =
+      reply.body instanceof SseRelay ? (deps.relayBody?.(c, reply.body) ?? reply.body.stream()) : reply.body;
+    return c.body(body as string, contentfulStatus(reply.status), reply.headers);
   };
 }
 

@@ -20,7 +20,7 @@ const inertHeaders = {
 } as const;
 
 export async function passthrough(c: Context<AppEnv>): Promise<Response> {
-  const { deps } = c.var;
+  const { deps, upstreamKey } = c.var;
   const url = new URL(c.req.url);
   // The normalised path: the upstream gets the one spelling Tenet routed, never a second one it might serve.
   const path = c.req.path;
@@ -35,7 +35,7 @@ export async function passthrough(c: Context<AppEnv>): Promise<Response> {
     path: (anthropic ? path : path.replace(/^\/v1(?=\/|$)/, '')) + url.search,
     headers: toUpstreamHeaders(c.req.raw.headers),
     body: hasBody ? await c.req.arrayBuffer() : null,
-    apiKey: c.var.upstreamKey,
+    apiKey: upstreamKey,
     signal: c.req.raw.signal,
   });
   const status = reply.response.status;

@@ -11,6 +11,7 @@ import {
   type Reply,
   serveExchange,
 } from '../../src/core/exchange/serve.ts';
+import { SseRelay } from '../../src/core/exchange/sse-relay.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createRedactor } from '../../src/core/redact.ts';
@@ -63,7 +64,7 @@ async function bodyText(reply: Reply): Promise<string> {
   if (body === null) return '';
   if (typeof body === 'string') return body;
   if (body instanceof Uint8Array) return new TextDecoder().decode(body);
-  return new Response(body).text();
+  return new Response(body instanceof SseRelay ? body.stream() : body).text();
 }
 
 interface Run {

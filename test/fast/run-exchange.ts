@@ -4,6 +4,7 @@ import type { Constitution } from '../../src/core/constitution/schema.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
 import { type ExchangePorts, type Reply, serveExchange } from '../../src/core/exchange/serve.ts';
+import { SseRelay } from '../../src/core/exchange/sse-relay.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createRedactor } from '../../src/core/redact.ts';
@@ -41,6 +42,8 @@ export async function runExchange(
   };
   const raw = JSON.stringify(body);
   const reply = await serveExchange(protocol, protocol.parse(raw), raw, ports);
+  const readStream = (stream: ReadableStream<Uint8Array>) =>
+    options.read?.(stream) ?? new Response(stream).text();
   const text =
     reply.body === null
       ? ''
@@ -48,7 +51,7 @@ export async function runExchange(
         ? reply.body
         : reply.body instanceof Uint8Array
           ? new TextDecoder().decode(reply.body)
-          : await (options.read?.(reply.body) ?? new Response(reply.body).text());
+          : await readStream(reply.body instanceof SseRelay ? reply.body.stream() : reply.body);
   await Promise.all(background);
   return { reply, text, records };
 }

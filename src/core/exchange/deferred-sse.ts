@@ -1,5 +1,6 @@
 // A judged SSE answer: sent whole with its verdict headers when ready in time, else kept alive with comments.
 import { TenetError } from '../errors.ts';
+import type { SseRelay } from './sse-relay.ts';
 
 export interface JudgedStream {
   headers: Record<string, string>;
@@ -11,7 +12,8 @@ export interface JudgedStream {
 export interface Reply {
   status: number;
   headers: Record<string, string>;
-  body: string | Uint8Array | ReadableStream<Uint8Array> | null;
+  /** A relayed stream is an SseRelay: the HTTP layer sends it as a web stream, or reads it directly. */
+  body: string | Uint8Array | ReadableStream<Uint8Array> | SseRelay | null;
 }
 
 export const sseHeaders = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };

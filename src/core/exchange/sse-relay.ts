@@ -4,9 +4,20 @@ import { SseFramer } from '../sse.ts';
 
 const encoder = new TextEncoder();
 
+/** What reading a body needs of a stream's reader (a web stream's reader is one). */
+export interface BodyReader {
+  read(): Promise<ReadableStreamReadResult<Uint8Array>>;
+  cancel(reason?: unknown): Promise<void>;
+}
+
 /** The body of an upstream answer handed over for streaming (the upstream adapters' replies are ones). */
 export interface StreamSource {
   stream(): ReadableStream<Uint8Array>;
+  /**
+   * The body as a reader alone, where the adapter can give one without building a web stream (Node: a web stream
+   * costs more to build than its answer takes to relay); the relay reads through it when there is one.
+   */
+  reader?(): BodyReader;
   /** Stops the call (client gone, stream stalled). */
   abort(reason?: unknown): void;
 }
@@ -21,7 +32,7 @@ export async function* upstreamEvents(
   idleTimeoutMs: number,
   ended: (events: Uint8Array) => boolean,
 ): AsyncGenerator<Uint8Array> {
-  const reader = reply.stream().getReader();
+  const reader = reply.reader?.() ?? reply.stream().getReader();
   const framer = new SseFramer();
   let sawDone = false;
   let finished = false;
@@ -105,51 +116,88 @@ export type RelayOutcome = { kind: 'done' } | { kind: 'client_gone' } | { kind: 
 
 /**
  * Relays events to the client as they arrive (never buffering the answer); a broken upstream stream ends with
- * the protocol's error event (`errorEvent`), which the official SDKs raise as their API error.
+ * the protocol's error event (`errorEvent`), which the official SDKs raise as their API error. Sent as a web
+ * stream (`stream()`), or read directly: it is also the reader side of one (`getReader()`, `locked`), which is
+ * all @hono/node-server's response writer asks of a body, so on Node no web stream is built per answer.
  */
+export class SseRelay {
+  readonly locked = false;
+  /** Whether no chunk is left to read (ended, broken, or cancelled). */
+  #finished = false;
+  #outcome: RelayOutcome | undefined;
+  readonly #closed: Promise<void>;
+  #close: () => void = () => {};
+
+  constructor(
+    private readonly events: AsyncGenerator<Uint8Array>,
+    private readonly options: {
+      abort: () => void;
+      errorEvent: (err: TenetError) => string;
+      onEnd?: (outcome: RelayOutcome) => void;
+    },
+  ) {
+    this.#closed = new Promise((resolve) => {
+      this.#close = resolve;
+    });
+  }
+
+  #end(outcome: RelayOutcome): void {
+    this.#finished = true;
+    this.#close();
+    if (this.#outcome) return;
+    this.#outcome = outcome;
+    this.options.onEnd?.(outcome);
+  }
+
+  /** The next chunk for the client; done once the answer (or its error event) went out. */
+  async read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (this.#finished) return { done: true, value: undefined };
+    try {
+      const next = await this.events.next();
+      if (!next.done) return { done: false, value: next.value };
+      this.#end({ kind: 'done' });
+      return { done: true, value: undefined };
+    } catch (err) {
+      const error =
+        err instanceof TenetError
+          ? err
+          : new TenetError('upstream_stream_broken', 'The upstream model broke off the stream mid-answer.', {
+              cause: err,
+            });
+      this.#end({ kind: 'broken', error });
+      return { done: false, value: encoder.encode(this.options.errorEvent(error)) };
+    }
+  }
+
+  /** The client went away: the upstream call stops. (After the answer's end: nothing to stop.) */
+  async cancel(): Promise<void> {
+    if (this.#finished) return;
+    this.#end({ kind: 'client_gone' });
+    // Abort first: a pending read of a stalled upstream would otherwise hold the generator open.
+    this.options.abort();
+    await this.events.return(undefined);
+  }
+
+  getReader(): BodyReader & { closed: Promise<void>; releaseLock(): void } {
+    return { read: () => this.read(), cancel: () => this.cancel(), closed: this.#closed, releaseLock() {} };
+  }
+
+  /** As a web stream (Workers, and any server that needs one). */
+  stream(): ReadableStream<Uint8Array> {
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        const next = await this.read();
+        if (next.done) controller.close();
+        else controller.enqueue(next.value);
+      },
+      cancel: () => this.cancel(),
+    });
+  }
+}
+
 export function relaySse(
   events: AsyncGenerator<Uint8Array>,
-  options: {
-    abort: () => void;
-    errorEvent: (err: TenetError) => string;
-    onEnd?: (outcome: RelayOutcome) => void;
-  },
-): ReadableStream<Uint8Array> {
-  let ended = false;
-  const end = (outcome: RelayOutcome) => {
-    if (ended) return;
-    ended = true;
-    options.onEnd?.(outcome);
-  };
-  return new ReadableStream<Uint8Array>({
-    async pull(controller) {
-      try {
-        const next = await events.next();
-        if (next.done) {
-          controller.close();
-          end({ kind: 'done' });
-        } else {
-          controller.enqueue(next.value);
-        }
-      } catch (err) {
-        const error =
-          err instanceof TenetError
-            ? err
-            : new TenetError(
-                'upstream_stream_broken',
-                'The upstream model broke off the stream mid-answer.',
-                { cause: err },
-              );
-        controller.enqueue(encoder.encode(options.errorEvent(error)));
-        controller.close();
-        end({ kind: 'broken', error });
-      }
-    },
-    async cancel() {
-      end({ kind: 'client_gone' });
-      // Abort first: a pending read of a stalled upstream would otherwise hold the generator open.
-      options.abort();
-      await events.return(undefined);
-    },
-  });
+  options: ConstructorParameters<typeof SseRelay>[1],
+): SseRelay {
+  return new SseRelay(events, options);
 }
