@@ -12,11 +12,15 @@ const maxLearns = 4;
 
 type Container = Record<string | number, unknown>;
 
+/** Where `target` sits in `value` (keys from the root), or undefined: `path` is the walk so far, reused. */
 function pathTo(value: unknown, target: string, path: Path): Path | undefined {
-  if (value === target) return path;
+  if (value === target) return [...path];
   if (typeof value !== 'object' || value === null) return undefined;
-  for (const key of Array.isArray(value) ? value.keys() : Object.keys(value)) {
-    const found = pathTo((value as Container)[key], target, [...path, key]);
+  const keys = Array.isArray(value) ? value.keys() : Object.keys(value);
+  for (const key of keys) {
+    path.push(key);
+    const found = pathTo((value as Container)[key], target, path);
+    path.pop();
     if (found) return found;
   }
   return undefined;
@@ -39,16 +43,23 @@ export class EventShape {
   #path: Path = [];
   #root: Container | undefined;
   #learns = 0;
+  /** The last event parsed whole around one text (its name): the next like it is worth learning. */
+  #candidate: string | undefined | null = null;
 
   /** The event's data as JSON (throws as JSON.parse does); `matched` says whether the learnt shape read it. */
   read(data: string, name: string | undefined): { json: unknown; matched: boolean } {
     const json = this.#root && name === this.#name ? this.#match(data) : undefined;
-    return json === undefined ? { json: JSON.parse(data), matched: false } : { json, matched: true };
+    if (json === undefined) return { json: JSON.parse(data), matched: false };
+    this.#candidate = null;
+    return { json, matched: true };
   }
 
   /**
    * Learns the shape of an event just parsed whole: `text` is its one text delta, and `set` puts another text in
-   * its place (the codec's slot). Kept only when the event's bytes are exactly its JSON around that text.
+   * its place (the codec's slot). Kept only when the event's bytes are exactly its JSON around that text. Learnt
+   * from the second such event in a row (same name), not the first: a stream's first event (a role, a block's
+   * start) and its last (a finish) are of shapes that do not repeat, and after events the learnt shape read, the
+   * one that did not match is most often the last.
    */
   learn(
     data: string,
@@ -57,7 +68,9 @@ export class EventShape {
     text: string,
     set: (text: string) => void,
   ): void {
-    if (this.#learns >= maxLearns) return;
+    const second = this.#candidate === name;
+    this.#candidate = name;
+    if (!second || this.#learns >= maxLearns) return;
     this.#learns++;
     this.#root = undefined;
     set(marker);
