@@ -194,7 +194,8 @@ async function startNodeProcess(
     return {
       name,
       url,
-      workers: () => [pid],
+      // The process and any it started (`tenet serve` runs its server in a child: see bin/tenet.mjs).
+      workers: () => [pid, ...descendants(pid).map((p) => p.pid)],
       async stop() {
         await stopGroup(child);
         cleanup?.();

@@ -57,11 +57,16 @@ const commands: Record<string, Command> = {
   serve: async () => {
     const { startNodeServer } = await import('../entry/node.ts');
     const server = await startNodeServer(process.env);
+    // Once, however many signals come (one sent to the process group reaches it from `tenet serve`'s own parent
+    // as well: a second must not cut the shutdown short, leaving records unwritten).
+    let stopping = false;
     const stop = () => {
+      if (stopping) return;
+      stopping = true;
       server.close().then(() => process.exit(0));
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
     return await new Promise<number>(() => {});
   },
   bundle: async (args) => (await import('./bundle.ts')).bundleConstitutions(args[0]),

@@ -30,7 +30,8 @@ export interface NodeServer {
  * Node has no request lifetime to extend: work given to waitUntil runs on by itself, as it would without one.
  * Passing it spares Hono building (and the app catching) a "no ExecutionContext" error on every request.
  */
-const nodeExecutionContext = { waitUntil() {}, passThroughOnException() {}, props: {} };
+/** How long a stop waits for requests' after-work (their records, built just after their answers) to finish. */
+const afterWorkWaitMs = 1_000;
 
 /** Starts Tenet on Node from `env` (normally process.env). Throws a ConfigError naming any bad setting. */
 export async function startNodeServer(env: Record<string, string | undefined>): Promise<NodeServer> {
@@ -74,6 +75,18 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
   const purge = retention(config.logRetentionDays, deps);
   for (const warning of configWarnings(config)) deps.logger.warn(warning);
   const app = createApp(deps);
+  // Work a request leaves running after its answer (its record is built ~25 ms later: see generation.ts), kept so
+  // that a stop writes the records of the last answers too.
+  const afterWork = new Set<Promise<unknown>>();
+  const nodeExecutionContext = {
+    waitUntil(work: Promise<unknown>) {
+      afterWork.add(work);
+      const done = () => afterWork.delete(work);
+      work.then(done, done);
+    },
+    passThroughOnException() {},
+    props: {},
+  };
 
   const listening = new Promise<ReturnType<typeof serve>>((resolve, reject) => {
     const s = serve(
@@ -135,9 +148,15 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
         clearInterval(purge);
         if ('closeAllConnections' in server) server.closeAllConnections();
         server.close(() => {
-          // Records still queued are written before the store closes.
-          deps.logWriter
-            .flush()
+          // The last answers' records are queued (their after-work done, or a second past), then whatever is
+          // still queued is written before the store closes.
+          let timer: ReturnType<typeof setTimeout> | undefined;
+          const waited = new Promise((r) => {
+            timer = setTimeout(r, afterWorkWaitMs);
+          });
+          Promise.race([Promise.allSettled([...afterWork]), waited])
+            .then(() => clearTimeout(timer))
+            .then(() => deps.logWriter.flush())
             .then(() => logStore.close())
             .finally(resolve);
         });

@@ -1,7 +1,8 @@
 // `tenet serve` from a fresh copy: it compiles the sources at start and leaves no bundle behind; where it cannot
 // write its bundle (a read-only install), it still starts, through tsx, and says so.
-import { existsSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { freePort } from '../tenet-process.ts';
 import { createScenario } from '../upstream/client.ts';
@@ -45,6 +46,45 @@ describe('tenet serve from a fresh copy', () => {
     expect(output).not.toContain('could not compile');
     const dir = join(copy.dir, '.tenet', 'serve');
     expect(existsSync(dir) ? readdirSync(dir) : []).toEqual([]);
+  });
+
+  it('runs its server in a node sized for serving, which a stop signal to the command alone stops cleanly', async () => {
+    const port = await freePort();
+    const db = join(copy.dir, 'sized.db');
+    const server = run(copy, process.execPath, ['bin/tenet.mjs', 'serve'], {
+      PORT: String(port),
+      TENET_DB: db,
+      TENET_UPSTREAM_URL: upstreamUrl,
+    });
+    try {
+      await waitForAnswer(server, `http://127.0.0.1:${port}/health`);
+      const res = await fetch(`http://127.0.0.1:${port}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-tenet-constitution': 'passthrough' },
+        body: JSON.stringify({ model: 'gpt-test', messages: [{ role: 'user', content: 'hi' }] }),
+      });
+      expect(res.status).toBe(200);
+      // The command started without the flag: its server is its child, with it.
+      const children = readdirSync('/proc')
+        .filter((e) => /^\d+$/.test(e))
+        .filter((e) => {
+          try {
+            const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === server.child.pid;
+          } catch {
+            return false;
+          }
+        })
+        .map((e) => readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0'));
+      expect(children).toEqual([expect.arrayContaining(['--max-semi-space-size=64', 'serve'])]);
+      // SIGTERM to the command alone (docker stop, kill PID): the server stops as it would itself, record written.
+      server.child.kill('SIGTERM');
+      expect(await server.exited).toBe(0);
+      const rows = new Database(db, { readonly: true }).prepare('SELECT COUNT(*) AS n FROM requests').get();
+      expect(rows).toEqual({ n: 1 });
+    } finally {
+      await server.stop();
+    }
   });
 
   it('falls back to tsx, with one warning, where it cannot write its bundle', async () => {
