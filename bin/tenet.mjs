@@ -67,8 +67,9 @@ if (args[0] === 'bundle' && bundleIsCurrent(args[1] ?? 'constitutions', bundlePa
  */
 const youngGeneration = '--max-semi-space-size';
 const servingFlags = [`${youngGeneration}=64`];
+// V8 takes its flags with dashes or underscores (`--max_semi_space_size`).
 const sized = [...process.execArgv, ...(process.env.NODE_OPTIONS ?? '').split(/\s+/)].some((f) =>
-  f.startsWith(youngGeneration),
+  f.replaceAll('_', '-').startsWith(youngGeneration),
 );
 if (args[0] === 'serve' && !sized) {
   const { spawn } = await import('node:child_process');

@@ -8,6 +8,21 @@ import { freePort } from '../tenet-process.ts';
 import { createScenario } from '../upstream/client.ts';
 import { type FreshCopy, freshCopy, run, waitForAnswer } from './fresh-copy.ts';
 
+/** The command lines of `pid`'s child processes. */
+function childCommands(pid: number | undefined): string[][] {
+  return readdirSync('/proc')
+    .filter((e) => /^\d+$/.test(e))
+    .filter((e) => {
+      try {
+        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
+      } catch {
+        return false;
+      }
+    })
+    .map((e) => readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0'));
+}
+
 describe('tenet serve from a fresh copy', () => {
   let copy: FreshCopy;
   let upstreamUrl: string;
@@ -65,23 +80,30 @@ describe('tenet serve from a fresh copy', () => {
       });
       expect(res.status).toBe(200);
       // The command started without the flag: its server is its child, with it.
-      const children = readdirSync('/proc')
-        .filter((e) => /^\d+$/.test(e))
-        .filter((e) => {
-          try {
-            const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-            return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === server.child.pid;
-          } catch {
-            return false;
-          }
-        })
-        .map((e) => readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0'));
-      expect(children).toEqual([expect.arrayContaining(['--max-semi-space-size=64', 'serve'])]);
+      expect(childCommands(server.child.pid)).toEqual([
+        expect.arrayContaining(['--max-semi-space-size=64', 'serve']),
+      ]);
       // SIGTERM to the command alone (docker stop, kill PID): the server stops as it would itself, record written.
       server.child.kill('SIGTERM');
       expect(await server.exited).toBe(0);
       const rows = new Database(db, { readonly: true }).prepare('SELECT COUNT(*) AS n FROM requests').get();
       expect(rows).toEqual({ n: 1 });
+    } finally {
+      await server.stop();
+    }
+  });
+
+  it('runs in one process when the young generation is sized already (here in NODE_OPTIONS, underscores)', async () => {
+    const port = await freePort();
+    const server = run(copy, process.execPath, ['bin/tenet.mjs', 'serve'], {
+      PORT: String(port),
+      TENET_DB: join(copy.dir, 'own-size.db'),
+      TENET_UPSTREAM_URL: upstreamUrl,
+      NODE_OPTIONS: '--max_semi_space_size=16',
+    });
+    try {
+      expect((await waitForAnswer(server, `http://127.0.0.1:${port}/health`)).status).toBe(200);
+      expect(childCommands(server.child.pid)).toEqual([]);
     } finally {
       await server.stop();
     }
