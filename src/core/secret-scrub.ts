@@ -173,7 +173,7 @@ export function scrubSseEvents(
     }
     let rewritten = false;
     const slots = event === '[DONE]' ? [] : codec.texts(event, name);
-    // An event parsed whole around one text: the shape its like are read in (before the text is scrubbed).
+    // An event parsed whole around one text: its shape may read the events like it (learnt before any scrub).
     const only = slots.length === 1 ? slots[0] : undefined;
     if (shape && only && !matched && event !== '[DONE]') shape.learn(data, name, event, only.text, only.set);
     const sent: string[] = [];

@@ -26,10 +26,6 @@ export interface NodeServer {
   close(): Promise<void>;
 }
 
-/**
- * Node has no request lifetime to extend: work given to waitUntil runs on by itself, as it would without one.
- * Passing it spares Hono building (and the app catching) a "no ExecutionContext" error on every request.
- */
 /** How long a stop waits for requests' after-work (their records, built just after their answers) to finish. */
 const afterWorkWaitMs = 1_000;
 
@@ -75,8 +71,10 @@ export async function startNodeServer(env: Record<string, string | undefined>): 
   const purge = retention(config.logRetentionDays, deps);
   for (const warning of configWarnings(config)) deps.logger.warn(warning);
   const app = createApp(deps);
-  // Work a request leaves running after its answer (its record is built ~25 ms later: see generation.ts), kept so
-  // that a stop writes the records of the last answers too.
+  // Node has no request lifetime to extend: work given to waitUntil runs on by itself. It is kept (a request's
+  // record is built ~25 ms after its answer: see generation.ts) so that a stop writes the last answers' records
+  // too. Passing a context also spares Hono building (and the app catching) a "no ExecutionContext" error on
+  // every request.
   const afterWork = new Set<Promise<unknown>>();
   const nodeExecutionContext = {
     waitUntil(work: Promise<unknown>) {
