@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { messagesProtocol } from '../protocols/anthropic-messages/index.ts';
 import { chatProtocol } from '../protocols/chat-completions/index.ts';
+import { responsesProtocol } from '../protocols/responses/index.ts';
 import { EventShape } from './event-shape.ts';
 import type { DeltaCodec, SseEvent } from './exchange/protocol.ts';
 import { StreamScrubber, scrubSseEvents, secretMask } from './secret-scrub.ts';
@@ -26,6 +27,9 @@ function readAll(datas: string[], codec: DeltaCodec, name?: string) {
     return { json, matched };
   });
 }
+
+/** A codec that finds a Responses text delta (`delta`) in the events a test makes. */
+const responsesCodec = (): DeltaCodec => responsesProtocol.deltaCodec();
 
 describe('EventShape', () => {
   it('reads events alike but for their text as JSON.parse would, without parsing them', () => {
@@ -74,6 +78,39 @@ describe('EventShape', () => {
     const read = readAll(datas, chatProtocol.deltaCodec());
     expect(read.map((r) => r.json)).toEqual(datas.map((d) => JSON.parse(d)));
     expect(read.every((r) => !r.matched)).toBe(true);
+  });
+
+  it("reads OpenAI's chunks with their per-chunk obfuscation string too; more varying strings or numbers: parsed", () => {
+    const pad = (i: number) => 'xyz0123456789'.slice(0, 1 + (i % 12));
+    const obfuscated = (t: string, i: number) =>
+      JSON.stringify({ ...JSON.parse(chunk(t)), obfuscation: pad(i) });
+    const texts = ['Hel', 'lo', ' the', ' the', ' "quoted"\n', ' end'];
+    const datas = texts.map(obfuscated);
+    const read = readAll(datas, chatProtocol.deltaCodec());
+    expect(read.map((r) => r.json)).toEqual(datas.map((d) => JSON.parse(d)));
+    expect(read.map((r) => r.matched)).toEqual(texts.map((_, i) => i > 1));
+    // Four strings varying from event to event (id, model, system_fingerprint and the text): beyond what a shape
+    // keeps. A number varying (a sequence number): another shape each time.
+    const busy = (t: string, i: number) =>
+      JSON.stringify({ ...JSON.parse(chunk(t)), id: `c${i}`, model: `m${i}`, system_fingerprint: `fp${i}` });
+    const sequenced = (t: string, i: number) =>
+      JSON.stringify({
+        type: 'response.output_text.delta',
+        item_id: 'msg_1',
+        output_index: 0,
+        content_index: 0,
+        delta: t,
+        sequence_number: i,
+      });
+    for (const make of [busy, sequenced]) {
+      const many = texts.map(make);
+      const codec = make === busy ? chatProtocol.deltaCodec() : responsesCodec();
+      // Each event has its one text where the codec looks (else nothing would be learnt to begin with).
+      expect(codec.texts(JSON.parse(many[0]!) as Record<string, unknown>, undefined)).toHaveLength(1);
+      const got = readAll(many, codec);
+      expect(got.map((r) => r.json)).toEqual(many.map((d) => JSON.parse(d)));
+      expect(got.every((r) => !r.matched)).toBe(true);
+    }
   });
 
   it('keeps the event name: a shape learnt under one name reads no event of another', () => {

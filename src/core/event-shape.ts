@@ -1,16 +1,20 @@
 // Reads a stream's events without a JSON parse each when they repeat one shape around their text delta.
 
 type Path = (string | number)[];
+type Container = Record<string | number, unknown>;
 
-/** A string no upstream sends: it marks where the text sits while the shape is learnt. */
-const marker = '\u0000tenet:text\u0000';
+/** Strings no upstream sends: they mark where the varying strings sit while the shape is learnt. */
+const markerOf = (i: number) => `\u0000tenet:hole:${i}\u0000`;
 /** A string body that is not the text as written: an escape, a quote (the string would end there), a control. */
 // biome-ignore lint/suspicious/noControlCharactersInRegex: raw control characters are what JSON strings may not hold.
 const notPlain = /["\\\u0000-\u001f]/;
 /** How often a stream's shape is learnt again after its events stopped matching it (then: parsed, each one). */
 const maxLearns = 4;
-
-type Container = Record<string | number, unknown>;
+/**
+ * The most strings that may vary from one event of the shape to the next: the text, and what an upstream adds
+ * per event (OpenAI's random `obfuscation` padding, unless the request's stream_options turn it off).
+ */
+const maxHoles = 3;
 
 /** Where `target` sits in `value` (keys from the root), or undefined: `path` is the walk so far, reused. */
 function pathTo(value: unknown, target: string, path: Path): Path | undefined {
@@ -27,39 +31,87 @@ function pathTo(value: unknown, target: string, path: Path): Path | undefined {
 }
 
 /**
- * An upstream streams most of an answer as events alike but for their text delta
- * (`{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"…"},"finish_reason":null}]}`). Once such an event
- * was parsed, `learn` keeps the bytes before and after its text. An event with the same bytes around another JSON
- * string is then read as a copy of the learnt one with that text in place: the objects on the way to the text
- * are copied, the rest is shared (readers must not change what they did not copy: TextSlot.set changes only the
- * text's own object). Any other event is parsed. The same bytes around one string are the same JSON tree, so the
- * result is what JSON.parse would give; it costs a few string comparisons instead of a parse, where the parse
- * was most of what relaying a stream cost.
+ * The paths of the strings that differ between two trees of the same shape (same keys in the same order, same
+ * numbers, booleans and nulls); undefined when their shapes differ.
+ */
+function differingStrings(a: unknown, b: unknown, path: Path, out: Path[]): Path[] | undefined {
+  if (typeof a === 'string' && typeof b === 'string') {
+    if (a !== b) out.push([...path]);
+    return out;
+  }
+  if (typeof a !== 'object' || a === null || typeof b !== 'object' || b === null)
+    return a === b ? out : undefined;
+  if (Array.isArray(a) !== Array.isArray(b)) return undefined;
+  const keys = Array.isArray(a) ? [...a.keys()] : Object.keys(a);
+  const other = Array.isArray(b) ? [...b.keys()] : Object.keys(b);
+  if (keys.length !== other.length) return undefined;
+  for (let i = 0; i < keys.length; i++) {
+    const key = keys[i] as string | number;
+    if (key !== other[i]) return undefined;
+    path.push(key);
+    const found = differingStrings((a as Container)[key], (b as Container)[key], path, out);
+    path.pop();
+    if (!found) return undefined;
+  }
+  return out;
+}
+
+const copy = (v: Container): Container => (Array.isArray(v) ? [...v] : { ...v }) as Container;
+
+const valueAt = (root: unknown, path: Path): unknown =>
+  path.reduce<unknown>((v, key) => (v as Container)[key], root);
+
+function setAt(root: Container, path: Path, value: unknown): void {
+  const last = path.length - 1;
+  (valueAt(root, path.slice(0, last)) as Container)[path[last] as string | number] = value;
+}
+
+/** The end of the JSON string whose opening quote is at `open` (the index of its closing quote), or -1. */
+function stringEnd(data: string, open: number): number {
+  for (let at = data.indexOf('"', open + 1); at !== -1; at = data.indexOf('"', at + 1)) {
+    let slashes = 0;
+    while (data.charCodeAt(at - 1 - slashes) === 92) slashes++;
+    if (slashes % 2 === 0) return at;
+  }
+  return -1;
+}
+
+/**
+ * An upstream streams most of an answer as events alike but for their text delta (and, for some, a string of
+ * their own each: OpenAI's `obfuscation`):
+ * `{"id":"chatcmpl-1","choices":[{"index":0,"delta":{"content":"…"},"finish_reason":null}],"obfuscation":"…"}`.
+ * From two such events in a row, `learn` keeps the bytes around the strings that vary (the text always among
+ * them). An event with those same bytes around other JSON strings is then read as a copy of the learnt one with
+ * those strings in place: the objects on the way to them are copied, the rest is shared (readers must not change
+ * what they did not copy: TextSlot.set changes only the text's own object). Any other event is parsed. The same
+ * bytes around JSON strings are the same JSON tree, so the result is what JSON.parse would give; it costs a few
+ * string comparisons instead of a parse, where the parse was most of what relaying a stream cost.
  */
 export class EventShape {
-  #prefix = '';
-  #suffix = '';
+  /** The bytes between the varying strings: one more than there are strings. */
+  #segments: string[] = [];
+  /** The varying strings' paths, in the order they are written. */
+  #holes: Path[] = [];
   #name: string | undefined;
-  #path: Path = [];
   #root: Container | undefined;
   #learns = 0;
-  /** The last event parsed whole around one text (its name): the next like it is worth learning. */
-  #candidate: string | undefined | null = null;
+  /** The last event parsed whole around one text (only read): the next like it is worth learning from. */
+  #candidate: { name: string | undefined; json: unknown } | undefined;
 
   /** The event's data as JSON (throws as JSON.parse does); `matched` says whether the learnt shape read it. */
   read(data: string, name: string | undefined): { json: unknown; matched: boolean } {
     const json = this.#root && name === this.#name ? this.#match(data) : undefined;
     if (json === undefined) return { json: JSON.parse(data), matched: false };
-    this.#candidate = null;
+    this.#candidate = undefined;
     return { json, matched: true };
   }
 
   /**
    * Learns the shape of an event just parsed whole: `text` is its one text delta, and `set` puts another text in
-   * its place (the codec's slot). Kept only when the event's bytes are exactly its JSON around that text. Learnt
-   * from the second such event in a row (same name), not the first: a stream's first event (a role, a block's
-   * start) and its last (a finish) are of shapes that do not repeat, and after events the learnt shape read, the
-   * one that did not match is most often the last.
+   * its place (the codec's slot). Learnt from the second such event in a row (same name), compared with the
+   * first: a stream's first event (a role, a block's start) and its last (a finish) are of shapes that do not
+   * repeat, and after events the learnt shape read, the one that did not match is most often the last. Kept only
+   * when the event's bytes are exactly its JSON around the varying strings.
    */
   learn(
     data: string,
@@ -68,69 +120,143 @@ export class EventShape {
     text: string,
     set: (text: string) => void,
   ): void {
-    const second = this.#candidate === name;
-    this.#candidate = name;
-    if (!second || this.#learns >= maxLearns) return;
+    const previous = this.#candidate;
+    this.#candidate = { name, json };
+    if (!previous || previous.name !== name || this.#learns >= maxLearns) return;
     this.#learns++;
     this.#root = undefined;
-    set(marker);
+    // (Compared as the previous event is now: a scrub may have changed its text, which is a varying string
+    // anyway, and the shape is checked against this event's own bytes below.)
+    const holes = differingStrings(previous.json, json, [], []);
+    if (!holes) return;
+    // The text is one of them even when two deltas in a row are the same text.
+    set(markerOf(0));
+    const textPath = pathTo(json, markerOf(0), []);
+    set(text);
+    if (!textPath) return;
+    if (!holes.some((h) => h.length === textPath.length && h.every((k, i) => k === textPath[i])))
+      holes.push(textPath);
+    if (holes.length > maxHoles) return;
+    const values = holes.map((h) => valueAt(json, h));
+    if (values.some((v) => typeof v !== 'string')) return;
     let written: string;
-    let path: Path | undefined;
     try {
+      for (const [i, h] of holes.entries()) setAt(json, h, markerOf(i));
       written = JSON.stringify(json);
-      path = pathTo(json, marker, []);
     } finally {
-      set(text);
+      for (const [i, h] of holes.entries()) setAt(json, h, values[i]);
     }
-    const literal = JSON.stringify(marker);
-    const at = written.indexOf(literal);
-    if (!path || path.length === 0 || at === -1) return;
-    const prefix = written.slice(0, at);
-    const suffix = written.slice(at + literal.length);
-    if (prefix + JSON.stringify(text) + suffix !== data) return;
-    this.#prefix = prefix;
-    this.#suffix = suffix;
+    // Cut the written event at its markers, in the order they appear.
+    const found = holes
+      .map((path, i) => {
+        const literal = JSON.stringify(markerOf(i));
+        return { path, value: values[i] as string, at: written.indexOf(literal), length: literal.length };
+      })
+      .sort((a, b) => a.at - b.at);
+    if (found.some((f) => f.at === -1)) return;
+    const segments: string[] = [];
+    let from = 0;
+    for (const f of found) {
+      segments.push(written.slice(from, f.at));
+      from = f.at + f.length;
+    }
+    segments.push(written.slice(from));
+    const rebuilt =
+      found.map((f, i) => `${segments[i]}${JSON.stringify(f.value)}`).join('') + segments.at(-1);
+    if (rebuilt !== data) return;
+    this.#segments = segments;
+    this.#holes = found.map((f) => f.path);
     this.#name = name;
-    this.#path = path;
     this.#root = json;
   }
 
   #match(data: string): unknown {
-    const start = this.#prefix.length;
-    const end = data.length - this.#suffix.length;
-    if (end < start + 2 || data.charCodeAt(start) !== 34 || data.charCodeAt(end - 1) !== 34) return undefined;
-    if (data.slice(0, start) !== this.#prefix || data.slice(end) !== this.#suffix) return undefined;
-    const body = data.slice(start + 1, end - 1);
-    let text = body;
-    if (notPlain.test(body)) {
-      // Escapes (a newline, a quote): read as JSON; a body that is not one string (a quote ends it early) is not
-      // this shape, and the event is parsed whole.
-      try {
-        text = JSON.parse(`"${body}"`) as string;
-      } catch {
-        return undefined;
-      }
+    const segments = this.#segments;
+    const count = this.#holes.length;
+    // The bytes after the last string first: that string then ends just before them, with no search for its end.
+    const last = segments[count] as string;
+    const tail = data.length - last.length;
+    if (tail < 0 || data.slice(tail) !== last) return undefined;
+    if (count === 1) {
+      // One string (the common case): the bytes before it, then it.
+      const first = segments[0] as string;
+      if (tail < first.length + 2 || data.slice(0, first.length) !== first) return undefined;
+      const text = this.#string(data, first.length, tail - 1);
+      return text === undefined ? undefined : this.#withValues([text]);
     }
-    return this.#withText(text);
+    const values: string[] = [];
+    let at = 0;
+    for (let i = 0; i < count; i++) {
+      const segment = segments[i] as string;
+      if (data.slice(at, at + segment.length) !== segment) return undefined;
+      const open = at + segment.length;
+      const close = i === count - 1 ? tail - 1 : stringEnd(data, open);
+      const value = this.#string(data, open, close);
+      if (value === undefined) return undefined;
+      values.push(value);
+      at = close + 1;
+    }
+    return at === tail ? this.#withValues(values) : undefined;
   }
 
-  /** The learnt event with `text` at its path: every object on the way copied, the rest shared. */
-  #withText(text: string): Container {
-    const root = this.#root as Container;
-    const copy = (v: Container): Container => (Array.isArray(v) ? [...v] : { ...v }) as Container;
-    const out = copy(root);
-    let from = root;
-    let to = out;
-    const last = this.#path.length - 1;
-    for (let i = 0; i < last; i++) {
-      const key = this.#path[i] as string | number;
-      const child = from[key] as Container;
-      const own = copy(child);
-      to[key] = own;
-      from = child;
-      to = own;
+  /** The JSON string from the quote at `open` to the one at `close`, or undefined when that is not one string. */
+  #string(data: string, open: number, close: number): string | undefined {
+    if (close <= open || data.charCodeAt(open) !== 34 || data.charCodeAt(close) !== 34) return undefined;
+    const body = data.slice(open + 1, close);
+    if (!notPlain.test(body)) return body;
+    // Escapes (a newline, a quote): read as JSON; a body that is not one string is not this shape.
+    try {
+      return JSON.parse(`"${body}"`) as string;
+    } catch {
+      return undefined;
     }
-    to[this.#path[last] as string | number] = text;
+  }
+
+  /** The learnt event with `values` at its holes: every object on the way copied (once), the rest shared. */
+  #withValues(values: string[]): Container {
+    const root = this.#root as Container;
+    const out = copy(root);
+    if (this.#holes.length === 1) {
+      // One string (the common case): its path alone is copied.
+      const path = this.#holes[0] as Path;
+      let from = root;
+      let to = out;
+      const last = path.length - 1;
+      for (let i = 0; i < last; i++) {
+        const key = path[i] as string | number;
+        const child = from[key] as Container;
+        const own = copy(child);
+        to[key] = own;
+        from = child;
+        to = own;
+      }
+      to[path[last] as string | number] = values[0];
+      return out;
+    }
+    // The objects copied so far (few: the holes' paths share most of their way), as pairs.
+    const originals: Container[] = [root];
+    const copies: Container[] = [out];
+    for (let h = 0; h < this.#holes.length; h++) {
+      const path = this.#holes[h] as Path;
+      let from = root;
+      let to = out;
+      const last = path.length - 1;
+      for (let i = 0; i < last; i++) {
+        const key = path[i] as string | number;
+        const child = from[key] as Container;
+        const seen = originals.indexOf(child);
+        let own = seen === -1 ? undefined : copies[seen];
+        if (!own) {
+          own = copy(child);
+          originals.push(child);
+          copies.push(own);
+          to[key] = own;
+        }
+        from = child;
+        to = own;
+      }
+      to[path[last] as string | number] = values[h];
+    }
     return out;
   }
 }
