@@ -216,25 +216,8 @@ export class EventShape {
   #withValues(values: string[]): Container {
     const root = this.#root as Container;
     const out = copy(root);
-    if (this.#holes.length === 1) {
-      // One string (the common case): its path alone is copied.
-      const path = this.#holes[0] as Path;
-      let from = root;
-      let to = out;
-      const last = path.length - 1;
-      for (let i = 0; i < last; i++) {
-        const key = path[i] as string | number;
-        const child = from[key] as Container;
-        const own = copy(child);
-        to[key] = own;
-        from = child;
-        to = own;
-      }
-      to[path[last] as string | number] = values[0];
-      return out;
-    }
-    // The objects copied so far (few: the holes' paths share most of their way), as pairs.
-    const originals: Container[] = [root];
+    // The objects copied so far, as pairs (the holes' paths share most of their way); one hole needs no record.
+    const originals: Container[] | undefined = this.#holes.length > 1 ? [root] : undefined;
     const copies: Container[] = [out];
     for (let h = 0; h < this.#holes.length; h++) {
       const path = this.#holes[h] as Path;
@@ -244,11 +227,11 @@ export class EventShape {
       for (let i = 0; i < last; i++) {
         const key = path[i] as string | number;
         const child = from[key] as Container;
-        const seen = originals.indexOf(child);
+        const seen = originals ? originals.indexOf(child) : -1;
         let own = seen === -1 ? undefined : copies[seen];
         if (!own) {
           own = copy(child);
-          originals.push(child);
+          originals?.push(child);
           copies.push(own);
           to[key] = own;
         }
