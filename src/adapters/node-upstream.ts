@@ -8,7 +8,7 @@ import {
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
-import type { BodyReader } from '../core/exchange/sse-relay.ts';
+import { type BodyReader, readerStream } from '../core/exchange/sse-relay.ts';
 import {
   type HeaderReader,
   setUpstreamKey,
@@ -90,64 +90,11 @@ export function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
 }
 
 /**
- * The body as a web stream for the relay: the socket paused while the reader lags. node:http emits one
- * `data` per HTTP chunk, and an upstream that writes each SSE event as its own chunk sends dozens in one
- * socket read; they are joined (per read, at the end of the turn: no added wait), so the relay handles and
- * writes one chunk per read, not one per event. fetch's body stream does the same for what is queued.
- */
-function streamBody(body: Readable): ReadableStream<Uint8Array> {
-  let ended = false;
-  let pending: Buffer[] = [];
-  let queued = false;
-  return new ReadableStream<Uint8Array>(
-    {
-      start(controller) {
-        const deliver = () => {
-          queued = false;
-          if (ended || pending.length === 0) return;
-          const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-          pending = [];
-          controller.enqueue(chunk);
-          if ((controller.desiredSize ?? 0) <= 0) body.pause();
-        };
-        body.on('data', (chunk: Buffer) => {
-          pending.push(chunk);
-          if (!queued) {
-            queued = true;
-            // A promise job, not queueMicrotask (which wraps every call in an AsyncResource).
-            void Promise.resolve().then(deliver);
-          }
-        });
-        body.once('end', () => {
-          deliver();
-          ended = true;
-          controller.close();
-        });
-        body.once('error', (err) => {
-          if (!ended) controller.error(err);
-          ended = true;
-        });
-        body.once('close', () => {
-          if (!ended) controller.error(new Error('the upstream answer was cut off'));
-          ended = true;
-        });
-      },
-      pull() {
-        body.resume();
-      },
-      cancel() {
-        ended = true;
-        body.destroy();
-      },
-    },
-    { highWaterMark: 4 },
-  );
-}
-
-/**
- * The body as a reader alone, for the relay: what streamBody's web stream gives, without building one (on Node,
- * building a web stream costs more than relaying the answer through it). Chunks join per read as there; the socket
- * is paused while a chunk waits unread, and resumed by the next read.
+ * The body as a reader, for the relay (and, wrapped, as the web stream `stream()` hands out). node:http emits one
+ * `data` per HTTP chunk, and an upstream that writes each SSE event as its own chunk sends dozens in one socket
+ * read; they are joined (per read, at the end of the turn: no added wait), so the relay handles and writes one
+ * chunk per read, not one per event. The socket is paused while a chunk waits unread, and resumed by the next
+ * read. No web stream is built for the relay: on Node, building one costs more than relaying an answer through it.
  */
 function bodyReader(body: Readable): BodyReader {
   let pending: Buffer[] = [];
@@ -320,7 +267,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
             bytes: () => readAll(),
             stream() {
               settle();
-              return streamBody(stream);
+              return readerStream(bodyReader(stream));
             },
             reader() {
               settle();

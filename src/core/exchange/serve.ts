@@ -16,7 +16,7 @@ import { enforcementOf, type ProgressiveResult, progressiveEvents } from './prog
 import type { AnyProtocol, ParsedRequest, StreamAssembler } from './protocol.ts';
 import { buildRecord, type DraftCall, shadowRecordOf } from './record.ts';
 import { judgeShadow } from './shadow.ts';
-import { type RelayOutcome, relaySse, type StreamSource, upstreamEvents } from './sse-relay.ts';
+import { type RelayOutcome, SseRelay, type StreamSource, upstreamEvents } from './sse-relay.ts';
 import { tapEvents } from './tap.ts';
 import { verdictHeaders } from './verdict-headers.ts';
 
@@ -333,7 +333,7 @@ export async function serveExchange(
         // With no record to write, nothing to audit and no secret to keep out, the events are not even decoded.
         const needsCopy = judgesOutput || ports.logEnabled;
         const scrubber = secrets.length > 0 ? new StreamScrubber(secrets) : undefined;
-        const body = relaySse(
+        const body = new SseRelay(
           needsCopy || scrubber
             ? tapEvents(
                 events,
@@ -395,7 +395,7 @@ export async function serveExchange(
           },
         });
         const scrubber = secrets.length > 0 ? new StreamScrubber(secrets) : undefined;
-        const body = relaySse(
+        const body = new SseRelay(
           scrubber ? tapEvents(judged, undefined, { scrubber, codec: protocol.deltaCodec() }) : judged,
           {
             abort: () => reply.abort(),

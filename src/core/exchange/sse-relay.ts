@@ -10,6 +10,18 @@ export interface BodyReader {
   cancel(reason?: unknown): Promise<void>;
 }
 
+/** A web stream read through `reader` (one chunk per pull; cancelling it cancels the reader). */
+export function readerStream(reader: BodyReader): ReadableStream<Uint8Array> {
+  return new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      const next = await reader.read();
+      if (next.done) controller.close();
+      else controller.enqueue(next.value);
+    },
+    cancel: (reason) => reader.cancel(reason),
+  });
+}
+
 /** The body of an upstream answer handed over for streaming (the upstream adapters' replies are ones). */
 export interface StreamSource {
   stream(): ReadableStream<Uint8Array>;
@@ -184,20 +196,6 @@ export class SseRelay {
 
   /** As a web stream (Workers, and any server that needs one). */
   stream(): ReadableStream<Uint8Array> {
-    return new ReadableStream<Uint8Array>({
-      pull: async (controller) => {
-        const next = await this.read();
-        if (next.done) controller.close();
-        else controller.enqueue(next.value);
-      },
-      cancel: () => this.cancel(),
-    });
+    return readerStream(this);
   }
-}
-
-export function relaySse(
-  events: AsyncGenerator<Uint8Array>,
-  options: ConstructorParameters<typeof SseRelay>[1],
-): SseRelay {
-  return new SseRelay(events, options);
 }
