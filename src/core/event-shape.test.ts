@@ -23,7 +23,7 @@ function readAll(datas: string[], codec: DeltaCodec, name?: string) {
     const slots = codec.texts(json as Record<string, unknown>, name);
     const only = slots[0];
     if (!matched && slots.length === 1 && only)
-      shape.learn(data, name, json as Record<string, unknown>, only.text, only.set);
+      shape.learn(data, name, json as Record<string, unknown>, only);
     return { json, matched };
   });
 }
@@ -56,7 +56,7 @@ describe('EventShape', () => {
     const shape = new EventShape();
     for (const t of ['a', 'a']) {
       const json = shape.read(chunk(t), undefined).json as Record<string, unknown>;
-      shape.learn(chunk(t), undefined, json, t, codec.texts(json, undefined)[0]!.set);
+      shape.learn(chunk(t), undefined, json, codec.texts(json, undefined)[0]!);
     }
     // The same bytes around `a","refusal":"x` are another object (an extra key), not a text.
     const smuggled = chunk('a').replace('"content":"a"', '"content":"a","refusal":"x"');
@@ -121,7 +121,7 @@ describe('EventShape', () => {
     for (const t of ['a', 'a']) {
       const json = shape.read(delta(t), 'content_block_delta').json as Record<string, unknown>;
       const [slot] = codec.texts(json, 'content_block_delta');
-      shape.learn(delta(t), 'content_block_delta', json, t, slot!.set);
+      shape.learn(delta(t), 'content_block_delta', json, slot!);
     }
     expect(shape.read(delta('b'), 'content_block_delta')).toEqual({
       json: JSON.parse(delta('b')),

@@ -1,4 +1,5 @@
 // Reads a stream's events without a JSON parse each when they repeat one shape around their text delta.
+import type { TextSlot } from './exchange/protocol.ts';
 
 type Path = (string | number)[];
 type Container = Record<string | number, unknown>;
@@ -107,19 +108,12 @@ export class EventShape {
   }
 
   /**
-   * Learns the shape of an event just parsed whole: `text` is its one text delta, and `set` puts another text in
-   * its place (the codec's slot). Learnt from the second such event in a row (same name), compared with the
+   * Learns the shape of an event just parsed whole around its one text delta (`slot`, the codec's). Learnt from the second such event in a row (same name), compared with the
    * first: a stream's first event (a role, a block's start) and its last (a finish) are of shapes that do not
    * repeat, and after events the learnt shape read, the one that did not match is most often the last. Kept only
    * when the event's bytes are exactly its JSON around the varying strings.
    */
-  learn(
-    data: string,
-    name: string | undefined,
-    json: Container,
-    text: string,
-    set: (text: string) => void,
-  ): void {
+  learn(data: string, name: string | undefined, json: Container, slot: Pick<TextSlot, 'text' | 'set'>): void {
     const previous = this.#candidate;
     this.#candidate = { name, json };
     if (!previous || previous.name !== name || this.#learns >= maxLearns) return;
@@ -130,9 +124,9 @@ export class EventShape {
     const holes = differingStrings(previous.json, json, [], []);
     if (!holes) return;
     // The text is one of them even when two deltas in a row are the same text.
-    set(markerOf(0));
+    slot.set(markerOf(0));
     const textPath = pathTo(json, markerOf(0), []);
-    set(text);
+    slot.set(slot.text);
     if (!textPath) return;
     if (!holes.some((h) => h.length === textPath.length && h.every((k, i) => k === textPath[i])))
       holes.push(textPath);
@@ -177,13 +171,6 @@ export class EventShape {
     const last = segments[count] as string;
     const tail = data.length - last.length;
     if (tail < 0 || data.slice(tail) !== last) return undefined;
-    if (count === 1) {
-      // One string (the common case): the bytes before it, then it.
-      const first = segments[0] as string;
-      if (tail < first.length + 2 || data.slice(0, first.length) !== first) return undefined;
-      const text = this.#string(data, first.length, tail - 1);
-      return text === undefined ? undefined : this.#withValues([text]);
-    }
     const values: string[] = [];
     let at = 0;
     for (let i = 0; i < count; i++) {
@@ -216,8 +203,8 @@ export class EventShape {
   #withValues(values: string[]): Container {
     const root = this.#root as Container;
     const out = copy(root);
-    // The objects copied so far, as pairs (the holes' paths share most of their way); one hole needs no record.
-    const originals: Container[] | undefined = this.#holes.length > 1 ? [root] : undefined;
+    // The objects copied so far, as pairs (the holes' paths share most of their way).
+    const originals: Container[] = [root];
     const copies: Container[] = [out];
     for (let h = 0; h < this.#holes.length; h++) {
       const path = this.#holes[h] as Path;
@@ -227,11 +214,11 @@ export class EventShape {
       for (let i = 0; i < last; i++) {
         const key = path[i] as string | number;
         const child = from[key] as Container;
-        const seen = originals ? originals.indexOf(child) : -1;
+        const seen = originals.indexOf(child);
         let own = seen === -1 ? undefined : copies[seen];
         if (!own) {
           own = copy(child);
-          originals?.push(child);
+          originals.push(child);
           copies.push(own);
           to[key] = own;
         }

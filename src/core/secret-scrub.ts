@@ -175,7 +175,7 @@ export function scrubSseEvents(
     const slots = event === '[DONE]' ? [] : codec.texts(event, name);
     // An event parsed whole around one text: its shape may read the events like it (learnt before any scrub).
     const only = slots.length === 1 ? slots[0] : undefined;
-    if (shape && only && !matched && event !== '[DONE]') shape.learn(data, name, event, only.text, only.set);
+    if (shape && only && !matched && event !== '[DONE]') shape.learn(data, name, event, only);
     const sent: string[] = [];
     for (const slot of slots) {
       const out = scrubber.push(slot.key, slot.text);
