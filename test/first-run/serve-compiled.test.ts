@@ -4,23 +4,16 @@ import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { processes } from '../process-group.ts';
 import { freePort } from '../tenet-process.ts';
 import { createScenario } from '../upstream/client.ts';
 import { type FreshCopy, freshCopy, run, waitForAnswer } from './fresh-copy.ts';
 
 /** The command lines of `pid`'s child processes. */
 function childCommands(pid: number | undefined): string[][] {
-  return readdirSync('/proc')
-    .filter((e) => /^\d+$/.test(e))
-    .filter((e) => {
-      try {
-        const stat = readFileSync(`/proc/${e}/stat`, 'utf8');
-        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid;
-      } catch {
-        return false;
-      }
-    })
-    .map((e) => readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0'));
+  return processes()
+    .filter((p) => p.ppid === pid)
+    .map((p) => readFileSync(`/proc/${p.pid}/cmdline`, 'utf8').split('\0'));
 }
 
 describe('tenet serve from a fresh copy', () => {
