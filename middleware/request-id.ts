@@ -28,6 +28,17 @@ export function newRequestId(now = Date.now()): string {
 }
 
 /**
+ * The id headers, for a route that builds its own Response from a plain record of headers (a generation route):
+ * Hono's `c.body` would merge them from the Headers the middleware prepared, and the Node server would read them
+ * back out of a Headers, both measurable per request. Such a response carries them only through this.
+ */
+export function idHeaders(ids: RequestIdVariables): Record<string, string> {
+  return ids.clientRequestId === undefined
+    ? { [requestIdHeader]: ids.requestId }
+    : { [requestIdHeader]: ids.requestId, [clientRequestIdHeader]: ids.clientRequestId };
+}
+
+/**
  * A client-chosen id never names a record: if it did, a client could reuse one id for a harmless and a blocked
  * request and only the first would be logged. It is stored as `client_request_id` and echoed back instead; an id
  * that is not printable ASCII or too long is ignored (the request is served and recorded all the same).

@@ -13,7 +13,7 @@ import type { ChatMessage } from '../core/critique.ts';
 import { TenetError } from '../core/errors.ts';
 import { ModelCallError, type ModelReply } from '../core/loop.ts';
 import type { OutputContract } from '../core/output-contract.ts';
-import { parseSse, SseFramer } from '../core/sse.ts';
+import { EventsDecoder, parseSse, SseFramer } from '../core/sse.ts';
 import {
   createUpstream,
   type HeaderReader,
@@ -224,7 +224,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
       }
       const reader = reply.stream().getReader();
       const framer = new SseFramer();
-      const decoder = new TextDecoder();
+      const decoder = new EventsDecoder();
       let content = '';
       let usage: ChatCompletion['usage'] | undefined;
       // The call's deadline applies between chunks too: a stalled stream is a timed-out call.
@@ -245,7 +245,7 @@ export function createModelClient(options: ModelClientOptions): ModelClient {
           if (next.done) break;
           const events = framer.push(next.value);
           if (!events) continue;
-          for (const event of parseSse(decoder.decode(events, { stream: true }))) {
+          for (const event of parseSse(decoder.decode(events))) {
             if (event.data === '[DONE]') continue;
             let chunk: {
               choices?: Array<{ delta?: { content?: string | null } }>;

@@ -1,5 +1,6 @@
 // A guarded generation route: the request parsed by its protocol, served by the one exchange, sent as it answers.
 import type { Context } from 'hono';
+import { idHeaders } from '../../middleware/request-id.ts';
 import type { Constitution } from '../core/constitution/schema.ts';
 import { TenetError } from '../core/errors.ts';
 import type { AnyProtocol } from '../core/exchange/protocol.ts';
@@ -76,7 +77,11 @@ export function generationRoute(protocol: AnyProtocol) {
     const reply = await serveExchange(protocol, request, text, ports);
     const body =
       reply.body instanceof SseRelay ? (deps.relayBody?.(c, reply.body) ?? reply.body.stream()) : reply.body;
-    return c.body(body as string, contentfulStatus(reply.status), reply.headers);
+    // A Response of its own, its headers a plain record (see idHeaders): on Node, the server writes them as they are.
+    return new Response(body as BodyInit | null, {
+      status: contentfulStatus(reply.status),
+      headers: { ...reply.headers, ...idHeaders(vars) },
+    });
   };
 }
 

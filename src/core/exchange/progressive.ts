@@ -6,7 +6,7 @@ import { TenetError } from '../errors.ts';
 import { type Judgement, judgeAnswer, type LoopDeps, type ModelReply } from '../judge-answer.ts';
 import { type Round, type StageResult, weightOf } from '../loop.ts';
 import { addedByRevision, continuationMessages } from '../revise.ts';
-import { parseSse } from '../sse.ts';
+import { EventsDecoder, parseSse } from '../sse.ts';
 import { principlesFor, type Verdict, type Violation } from '../verdict.ts';
 import { addUsage, type ToolCallPart, type Usage, zeroUsage } from './conversation.ts';
 import type { Enforcement } from './enforce.ts';
@@ -271,11 +271,11 @@ export async function* progressiveEvents(
   };
 
   const readUpstream = async () => {
-    const decoder = new TextDecoder();
+    const decoder = new EventsDecoder();
     try {
       for await (const bytes of upstream) {
         if (stopped) break;
-        for (const event of parseSse(decoder.decode(bytes, { stream: true }))) take(event);
+        for (const event of parseSse(decoder.decode(bytes))) take(event);
         // Events before any unjudged text (the role, the response's start) go out at once.
         flush();
         changed.notify();

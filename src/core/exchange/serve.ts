@@ -6,7 +6,7 @@ import type { Logger } from '../logger.ts';
 import type { LoopDeps, StageResult } from '../loop.ts';
 import type { Redactor } from '../redact.ts';
 import { mayHoldSecret, StreamScrubber, scrubJson } from '../secret-scrub.ts';
-import { parseSse } from '../sse.ts';
+import { EventsDecoder, parseSse } from '../sse.ts';
 import { principlesFor } from '../verdict.ts';
 import { criticMessages, type Draft, type Usage } from './conversation.ts';
 import { deferredSse, type JudgedStream, type Reply, sseHeaders } from './deferred-sse.ts';
@@ -430,10 +430,10 @@ export async function serveExchange(
       // Buffer: the whole answer is judged (and revised) before a byte of it goes out.
       const judged = (async (): Promise<JudgedStream> => {
         let raw = '';
-        const decoder = new TextDecoder();
+        const decoder = new EventsDecoder();
         const assembler = protocol.assembler();
         for await (const bytes of events) {
-          const chunk = decoder.decode(bytes, { stream: true });
+          const chunk = decoder.decode(bytes);
           raw += chunk;
           for (const event of parseSse(chunk)) assembler.add(event);
         }

@@ -2,7 +2,7 @@
 import { EventShape } from '../event-shape.ts';
 import type { StreamScrubber } from '../secret-scrub.ts';
 import { scrubSseEvents } from '../secret-scrub.ts';
-import { parseSse } from '../sse.ts';
+import { EventsDecoder, parseSse } from '../sse.ts';
 import type { DeltaCodec, SseEvent, StreamAssembler } from './protocol.ts';
 
 /** Adds an event to a stream's copy; an event that is not part of an answer is left out (it is still sent). */
@@ -24,12 +24,12 @@ export async function* tapEvents(
   assembler: StreamAssembler<unknown> | undefined,
   scrub: { scrubber: StreamScrubber; codec: DeltaCodec } | undefined,
 ): AsyncGenerator<Uint8Array> {
-  const decoder = new TextDecoder();
+  const decoder = new EventsDecoder();
   const encoder = new TextEncoder();
   const add = assembler && ((event: SseEvent) => assemble(assembler, event));
   const shape = new EventShape();
   for await (const chunk of events) {
-    const text = decoder.decode(chunk, { stream: true });
+    const text = decoder.decode(chunk);
     if (scrub) {
       const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, add, shape);
       yield out === text ? chunk : encoder.encode(out);
