@@ -20,13 +20,21 @@ const digitCount = (s: string) => s.replace(/\D/g, '').length;
 interface DetectorSpec {
   pattern: RegExp;
   accept?: (match: string) => boolean;
+  /**
+   * False when `pattern` cannot match `text` (a necessary condition, much cheaper than the pattern): the log masks
+   * every prompt and answer, and most hold no email address and no key.
+   */
+  mayMatch?: (text: string) => boolean;
 }
+
+const keyStarts = /k-|AKIA|gh[pousr]_|xox[abprs]-|AIza|-----BEGIN /;
 
 const specs: Record<Detector, DetectorSpec> = {
   // Starts only where a run of local-part characters starts: tried from inside a long run without an `@`,
   // each start rescans the run, quadratic time (1 MB of text: minutes), a denial of service by any message.
   email: {
     pattern: /(?<![A-Za-z0-9._%+-])[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}/g,
+    mayMatch: (text) => text.includes('@'),
   },
   phone: {
     // International (+..) or grouped national numbers; 9-15 digits so years, prices and ids stay out.
@@ -46,6 +54,8 @@ const specs: Record<Detector, DetectorSpec> = {
   api_key: {
     pattern:
       /\b(?:sk|pk|rk)-[A-Za-z0-9_-]{16,}|\bAKIA[0-9A-Z]{16}\b|\bgh[pousr]_[A-Za-z0-9]{30,}|\bxox[abprs]-[A-Za-z0-9-]{10,}|\bAIza[0-9A-Za-z_-]{35}|-----BEGIN [A-Z ]*PRIVATE KEY-----/g,
+    // Each alternative's fixed start.
+    mayMatch: (text) => keyStarts.test(text),
   },
 };
 
@@ -60,6 +70,7 @@ export function detect(text: string, which: readonly Detector[]): Detection[] {
   const found: Detection[] = [];
   for (const detector of which) {
     const spec = specs[detector];
+    if (spec.mayMatch && !spec.mayMatch(text)) continue;
     for (const m of text.matchAll(spec.pattern)) {
       if (!spec.accept || spec.accept(m[0])) found.push({ detector, match: m[0], index: m.index ?? 0 });
     }
