@@ -11,6 +11,7 @@ import { principlesFor, type Verdict, type Violation } from '../verdict.ts';
 import { addUsage, type ToolCallPart, type Usage, zeroUsage } from './conversation.ts';
 import type { Enforcement } from './enforce.ts';
 import type { AnyProtocol, DeltaCodec, ParsedRequest, StreamAssembler, StreamEnding } from './protocol.ts';
+import type { EventChunks } from './sse-relay.ts';
 import { assemble } from './tap.ts';
 
 /** Where a sentence or a line ends (the whitespace after it belongs to the window before). */
@@ -146,7 +147,7 @@ const shownChars = 1_800;
  * does.
  */
 export async function* progressiveEvents(
-  upstream: AsyncGenerator<Uint8Array>,
+  upstream: EventChunks,
   spec: ProgressiveSpec,
 ): AsyncGenerator<Uint8Array> {
   const { constitution, deps, protocol } = spec;

@@ -16,8 +16,8 @@ import { enforcementOf, type ProgressiveResult, progressiveEvents } from './prog
 import type { AnyProtocol, ParsedRequest, StreamAssembler } from './protocol.ts';
 import { buildRecord, type DraftCall, shadowRecordOf } from './record.ts';
 import { judgeShadow } from './shadow.ts';
-import { type RelayOutcome, SseRelay, type StreamSource, upstreamEvents } from './sse-relay.ts';
-import { tapEvents } from './tap.ts';
+import { type RelayOutcome, SseRelay, type StreamSource, UpstreamEvents } from './sse-relay.ts';
+import { eventTap } from './tap.ts';
 import { verdictHeaders } from './verdict-headers.ts';
 
 export type { Reply };
@@ -325,7 +325,7 @@ export async function serveExchange(
     const secrets = ports.secrets;
 
     if (request.stream && isSse) {
-      const events = upstreamEvents(reply, ports.streamIdleTimeoutMs, protocol.streamEnded);
+      const events = new UpstreamEvents(reply, ports.streamIdleTimeoutMs, protocol.streamEnded);
       if (!judgesOutput || constitution.stream === 'audit') {
         // Nothing to hold back (or audit mode): relay chunk by chunk, as the upstream sends them, assembling a
         // copy for the record (and, in audit mode, for the critic after the fact).
@@ -333,44 +333,39 @@ export async function serveExchange(
         // With no record to write, nothing to audit and no secret to keep out, the events are not even decoded.
         const needsCopy = judgesOutput || ports.logEnabled;
         const scrubber = secrets.length > 0 ? new StreamScrubber(secrets) : undefined;
-        const body = new SseRelay(
-          needsCopy || scrubber
-            ? tapEvents(
-                events,
-                needsCopy ? copy : undefined,
-                scrubber && { scrubber, codec: protocol.deltaCodec() },
-              )
-            : events,
-          {
-            abort: () => reply.abort(),
-            errorEvent: (err) => protocol.sseError(err),
-            onEnd: (end) => {
-              const draft = draftFrom(protocol, copy);
-              drafted(draft?.usage ?? null);
-              const final = draft?.choices[0]?.text ?? null;
-              if (end.kind !== 'done')
-                return endedEarly(end, { draft, final }, judgesOutput ? 'not audited' : 'not judged');
-              if (!judgesOutput || !draft)
-                return finish(combineOutcome(input, undefined), { draft, final, reason: input.reason });
-              // Audit: judged after the fact, outside the request (the client already has the answer).
-              const judged = enforce(draft, 'audit', undefined).then(
-                (e) =>
-                  finish(combineOutcome(input, e), {
-                    enforcement: e,
-                    draft,
-                    final,
-                    reason: `audit: ${e ? reasonOf(e) : 'no output principles'}`,
-                  }),
-                (err: unknown) => {
-                  logger.error('audit failed', { request_id: requestId, error: String(err) });
-                  const cutShort = `not audited: the audit failed (${failureOf(err, false).message})`;
-                  finish(combineOutcome(input, undefined), { draft, final, reason: cutShort, cutShort });
-                },
-              );
-              ports.background(judged);
-            },
+        const body = new SseRelay(events, {
+          tap:
+            needsCopy || scrubber
+              ? eventTap(needsCopy ? copy : undefined, scrubber && { scrubber, codec: protocol.deltaCodec() })
+              : undefined,
+          abort: () => reply.abort(),
+          errorEvent: (err) => protocol.sseError(err),
+          onEnd: (end) => {
+            const draft = draftFrom(protocol, copy);
+            drafted(draft?.usage ?? null);
+            const final = draft?.choices[0]?.text ?? null;
+            if (end.kind !== 'done')
+              return endedEarly(end, { draft, final }, judgesOutput ? 'not audited' : 'not judged');
+            if (!judgesOutput || !draft)
+              return finish(combineOutcome(input, undefined), { draft, final, reason: input.reason });
+            // Audit: judged after the fact, outside the request (the client already has the answer).
+            const judged = enforce(draft, 'audit', undefined).then(
+              (e) =>
+                finish(combineOutcome(input, e), {
+                  enforcement: e,
+                  draft,
+                  final,
+                  reason: `audit: ${e ? reasonOf(e) : 'no output principles'}`,
+                }),
+              (err: unknown) => {
+                logger.error('audit failed', { request_id: requestId, error: String(err) });
+                const cutShort = `not audited: the audit failed (${failureOf(err, false).message})`;
+                finish(combineOutcome(input, undefined), { draft, final, reason: cutShort, cutShort });
+              },
+            );
+            ports.background(judged);
           },
-        );
+        });
         const streamHeaders = judgesOutput
           ? { 'x-tenet-mode': 'audit', 'x-tenet-constitution': `${constitution.name}@${constitution.hash}` }
           : verdictHeaders(constitution, combineOutcome(input, undefined));
@@ -395,31 +390,29 @@ export async function serveExchange(
           },
         });
         const scrubber = secrets.length > 0 ? new StreamScrubber(secrets) : undefined;
-        const body = new SseRelay(
-          scrubber ? tapEvents(judged, undefined, { scrubber, codec: protocol.deltaCodec() }) : judged,
-          {
-            abort: () => reply.abort(),
-            errorEvent: (err) => protocol.sseError(err),
-            onEnd: (end) => {
-              const draft = draftFrom(protocol, copy);
-              drafted(draft?.usage ?? null);
-              const enforcement = result && enforcementOf(result);
-              const final = result?.final ?? null;
-              if (end.kind !== 'done' || !enforcement)
-                return endedEarly(
-                  end.kind === 'done' ? { kind: 'client_gone' } : end,
-                  { draft, final, enforcement },
-                  'not all judged',
-                );
-              finish(combineOutcome(input, enforcement), {
-                enforcement,
-                draft,
-                final,
-                reason: reasonOf(enforcement),
-              });
-            },
+        const body = new SseRelay(judged, {
+          tap: scrubber && eventTap(undefined, { scrubber, codec: protocol.deltaCodec() }),
+          abort: () => reply.abort(),
+          errorEvent: (err) => protocol.sseError(err),
+          onEnd: (end) => {
+            const draft = draftFrom(protocol, copy);
+            drafted(draft?.usage ?? null);
+            const enforcement = result && enforcementOf(result);
+            const final = result?.final ?? null;
+            if (end.kind !== 'done' || !enforcement)
+              return endedEarly(
+                end.kind === 'done' ? { kind: 'client_gone' } : end,
+                { draft, final, enforcement },
+                'not all judged',
+              );
+            finish(combineOutcome(input, enforcement), {
+              enforcement,
+              draft,
+              final,
+              reason: reasonOf(enforcement),
+            });
           },
-        );
+        });
         const streamHeaders = {
           'x-tenet-mode': 'progressive',
           'x-tenet-constitution': `${constitution.name}@${constitution.hash}`,

@@ -34,93 +34,134 @@ export interface StreamSource {
   abort(reason?: unknown): void;
 }
 
+/** An answer's events, chunk by chunk: an async generator, or anything read like one (see UpstreamEvents). */
+export interface EventChunks extends AsyncIterable<Uint8Array> {
+  next(): Promise<IteratorResult<Uint8Array, undefined>>;
+  /** Stops reading (the consumer is done early): whatever feeds the chunks stops too. */
+  return(value?: undefined): Promise<IteratorResult<Uint8Array, undefined>>;
+}
+
 /**
- * Yields the upstream's complete SSE events as bytes, as they arrive. Throws a TenetError when the upstream
+ * The upstream's complete SSE events as bytes, as they arrive. A read fails with a TenetError when the upstream
  * drops, stalls past `idleTimeoutMs`, or closes before its protocol's last event (`ended`: `data: [DONE]`,
- * `message_stop`, …): never a silent end.
+ * `message_stop`, …): never a silent end. Stopped early (an error, or `return()`), it stops the upstream call.
+ * Written as an iterator of its own rather than an async generator: each chunk then costs one promise, not a
+ * generator's queue of them.
  */
-export async function* upstreamEvents(
-  reply: StreamSource,
-  idleTimeoutMs: number,
-  ended: (events: Uint8Array) => boolean,
-): AsyncGenerator<Uint8Array> {
-  const reader = reply.reader?.() ?? reply.stream().getReader();
-  const framer = new SseFramer();
-  let sawDone = false;
-  let finished = false;
+export class UpstreamEvents implements EventChunks {
+  readonly #reader: BodyReader;
+  readonly #framer = new SseFramer();
+  #sawDone = false;
+  /** Ended, failed or stopped: nothing more to read. */
+  #over = false;
   // One timer for the whole stream (not one per chunk): it checks how long the pending read has waited, and on a
-  // stall cancels the reader, which ends that read; `stalled` tells the loop why.
-  let waitingSince = 0;
-  let reading = false;
-  let stalled = false;
-  const checkIdle = () => {
-    const waited = reading ? Date.now() - waitingSince : 0;
-    if (reading && waited >= idleTimeoutMs) {
-      stalled = true;
-      reader.cancel().catch(() => {});
+  // stall cancels the reader, which ends that read; `stalled` tells the read why.
+  #waitingSince = 0;
+  #reading = false;
+  #stalled = false;
+  #idleTimer: ReturnType<typeof setTimeout>;
+
+  constructor(
+    private readonly reply: StreamSource,
+    private readonly idleTimeoutMs: number,
+    private readonly ended: (events: Uint8Array) => boolean,
+  ) {
+    this.#reader = reply.reader?.() ?? reply.stream().getReader();
+    this.#idleTimer = setTimeout(this.#checkIdle, idleTimeoutMs);
+  }
+
+  readonly #checkIdle = () => {
+    const waited = this.#reading ? Date.now() - this.#waitingSince : 0;
+    if (this.#reading && waited >= this.idleTimeoutMs) {
+      this.#stalled = true;
+      this.#reader.cancel().catch(() => {});
       return;
     }
-    idleTimer = setTimeout(checkIdle, idleTimeoutMs - waited);
+    this.#idleTimer = setTimeout(this.#checkIdle, this.idleTimeoutMs - waited);
   };
-  let idleTimer = setTimeout(checkIdle, idleTimeoutMs);
-  const stallError = () =>
-    new TenetError(
+
+  #stallError(): TenetError {
+    return new TenetError(
       'upstream_timeout',
-      `The upstream model stopped sending for ${idleTimeoutMs} ms in the middle of the stream.`,
+      `The upstream model stopped sending for ${this.idleTimeoutMs} ms in the middle of the stream.`,
     );
-  try {
-    for (;;) {
-      let result: ReadableStreamReadResult<Uint8Array>;
-      try {
-        waitingSince = Date.now();
-        reading = true;
-        result = await reader.read();
-      } catch (err) {
-        if (stalled) throw stallError();
-        if (err instanceof TenetError) throw err;
-        throw new TenetError(
-          'upstream_stream_broken',
-          'The upstream model broke off the stream mid-answer.',
-          {
-            cause: err,
-          },
-        );
-      } finally {
-        reading = false;
-      }
-      if (stalled) throw stallError();
-      if (result.done) {
-        // A last event missing its blank line still ends the stream properly if it is the protocol's last
-        // event; any other unfinished event is dropped (never forward half an event).
-        if (framer.pendingBytes > 0 && !sawDone) {
-          const rest = framer.push(new Uint8Array([10, 10]));
-          if (rest && ended(rest)) {
-            sawDone = true;
-            yield rest;
-          }
-        }
-        if (!sawDone) {
+  }
+
+  /** Done reading: the timer goes, and an upstream not read to its end is stopped. */
+  #close(finished: boolean): void {
+    if (this.#over) return;
+    this.#over = true;
+    clearTimeout(this.#idleTimer);
+    if (!finished) {
+      this.reply.abort();
+      this.#reader.cancel().catch(() => {});
+    }
+  }
+
+  async next(): Promise<IteratorResult<Uint8Array, undefined>> {
+    try {
+      for (;;) {
+        if (this.#over) return { done: true, value: undefined };
+        let result: ReadableStreamReadResult<Uint8Array>;
+        try {
+          this.#waitingSince = Date.now();
+          this.#reading = true;
+          result = await this.#reader.read();
+        } catch (err) {
+          if (this.#stalled) throw this.#stallError();
+          if (err instanceof TenetError) throw err;
           throw new TenetError(
             'upstream_stream_broken',
-            'The upstream model ended the stream before finishing the answer.',
+            'The upstream model broke off the stream mid-answer.',
+            {
+              cause: err,
+            },
           );
+        } finally {
+          this.#reading = false;
         }
-        finished = true;
-        return;
+        if (this.#stalled) throw this.#stallError();
+        // Stopped while the read waited (the client left): what the read brought is nobody's.
+        if (this.#over) return { done: true, value: undefined };
+        if (result.done) {
+          // A last event missing its blank line still ends the stream properly if it is the protocol's last
+          // event; any other unfinished event is dropped (never forward half an event).
+          if (this.#framer.pendingBytes > 0 && !this.#sawDone) {
+            const rest = this.#framer.push(new Uint8Array([10, 10]));
+            if (rest && this.ended(rest)) {
+              this.#sawDone = true;
+              // The stream's end comes with the next read, which finds the reader done again.
+              return { done: false, value: rest };
+            }
+          }
+          if (!this.#sawDone) {
+            throw new TenetError(
+              'upstream_stream_broken',
+              'The upstream model ended the stream before finishing the answer.',
+            );
+          }
+          this.#close(true);
+          return { done: true, value: undefined };
+        }
+        const events = this.#framer.push(result.value);
+        if (events) {
+          if (!this.#sawDone && this.ended(events)) this.#sawDone = true;
+          return { done: false, value: events };
+        }
       }
-      const events = framer.push(result.value);
-      if (events) {
-        if (!sawDone && ended(events)) sawDone = true;
-        yield events;
-      }
+    } catch (err) {
+      this.#close(false);
+      throw err;
     }
-  } finally {
-    clearTimeout(idleTimer);
-    if (!finished) {
-      // Ended early (error, or the consumer stopped): stop the upstream too.
-      reply.abort();
-      reader.cancel().catch(() => {});
-    }
+  }
+
+  async return(): Promise<IteratorResult<Uint8Array, undefined>> {
+    this.#close(false);
+    return { done: true, value: undefined };
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
   }
 }
 
@@ -141,11 +182,13 @@ export class SseRelay {
   #close: () => void = () => {};
 
   constructor(
-    private readonly events: AsyncGenerator<Uint8Array>,
+    private readonly events: EventChunks,
     private readonly options: {
       abort: () => void;
       errorEvent: (err: TenetError) => string;
       onEnd?: (outcome: RelayOutcome) => void;
+      /** What each chunk goes through on its way out (see eventTap): called as it is read, not a stream of its own. */
+      tap?: ((chunk: Uint8Array) => Uint8Array) | undefined;
     },
   ) {
     this.#closed = new Promise((resolve) => {
@@ -166,7 +209,10 @@ export class SseRelay {
     if (this.#finished) return { done: true, value: undefined };
     try {
       const next = await this.events.next();
-      if (!next.done) return { done: false, value: next.value };
+      if (!next.done) {
+        const tap = this.options.tap;
+        return { done: false, value: tap ? tap(next.value) : next.value };
+      }
       this.#end({ kind: 'done' });
       return { done: true, value: undefined };
     } catch (err) {
