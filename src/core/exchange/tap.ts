@@ -18,8 +18,8 @@ export function assemble(assembler: StreamAssembler<unknown>, event: SseEvent): 
  * A stream's tap: each chunk of whole events passes through it on its way to the client, feeding its events to
  * `assembler` (the record; audit mode judges after the fact) and keeping configured secrets out of them (`scrub`),
  * parsing each event once for both. An event the assembler cannot take is the client's to see as sent; the audit
- * judges what it can. A plain function the relay calls per chunk (see SseRelay), not a stream of its own: another
- * async generator between the upstream and the client cost more per answer than the tap's own work.
+ * judges what it can. A plain function the relay calls per chunk (see SseRelay), not a stream of its own: each
+ * async generator between the upstream and the client costs its promises and turns on every chunk.
  */
 export function eventTap(
   assembler: StreamAssembler<unknown> | undefined,
