@@ -1,10 +1,11 @@
 // The Node-only adapters of the pass-through path: the node:http upstream client and the request body read off
 // the socket, through a real `tenet serve` and a hand-written upstream over real HTTP.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { gzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createNodeFetch } from '../../src/adapters/node-fetch.ts';
+import { CoalescingResponse } from '../../src/adapters/node-response.ts';
 import { createNodeUpstream } from '../../src/adapters/node-upstream.ts';
 import { TenetError } from '../../src/core/errors.ts';
 import { startTenet, type TenetProcess } from '../tenet-process.ts';
@@ -231,5 +232,76 @@ describe('tenet serve: request bodies read off the socket', () => {
     expect(await declared.json()).toMatchObject({ error: { code: 'request_too_large' } });
     const streamed = await post('', chunked(big));
     expect(streamed.status).toBe(413);
+  });
+});
+
+describe("CoalescingResponse (the Node server's responses)", () => {
+  /** A server whose handler is `handle`, and a raw client that records each chunk it receives and when. */
+  async function exchange(
+    handle: (res: ServerResponse) => void,
+  ): Promise<{ chunks: string[]; whole: string }> {
+    const server = createServer({ ServerResponse: CoalescingResponse }, (_req, res) => handle(res));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    try {
+      const socket = connect(port, '127.0.0.1');
+      const chunks: string[] = [];
+      socket.on('data', (d: Buffer) => chunks.push(d.toString('latin1')));
+      socket.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+      await new Promise((resolve) => socket.on('close', resolve));
+      return { chunks, whole: chunks.join('') };
+    } finally {
+      server.close();
+    }
+  }
+
+  // The relay's chunk and end come a few promise jobs apart: node:http's own cork for a chunked write ends with
+  // the process.nextTick queue, before those jobs run.
+  it("holds a turn's writes until the turn ends, so a body and its end go out together", async () => {
+    const corked: number[] = [];
+    const later = await exchange((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: a\n\n');
+      void Promise.resolve().then(() => corked.push(res.socket?.writableCorked ?? -1));
+      setImmediate(() => {
+        // Uncorked by the end of the turn: the chunk went out, the response still open.
+        corked.push(res.socket?.writableCorked ?? -1);
+        res.end();
+      });
+    });
+    expect(corked).toEqual([1, 0]);
+    expect(later.whole).toContain('data: a');
+    // Written and ended in one turn: the headers, the chunk and the chunked body's end in one write.
+    const together = await exchange((res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: a\n\n');
+      void Promise.resolve().then(() => res.end('data: b\n\n'));
+    });
+    expect(together.chunks).toHaveLength(1);
+    expect(together.whole).toMatch(/^HTTP\/1\.1 200[\s\S]*data: a[\s\S]*data: b[\s\S]*0\r\n\r\n$/);
+  });
+
+  it('sends a chunk at the end of its turn, long before the response ends', async () => {
+    let sentAt = 0;
+    const arrivals: number[] = [];
+    const server = createServer({ ServerResponse: CoalescingResponse }, (_req, res) => {
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.write('data: early\n\n');
+      sentAt = Date.now();
+      setTimeout(() => res.end('data: late\n\n'), 300);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const socket = connect(port, '127.0.0.1');
+    let body = '';
+    socket.on('data', (d: Buffer) => {
+      body += d.toString('latin1');
+      if (body.includes('data: early') && arrivals.length === 0) arrivals.push(Date.now() - sentAt);
+    });
+    socket.write('GET / HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n');
+    await new Promise((resolve) => socket.on('close', resolve));
+    server.close();
+    expect(body).toContain('data: late');
+    expect(arrivals[0]).toBeLessThan(150);
   });
 });
