@@ -34,6 +34,15 @@ export interface StreamSource {
   abort(reason?: unknown): void;
 }
 
+/** What the client is told when the upstream's stream fails with anything but a TenetError of its own. */
+function brokenOff(cause: unknown): TenetError {
+  return cause instanceof TenetError
+    ? cause
+    : new TenetError('upstream_stream_broken', 'The upstream model broke off the stream mid-answer.', {
+        cause,
+      });
+}
+
 /** An answer's events, chunk by chunk: an async generator, or anything read like one (see UpstreamEvents). */
 export interface EventChunks extends AsyncIterable<Uint8Array> {
   next(): Promise<IteratorResult<Uint8Array, undefined>>;
@@ -109,14 +118,7 @@ export class UpstreamEvents implements EventChunks {
           result = await this.#reader.read();
         } catch (err) {
           if (this.#stalled) throw this.#stallError();
-          if (err instanceof TenetError) throw err;
-          throw new TenetError(
-            'upstream_stream_broken',
-            'The upstream model broke off the stream mid-answer.',
-            {
-              cause: err,
-            },
-          );
+          throw brokenOff(err);
         } finally {
           this.#reading = false;
         }
@@ -216,12 +218,7 @@ export class SseRelay {
       this.#end({ kind: 'done' });
       return { done: true, value: undefined };
     } catch (err) {
-      const error =
-        err instanceof TenetError
-          ? err
-          : new TenetError('upstream_stream_broken', 'The upstream model broke off the stream mid-answer.', {
-              cause: err,
-            });
+      const error = brokenOff(err);
       this.#end({ kind: 'broken', error });
       return { done: false, value: encoder.encode(this.options.errorEvent(error)) };
     }
@@ -231,7 +228,7 @@ export class SseRelay {
   async cancel(): Promise<void> {
     if (this.#finished) return;
     this.#end({ kind: 'client_gone' });
-    // Abort first: a pending read of a stalled upstream would otherwise hold the generator open.
+    // Abort first: a pending read of a stalled upstream would otherwise keep the events' reader waiting.
     this.options.abort();
     await this.events.return(undefined);
   }
