@@ -84,6 +84,8 @@ const attemptGraceMs = 5_000;
 interface Entry {
   record: RequestRecord;
   bytes: number;
+  /** When it was queued (ms since the epoch): the linger counts from the oldest waiting record. */
+  at: number;
   settle: () => void;
 }
 
@@ -263,17 +265,25 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
   let lingering = false;
 
   const run = async () => {
-    // Records gather for up to lingerMs, or until a batch is full: one transaction for many records at any rate.
-    if (lingerMs && queue.length < batchSize && deadline === undefined) {
-      lingering = true;
-      try {
-        await sleep(lingerMs);
-      } finally {
-        lingering = false;
-      }
-    }
     let failures = 0;
     while (queue.length > 0) {
+      // Records gather until a batch is full or the oldest of them has waited lingerMs: one transaction for many
+      // records at any rate. That holds for the records that came in while the last batch was written too:
+      // written at once, they went as a chain of small transactions, each paying the same index, search-index
+      // and commit pages as a full one (at 1,000 answers/s, ~6 page writes per record instead of ~3).
+      const wait =
+        lingerMs && queue.length < batchSize && deadline === undefined
+          ? (queue[0]?.at ?? 0) + lingerMs - Date.now()
+          : 0;
+      if (wait > 0) {
+        lingering = true;
+        try {
+          await sleep(wait);
+        } finally {
+          lingering = false;
+        }
+        continue;
+      }
       writing = queue.splice(0, batchSize);
       try {
         // Idempotent (INSERT OR IGNORE by id): a retry after a write that did land writes nothing twice.
@@ -334,7 +344,7 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     record(record) {
       return new Promise<void>((settle) => {
         const bytes = approxBytes(record);
-        queue.push({ record, bytes, settle });
+        queue.push({ record, bytes, at: Date.now(), settle });
         queuedBytes += bytes;
         stats.pending++;
         trim();

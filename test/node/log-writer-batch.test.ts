@@ -1,5 +1,6 @@
 // Node's log writer gathers records into one transaction: a batch goes when it is full, or when its first record
-// has waited out the linger (or at shutdown), never record by record.
+// has waited out the linger (or at shutdown), never record by record: also for records that came in while the last
+// batch was being written.
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -17,12 +18,33 @@ afterEach(() => {
   }
 });
 
+/** A writer on a SQLite store whose writes (transactions) are seen: their sizes, and one held open on demand. */
 function writer(lingerMs: number, batchSize: number) {
   const dir = mkdtempSync(join(tmpdir(), 'tenet-batch-'));
   const store = createSqliteStore(join(dir, 'tenet.db'));
   opened.push({ store, dir });
+  const batches: number[] = [];
+  const seen = {
+    batches,
+    /** Set: the next write waits for it before it goes to the store. */
+    hold: undefined as Promise<void> | undefined,
+  };
+  const watched: SqliteStore = {
+    ...store,
+    async write(records) {
+      batches.push(records.length);
+      const hold = seen.hold;
+      seen.hold = undefined;
+      await hold;
+      await store.write(records);
+    },
+  };
   const logger = createLogger((t) => t, { sink: () => {} });
-  return { store, writer: createLogWriter(store, { logger, scope: 'process', lingerMs, batchSize }) };
+  return {
+    store,
+    seen,
+    writer: createLogWriter(watched, { logger, scope: 'process', lingerMs, batchSize }),
+  };
 }
 
 const records = (tag: string, count: number) =>
@@ -49,6 +71,30 @@ describe('the log writer on Node', () => {
     await w.flush();
     await Promise.all(settled);
     expect(await stored(store)).toBe(3);
+  });
+
+  it('gathers the records that come in while a batch is written into the next batch, not one at a time', async () => {
+    const { store, seen, writer: w } = writer(400, 100);
+    let release = () => {};
+    seen.hold = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const first = records('first', 3).map((r) => w.record(r));
+    while (seen.batches.length === 0) await sleep(5);
+    // The first batch is being written: three more come in, a few ms apart.
+    const more: Promise<void>[] = [];
+    for (const r of records('more', 3)) {
+      more.push(w.record(r));
+      await sleep(5);
+    }
+    release();
+    await Promise.all(first);
+    // Written at once they would have gone as their own small transactions; they wait for their linger instead.
+    await sleep(30);
+    expect(seen.batches).toEqual([3]);
+    await Promise.all(more);
+    expect(seen.batches).toEqual([3, 3]);
+    expect(await stored(store)).toBe(6);
   });
 
   it('writes what gathered once the linger ends', async () => {
