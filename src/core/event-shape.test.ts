@@ -171,4 +171,24 @@ describe('EventShape', () => {
     for (const data of shaped.sent.split('\n\n').filter(Boolean)) received.add({ data: data.slice(6) });
     expect(received.result().choices[0]?.message.content).toBe(`The key: ${secretMask}. And more text.`);
   });
+
+  it('never reads events by a shape that holds a secret outside the text: each such event is masked whole', () => {
+    const secret = 'sk-upstream-secret-0123456789';
+    // An upstream that echoes the key in every chunk's id: the id is not a text delta, but no byte of it may go out.
+    const leaky = (content: string) =>
+      JSON.stringify({ ...JSON.parse(chunk(content)), id: `chatcmpl-${secret}` });
+    const pieces = ['One', ' two', ' three', ' four', ' five.'];
+    const stream = pieces.map((p) => `data: ${leaky(p)}\n\n`).join('');
+    const shape = new EventShape();
+    const scrubber = new StreamScrubber([secret]);
+    const codec = chatProtocol.deltaCodec();
+    const sent = stream
+      .split(/(?<=\n\n)/)
+      .map((part) => scrubSseEvents(part, scrubber, codec, undefined, shape))
+      .join('');
+    expect(sent).not.toContain(secret);
+    expect(sent.match(/chatcmpl-\[redacted\]/g)).toHaveLength(pieces.length);
+    // Nothing was learnt from those events: every one was parsed and masked on its own.
+    expect(shape.textOnly).toBe(false);
+  });
 });

@@ -99,6 +99,11 @@ export class EventShape {
   /** The last event parsed whole around one text (only read): the next like it is worth learning from. */
   #candidate: { name: string | undefined; json: unknown } | undefined;
 
+  /** Whether the learnt shape's events differ in their text alone (no other string varies). */
+  get textOnly(): boolean {
+    return this.#root !== undefined && this.#holes.length === 1;
+  }
+
   /** The event's data as JSON (throws as JSON.parse does); `matched` says whether the learnt shape read it. */
   read(data: string, name: string | undefined): { json: unknown; matched: boolean } {
     const json = this.#root && name === this.#name ? this.#match(data) : undefined;
@@ -171,6 +176,13 @@ export class EventShape {
     const last = segments[count] as string;
     const tail = data.length - last.length;
     if (tail < 0 || data.slice(tail) !== last) return undefined;
+    if (count === 1) {
+      // The common shape: the text alone varies.
+      const first = segments[0] as string;
+      if (data.slice(0, first.length) !== first) return undefined;
+      const value = this.#string(data, first.length, tail - 1);
+      return value === undefined ? undefined : this.#withText(value);
+    }
     const values: string[] = [];
     let at = 0;
     for (let i = 0; i < count; i++) {
@@ -197,6 +209,24 @@ export class EventShape {
     } catch {
       return undefined;
     }
+  }
+
+  /** The learnt event with `value` at its one hole: the objects on the way to it copied, the rest shared. */
+  #withText(value: string): Container {
+    const path = this.#holes[0] as Path;
+    let from = this.#root as Container;
+    const out = copy(from);
+    let to = out;
+    const last = path.length - 1;
+    for (let i = 0; i < last; i++) {
+      const key = path[i] as string | number;
+      from = from[key] as Container;
+      const own = copy(from);
+      to[key] = own;
+      to = own;
+    }
+    to[path[last] as string | number] = value;
+    return out;
   }
 
   /** The learnt event with `values` at its holes: every object on the way copied (once), the rest shared. */

@@ -1,6 +1,6 @@
 // Keeps Tenet's configured secrets out of the answers it sends: whole answers, and streams split at any point.
 import type { EventShape } from './event-shape.ts';
-import type { DeltaCodec, SseEvent } from './exchange/protocol.ts';
+import type { DeltaCodec, SseEvent, TextSlot } from './exchange/protocol.ts';
 
 /** What a secret becomes in an answer (the same marker the log uses). */
 export const secretMask = '[redacted]';
@@ -33,7 +33,10 @@ export function scrubJson<T>(answer: T, secrets: readonly string[]): T | undefin
 
 /** True when raw answer text may hold a secret (as written, or hidden behind `\u` escapes). */
 export function mayHoldSecret(raw: string, secrets: readonly string[]): boolean {
-  return secrets.length > 0 && (raw.includes('\\u') || secrets.some((s) => raw.includes(s)));
+  if (secrets.length === 0) return false;
+  if (raw.includes('\\u')) return true;
+  for (const secret of secrets) if (raw.includes(secret)) return true;
+  return false;
 }
 
 /**
@@ -48,10 +51,14 @@ export class StreamScrubber {
 
   /** The text to send now for this delta of stream `key`. */
   push(key: string, delta: string): string {
-    const text = replaceAll((this.held.get(key) ?? '') + delta, this.secrets);
+    const held = this.held.size === 0 ? undefined : this.held.get(key);
+    const text = replaceAll(held === undefined ? delta : held + delta, this.secrets);
     const keep = this.partialSuffix(text);
-    if (keep === 0) this.held.delete(key);
-    else this.held.set(key, text.slice(text.length - keep));
+    if (keep === 0) {
+      if (held !== undefined) this.held.delete(key);
+      return text;
+    }
+    this.held.set(key, text.slice(text.length - keep));
     return text.slice(0, text.length - keep);
   }
 
@@ -104,6 +111,10 @@ export function splitEvents(text: string): string[] {
   return parts;
 }
 
+/** Shared empty lists for the common event (one data line, no text or one): never written to. */
+const noSlots: readonly TextSlot[] = [];
+const noTexts: readonly string[] = [];
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -124,10 +135,6 @@ export function scrubSseEvents(
 ): string {
   let changed = false;
   const blocks = splitEvents(text);
-  // No secret and no `\u` escape anywhere in these events: none of their texts needs a second look as a whole
-  // (one scan of the chunk instead of one per event); deltas are still scrubbed, since a secret can be split
-  // over several of them.
-  const clean = !mayHoldSecret(text, scrubber.secrets);
   for (let i = 0; i < blocks.length; i += 2) {
     const block = blocks[i] ?? '';
     // An event's other fields (id:, event:, comments) stay as they are; its data lines are read as one. The common
@@ -137,7 +144,7 @@ export function scrubSseEvents(
     const dataLines = single ? lines : lines.filter((l) => l.startsWith('data:'));
     if (dataLines.length === 0) {
       // A comment or a field without data: nothing to assemble, but no secret goes out in it either.
-      if (clean) continue;
+      if (!mayHoldSecret(block, scrubber.secrets)) continue;
       const masked = replaceAll(block, scrubber.secrets);
       if (masked !== block) {
         blocks[i] = masked;
@@ -171,11 +178,16 @@ export function scrubSseEvents(
       if (!isObject(json)) continue;
       event = json;
     }
+    // No secret and no `\u` escape in the event: none of its texts needs a second look as a whole (its deltas are
+    // still scrubbed, since a secret can be split over several of them). An event its shape read differs from the
+    // one the shape was learnt from (an event without any) in its text alone: nothing else to look at.
+    const clean = (matched && single && shape?.textOnly === true) || !mayHoldSecret(block, scrubber.secrets);
     let rewritten = false;
-    const slots = event === '[DONE]' ? [] : codec.texts(event, name);
-    // An event parsed whole around one text: its shape may read the events like it (learnt before any scrub).
+    const slots = event === '[DONE]' ? noSlots : codec.texts(event, name);
+    // An event parsed whole around one text: its shape may read the events like it (learnt before any scrub, and
+    // only from an event with nothing to mask outside its text, which the events it reads then share).
     const only = slots.length === 1 ? slots[0] : undefined;
-    if (shape && only && !matched && event !== '[DONE]') shape.learn(data, name, event, only);
+    if (shape && only && !matched && clean && event !== '[DONE]') shape.learn(data, name, event, only);
     const sent: string[] = [];
     for (const slot of slots) {
       const out = scrubber.push(slot.key, slot.text);
@@ -212,7 +224,7 @@ export function scrubSseEvents(
       }
     }
     // Comments and other fields of the event (`event:`, `id:`, `: …`) keep no secret either.
-    const fields = single ? [] : lines.filter((l) => !l.startsWith('data:'));
+    const fields = single ? noTexts : lines.filter((l) => !l.startsWith('data:'));
     const others = fields.length === 0 || clean ? fields : fields.map((l) => replaceAll(l, scrubber.secrets));
     const fieldsChanged = others !== fields && others.some((l, k) => l !== fields[k]);
     if (!rewritten && !carriers && !fieldsChanged) continue;

@@ -68,17 +68,24 @@ const dataField = [100, 97, 116, 97, 58]; // data:
 
 /** True when `events` holds a `data: [DONE]` line (not merely the text [DONE] inside some content). */
 export function containsDone(events: Uint8Array): boolean {
-  for (let at = events.indexOf(91); at !== -1; at = events.indexOf(91, at + 1)) {
-    if (!done.every((b, k) => events[at + k] === b)) continue;
+  // From the end: a stream's [DONE] is its last event.
+  for (let at = events.lastIndexOf(91); at !== -1; at = at === 0 ? -1 : events.lastIndexOf(91, at - 1)) {
+    if (!bytesAt(events, at, done)) continue;
     let start = at - 1;
     if (events[start] === 32) start--; // the optional space after `data:`
     const field = start - dataField.length + 1;
     const atLineStart = field === 0 || events[field - 1] === LF || events[field - 1] === CR;
     const next = events[at + done.length];
-    if (atLineStart && dataField.every((b, k) => events[field + k] === b) && (next === LF || next === CR))
+    if (atLineStart && field >= 0 && bytesAt(events, field, dataField) && (next === LF || next === CR))
       return true;
   }
   return false;
+}
+
+/** Whether `bytes` holds `expected` at `at`. */
+function bytesAt(bytes: Uint8Array, at: number, expected: readonly number[]): boolean {
+  for (let k = 0; k < expected.length; k++) if (bytes[at + k] !== expected[k]) return false;
+  return true;
 }
 
 /** The `data:` payloads of complete SSE events, in order (comments and other fields skipped). */

@@ -40,6 +40,9 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Folds `chat.completion.chunk` objects into the completion they spell out. */
+/** Fields of a chunk kept on the assembled completion as the last chunk had them. */
+const extraKeys = ['system_fingerprint', 'service_tier'] as const;
+
 export class ChunkAssembler {
   #id = '';
   #created = 0;
@@ -53,8 +56,7 @@ export class ChunkAssembler {
     if (!this.#id && typeof chunk['id'] === 'string') this.#id = chunk['id'];
     if (!this.#created && typeof chunk['created'] === 'number') this.#created = chunk['created'];
     if (!this.#model && typeof chunk['model'] === 'string') this.#model = chunk['model'];
-    for (const key of ['system_fingerprint', 'service_tier'])
-      if (chunk[key] != null) this.#extra[key] = chunk[key];
+    for (const key of extraKeys) if (chunk[key] != null) this.#extra[key] = chunk[key];
     if (isObject(chunk['usage'])) this.#usage = chunk['usage'] as Usage;
     if (!Array.isArray(chunk['choices'])) return;
     for (const c of chunk['choices']) {
