@@ -96,6 +96,12 @@ export class EventShape {
   #name: string | undefined;
   #root: Container | undefined;
   #learns = 0;
+  /**
+   * What the one reading the events (scrubSseEvents) does with an event of a learnt one-text shape instead of
+   * reading it whole: its text key, and how the stream's copy takes the text alone. Set by that reader once a
+   * shape is learnt; gone with the shape when another is learnt.
+   */
+  lane: { key: string; add(text: string): void } | undefined;
   /** The last event parsed whole around one text (only read): the next like it is worth learning from. */
   #candidate: { name: string | undefined; json: unknown } | undefined;
 
@@ -124,6 +130,7 @@ export class EventShape {
     if (!previous || previous.name !== name || this.#learns >= maxLearns) return;
     this.#learns++;
     this.#root = undefined;
+    this.lane = undefined;
     // (Compared as the previous event is now: a scrub may have changed its text, which is a varying string
     // anyway, and the shape is checked against this event's own bytes below.)
     const holes = differingStrings(previous.json, json, [], []);
@@ -178,9 +185,7 @@ export class EventShape {
     if (tail < 0 || data.slice(tail) !== last) return undefined;
     if (count === 1) {
       // The common shape: the text alone varies.
-      const first = segments[0] as string;
-      if (data.slice(0, first.length) !== first) return undefined;
-      const value = this.#string(data, first.length, tail - 1);
+      const value = this.#onlyString(data, tail);
       return value === undefined ? undefined : this.#withText(value);
     }
     const values: string[] = [];
@@ -196,6 +201,30 @@ export class EventShape {
       at = close + 1;
     }
     return at === tail ? this.#withValues(values) : undefined;
+  }
+
+  /** A one-string shape's string in `data`, whose last segment starts at `tail` (checked), or undefined. */
+  #onlyString(data: string, tail: number): string | undefined {
+    const first = this.#segments[0] as string;
+    if (data.slice(0, first.length) !== first) return undefined;
+    return this.#string(data, first.length, tail - 1);
+  }
+
+  /**
+   * The text of an event of the learnt shape when only its text varies (see textOnly), without building the
+   * event; undefined for any other event (then read it whole).
+   */
+  textOf(data: string, name: string | undefined): string | undefined {
+    if (!this.#root || this.#holes.length !== 1 || name !== this.#name) return undefined;
+    const last = this.#segments[1] as string;
+    const tail = data.length - last.length;
+    if (tail < 0 || data.slice(tail) !== last) return undefined;
+    return this.#onlyString(data, tail);
+  }
+
+  /** The data of the learnt one-text event with `text` in it: what JSON.stringify of that event would give. */
+  dataWith(text: string): string {
+    return `${this.#segments[0]}${JSON.stringify(text)}${this.#segments[1]}`;
   }
 
   /** The JSON string from the quote at `open` to the one at `close`, or undefined when that is not one string. */

@@ -115,6 +115,9 @@ export function splitEvents(text: string): string[] {
 const noSlots: readonly TextSlot[] = [];
 const noTexts: readonly string[] = [];
 
+const ignore = () => {};
+const noneClosed = (closes: string[] | 'all') => closes !== 'all' && closes.length === 0;
+
 const isObject = (v: unknown): v is Record<string, unknown> =>
   typeof v === 'object' && v !== null && !Array.isArray(v);
 
@@ -124,7 +127,8 @@ const isObject = (v: unknown): v is Record<string, unknown> =>
  * assembles the answer parses it once. Returns the text to send: the input itself when nothing changed, rewritten
  * events where a secret was masked or held back. Text still held when its text ends goes out in an extra event
  * just before the one that ends it. `shape` (one per stream) reads events alike but for their text without a
- * JSON parse each.
+ * JSON parse each; where `appender` (the assembler's, see StreamAssembler.appender) can add such an event's text
+ * alone, those events are not even built: their text is added, scrubbed, and written back only if it changed.
  */
 export function scrubSseEvents(
   text: string,
@@ -132,6 +136,7 @@ export function scrubSseEvents(
   codec: DeltaCodec,
   seen?: (event: SseEvent) => void,
   shape?: EventShape,
+  appender?: (event: SseEvent, key: string) => ((text: string) => void) | undefined,
 ): string {
   let changed = false;
   const blocks = splitEvents(text);
@@ -140,6 +145,22 @@ export function scrubSseEvents(
     // An event's other fields (id:, event:, comments) stay as they are; its data lines are read as one. The common
     // event is one `data:` line alone: read without splitting it into lines.
     const single = block.startsWith('data:') && !block.includes('\n');
+    const lane = shape?.lane;
+    if (lane && single) {
+      // The learnt shape's lane: an event like the one it was learnt from but for its text differs from it in
+      // nothing else (no secret outside the text, no text it ends), so its text is all there is to read.
+      const at = block[5] === ' ' ? 6 : 5;
+      const delta = shape.textOf(block.slice(at), undefined);
+      if (delta !== undefined) {
+        lane.add(delta);
+        const out = scrubber.push(lane.key, delta);
+        if (out !== delta) {
+          blocks[i] = block.slice(0, at) + shape.dataWith(out);
+          changed = true;
+        }
+        continue;
+      }
+    }
     const lines = single ? [block] : block.split(/\r?\n/);
     const dataLines = single ? lines : lines.filter((l) => l.startsWith('data:'));
     if (dataLines.length === 0) {
@@ -187,7 +208,15 @@ export function scrubSseEvents(
     // An event parsed whole around one text: its shape may read the events like it (learnt before any scrub, and
     // only from an event with nothing to mask outside its text, which the events it reads then share).
     const only = slots.length === 1 ? slots[0] : undefined;
-    if (shape && only && !matched && clean && event !== '[DONE]') shape.learn(data, name, event, only);
+    if (shape && only && !matched && clean && event !== '[DONE]') {
+      shape.learn(data, name, event, only);
+      // A shape of one text, learnt from an event that ends no text: its like may take the lane (see above),
+      // where the stream's copy, if any, can take their text alone.
+      if (shape.textOnly && name === undefined && single && noneClosed(codec.closes(event, name))) {
+        const add = seen ? appender?.({ event: name, data, json: event }, only.key) : ignore;
+        if (add) shape.lane = { key: only.key, add };
+      }
+    }
     const sent: string[] = [];
     for (const slot of slots) {
       const out = scrubber.push(slot.key, slot.text);

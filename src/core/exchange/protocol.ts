@@ -34,6 +34,13 @@ export interface SseEvent {
 export interface StreamAssembler<Answer> {
   /** Throws a TenetError (`upstream_invalid_response`) on an event that cannot be part of an answer. */
   add(event: SseEvent): void;
+  /**
+   * Right after `add(event)`: a cheaper way to add the events that are identical to `event` but for the text of
+   * its slot `key` (a DeltaCodec key), taking that text alone, when adding such an event would do nothing but
+   * append its text; undefined when it would do more (then each is added whole). Optional: without it, every
+   * event is.
+   */
+  appender?(event: SseEvent, key: string): ((text: string) => void) | undefined;
   result(): Answer;
 }
 

@@ -28,11 +28,12 @@ export function eventTap(
   const decoder = new EventsDecoder();
   const encoder = new TextEncoder();
   const add = assembler && ((event: SseEvent) => assemble(assembler, event));
+  const appender = assembler?.appender?.bind(assembler);
   const shape = new EventShape();
   return (chunk) => {
     const text = decoder.decode(chunk);
     if (scrub) {
-      const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, add, shape);
+      const out = scrubSseEvents(text, scrub.scrubber, scrub.codec, add, shape, appender);
       return out === text ? chunk : encoder.encode(out);
     }
     if (add) for (const event of parseSse(text)) add(event);

@@ -40,6 +40,9 @@ type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** Folds `chat.completion.chunk` objects into the completion they spell out. */
+/** A field add() would append nothing for. */
+const noText = (v: unknown) => v === undefined || v === null || v === '';
+
 /** Fields of a chunk kept on the assembled completion as the last chunk had them. */
 const extraKeys = ['system_fingerprint', 'service_tier'] as const;
 
@@ -96,6 +99,41 @@ export class ChunkAssembler {
         }
       }
     }
+  }
+
+  /**
+   * After add(chunk): how to add a chunk identical to it but for the text of slot `key` (`n` for choice n's
+   * content, `n:k` for its tool call k's arguments), when adding one would only append that text: the chunk is
+   * one choice's, finishes nothing and carries no other text that add() appends (a refusal, a tool's name, the
+   * other of content and arguments). See StreamAssembler.appender.
+   */
+  appender(chunk: unknown, key: string): ((text: string) => void) | undefined {
+    if (!isObject(chunk) || !Array.isArray(chunk['choices']) || chunk['choices'].length !== 1)
+      return undefined;
+    const c: unknown = chunk['choices'][0];
+    if (!isObject(c) || typeof c['index'] !== 'number' || c['finish_reason'] != null) return undefined;
+    const delta = c['delta'];
+    const choice = this.#choices.get(c['index']);
+    if (!isObject(delta) || !choice || !noText(delta['refusal'])) return undefined;
+    const calls = delta['tool_calls'];
+    if (key === `${c['index']}`) {
+      if (typeof delta['content'] !== 'string' || !(calls === undefined || calls === null)) return undefined;
+      const message = choice.message;
+      return (text) => {
+        message.content = (message.content ?? '') + text;
+      };
+    }
+    if (!noText(delta['content']) || !Array.isArray(calls) || calls.length !== 1) return undefined;
+    const t: unknown = calls[0];
+    if (!isObject(t) || typeof t['index'] !== 'number' || key !== `${c['index']}:${t['index']}`)
+      return undefined;
+    const fn = t['function'];
+    const call = choice.message.tool_calls?.[t['index']];
+    if (!isObject(fn) || typeof fn['arguments'] !== 'string' || !noText(fn['name']) || !call)
+      return undefined;
+    return (text) => {
+      call.function.arguments += text;
+    };
   }
 
   result(): Completion {

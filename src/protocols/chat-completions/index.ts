@@ -193,6 +193,7 @@ export const chatProtocol: Protocol<ChatRequest, Completion> = {
           );
         }
       },
+      appender: (event, key) => assembler.appender(event.json, key),
       result: () => assembler.result(),
     };
   },

@@ -1,0 +1,158 @@
+// The relay's tap: what it sends and the copy it assembles are the plain scrub's, event by event, whether an event
+// is read whole or taken through its shape's lane (its text alone added to the copy, scrubbed, written back).
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import type { SseEvent, StreamAssembler } from '../../src/core/exchange/protocol.ts';
+import { assemble, eventTap } from '../../src/core/exchange/tap.ts';
+import { StreamScrubber, scrubbable, scrubSseEvents, secretMask } from '../../src/core/secret-scrub.ts';
+import { chatProtocol } from '../../src/protocols/chat-completions/index.ts';
+
+const secret = 'sk-upstream-secret-0123456789';
+const secrets = scrubbable([secret]);
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+const base = { id: 'chatcmpl-1', object: 'chat.completion.chunk', created: 1, model: 'm' };
+const data = (delta: Record<string, unknown>, finish: string | null = null) =>
+  `data: ${JSON.stringify({ ...base, choices: [{ index: 0, delta, logprobs: null, finish_reason: finish }] })}\n\n`;
+const textStream = (pieces: string[]) =>
+  [
+    data({ role: 'assistant', content: '' }),
+    ...pieces.map((p) => data({ content: p })),
+    data({}, 'stop'),
+    'data: [DONE]\n\n',
+  ].join('');
+
+/** The plain scrub: every event parsed and added whole, no shape. */
+function plain(chunks: string[]) {
+  const assembler = chatProtocol.assembler();
+  const scrubber = new StreamScrubber(secrets);
+  const codec = chatProtocol.deltaCodec();
+  const sent = chunks.map((c) => scrubSseEvents(c, scrubber, codec, (e) => assemble(assembler, e))).join('');
+  return { sent, answer: assembler.result() };
+}
+
+/** The relay's tap, with an assembler that counts the events it was given whole. */
+function tapped(chunks: string[]) {
+  const inner = chatProtocol.assembler();
+  let whole = 0;
+  const counted: StreamAssembler<unknown> = {
+    add(event: SseEvent) {
+      whole++;
+      inner.add(event);
+    },
+    appender: (event, key) => inner.appender?.(event, key),
+    result: () => inner.result(),
+  };
+  const tap = eventTap(counted, { scrubber: new StreamScrubber(secrets), codec: chatProtocol.deltaCodec() });
+  const sent = chunks.map((c) => decoder.decode(tap(encoder.encode(c)))).join('');
+  return { sent, answer: inner.result(), whole };
+}
+
+/** `text` cut at the ends of events: one chunk, one chunk per event, and pairs. */
+function cuts(text: string): string[][] {
+  const events = text.split(/(?<=\n\n)/);
+  const pairs: string[] = [];
+  for (let i = 0; i < events.length; i += 2) pairs.push(events.slice(i, i + 2).join(''));
+  return [[text], events, pairs];
+}
+
+describe('eventTap', () => {
+  it('sends and assembles what the plain scrub does, while most events take the lane', () => {
+    // Deltas that end like the secret's start ("s", "sk-") are held back a turn; one spells the secret over three.
+    const stream = textStream([
+      'The ',
+      'answers ',
+      'is',
+      ' sk-ups',
+      'tream-secret-0123',
+      '456789',
+      ' and',
+      ' more words',
+      ' sk',
+      '-ish.',
+    ]);
+    for (const chunks of cuts(stream)) {
+      const want = plain(chunks);
+      const got = tapped(chunks);
+      expect(got.sent).toBe(want.sent);
+      expect(got.answer).toEqual(want.answer);
+      expect(got.sent).not.toContain(secret);
+      // The role chunk, the two the shape is learnt from and the finish are given whole; the rest take the lane.
+      expect(got.whole).toBe(4);
+    }
+    // What the client reads: the secret masked where it was spelt out, and the held-back starts sent on.
+    const received = chatProtocol.assembler();
+    for (const event of tapped([stream]).sent.split('\n\n').filter(Boolean))
+      received.add({ data: event.slice(6) });
+    expect(received.result().choices[0]?.message.content).toBe(
+      `The answers is ${secretMask} and more words sk-ish.`,
+    );
+  });
+
+  it('assembles tool-call arguments through the lane, and reads whole every chunk that repeats a name', () => {
+    const call = (args: string, name?: string) =>
+      data({
+        tool_calls: [{ index: 0, function: { ...(name === undefined ? {} : { name }), arguments: args } }],
+      });
+    const start = data({
+      role: 'assistant',
+      content: null,
+      tool_calls: [{ index: 0, id: 'call_1', type: 'function', function: { name: 'lookup', arguments: '' } }],
+    });
+    const end = `${data({}, 'tool_calls')}data: [DONE]\n\n`;
+    const args = ['{"q":', '"sk-ups', 'tream-secret-0123456789', '", "n":', '2}'];
+    // An upstream that sends the name once, and one that repeats it in every chunk (add() appends it each time).
+    const once = start + args.map((a) => call(a)).join('') + end;
+    const repeated = start + args.map((a) => call(a, 'lookup')).join('') + end;
+    for (const stream of [once, repeated]) {
+      for (const chunks of cuts(stream)) {
+        const want = plain(chunks);
+        const got = tapped(chunks);
+        expect(got.sent).toBe(want.sent);
+        expect(got.answer).toEqual(want.answer);
+        expect(got.sent).not.toContain(secret);
+      }
+    }
+    // The start and the finish, then the two argument chunks the shape is learnt from; the others take the lane.
+    expect(tapped([once]).whole).toBe(4);
+    expect(tapped([repeated]).whole).toBe(args.length + 2);
+    expect(plain([repeated]).answer.choices[0]?.message.tool_calls?.[0]?.function.name).toBe(
+      'lookup'.repeat(args.length + 1),
+    );
+  });
+
+  it('matches the plain scrub on any deltas, cut anywhere between events (fast-check)', () => {
+    const piece = fc.constantFrom(
+      'a',
+      'is',
+      ' s',
+      'sk-',
+      'sk-ups',
+      secret,
+      'tream-secret-0123456789',
+      '€',
+      '\n',
+      '"q"',
+      '\\',
+    );
+    fc.assert(
+      fc.property(fc.array(piece, { maxLength: 14 }), fc.array(fc.nat(), { maxLength: 4 }), (pieces, at) => {
+        const events = textStream(pieces).split(/(?<=\n\n)/);
+        const points = [...new Set(at.map((n) => n % (events.length + 1)))].sort((a, b) => a - b);
+        const chunks: string[] = [];
+        let from = 0;
+        for (const p of [...points, events.length]) {
+          if (p > from) chunks.push(events.slice(from, p).join(''));
+          from = Math.max(from, p);
+        }
+        const want = plain(chunks);
+        const got = tapped(chunks);
+        expect(got.sent).toBe(want.sent);
+        expect(got.answer).toEqual(want.answer);
+        expect(got.sent).not.toContain(secret);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
