@@ -27,10 +27,15 @@ export interface ExchangeSpec {
 
 /** Input principles judge the last user turn, in the context of the turns before it. */
 export function judgeInputStage(spec: ExchangeSpec, deps: LoopDeps): Promise<StageResult> {
+  let conversation: ReturnType<typeof criticMessages> | undefined;
   return judgeInput(
     {
       constitution: spec.constitution,
-      conversation: criticMessages(contextOfPrompt(spec.conversation)),
+      // Built when a critic is asked about the input: a constitution without model-judged input principles never is.
+      get conversation() {
+        conversation ??= criticMessages(contextOfPrompt(spec.conversation));
+        return conversation;
+      },
       text: promptOf(spec.conversation),
     },
     deps,
