@@ -119,22 +119,26 @@ export class EventShape {
   }
 
   /**
-   * Learns the shape of an event just parsed whole around its one text delta (`slot`, the codec's). Learnt from the second such event in a row (same name), compared with the
-   * first: a stream's first event (a role, a block's start) and its last (a finish) are of shapes that do not
-   * repeat, and after events the learnt shape read, the one that did not match is most often the last. Kept only
+   * Learns the shape of an event just parsed whole around its one text delta (`slot`, the codec's). Compared with
+   * the event before it (same name, same shape), the strings that differ between the two vary (the text, and what
+   * an upstream adds per event); with no such event before it, the text alone does, learnt from the event itself
+   * unless its text is empty (a stream's opening event most often: a role, a block's start, of a shape that does
+   * not repeat). A shape that the next event then does not keep is learnt again from the two of them. Kept only
    * when the event's bytes are exactly its JSON around the varying strings.
    */
   learn(data: string, name: string | undefined, json: Container, slot: Pick<TextSlot, 'text' | 'set'>): void {
     const previous = this.#candidate;
     this.#candidate = { name, json };
-    if (!previous || previous.name !== name || this.#learns >= maxLearns) return;
+    if (this.#learns >= maxLearns) return;
+    // (Compared as the previous event is now: a scrub may have changed its text, which is a varying string
+    // anyway, and the shape is checked against this event's own bytes below.)
+    const varying =
+      previous && previous.name === name ? differingStrings(previous.json, json, [], []) : undefined;
+    if (!varying && slot.text === '') return;
+    const holes = varying ?? [];
     this.#learns++;
     this.#root = undefined;
     this.lane = undefined;
-    // (Compared as the previous event is now: a scrub may have changed its text, which is a varying string
-    // anyway, and the shape is checked against this event's own bytes below.)
-    const holes = differingStrings(previous.json, json, [], []);
-    if (!holes) return;
     // The text is one of them even when two deltas in a row are the same text.
     slot.set(markerOf(0));
     const textPath = pathTo(json, markerOf(0), []);

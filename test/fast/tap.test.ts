@@ -78,8 +78,9 @@ describe('eventTap', () => {
       expect(got.sent).toBe(want.sent);
       expect(got.answer).toEqual(want.answer);
       expect(got.sent).not.toContain(secret);
-      // The role chunk, the two the shape is learnt from and the finish are given whole; the rest take the lane.
-      expect(got.whole).toBe(4);
+      // The role chunk, the first text (the shape is learnt from it) and the finish are given whole; the rest
+      // take the lane.
+      expect(got.whole).toBe(3);
     }
     // What the client reads: the secret masked where it was spelt out, and the held-back starts sent on.
     const received = chatProtocol.assembler();
@@ -114,8 +115,8 @@ describe('eventTap', () => {
         expect(got.sent).not.toContain(secret);
       }
     }
-    // The start and the finish, then the two argument chunks the shape is learnt from; the others take the lane.
-    expect(tapped([once]).whole).toBe(4);
+    // The start, the first argument chunk (the shape is learnt from it) and the finish; the others take the lane.
+    expect(tapped([once]).whole).toBe(3);
     expect(tapped([repeated]).whole).toBe(args.length + 2);
     expect(plain([repeated]).answer.choices[0]?.message.tool_calls?.[0]?.function.name).toBe(
       'lookup'.repeat(args.length + 1),
