@@ -110,8 +110,25 @@ function roundOf(
 const overflowReason = (chars: number, action: 'block' | 'flag') =>
   `${chars} characters over critic.max_judged_chars ${action === 'block' ? 'refused' : 'not judged'} (on_overflow: ${action})`;
 
+/** The input stage of a constitution without input principles: passed, as judging none of them finds. */
+export function unjudgedInput(text: string): StageResult {
+  const none = { violations: [], calls: [], answersRequest: null, unjudgedChars: 0, tokens: 0 };
+  return {
+    stage: 'input',
+    rounds: [roundOf(0, 'input', { text, toolCalls: [] }, none)],
+    text,
+    criticTokens: 0,
+    revisionUsage: zeroUsage(),
+    verdict: 'pass',
+    reason: 'no violations',
+    chosen: 0,
+    violations: [],
+  };
+}
+
 /** Judges the user's input before any model call: `block` (and `revise`, which cannot apply to input) refuse; `flag` lets it through. */
 export async function judgeInput(input: JudgeInput, deps: LoopDeps): Promise<StageResult> {
+  if (principlesFor(input.constitution, 'input').length === 0) return unjudgedInput(input.text);
   const answer = { text: input.text, toolCalls: [] };
   const j = await judgeAnswer('input', input, answer, deps);
   const round = roundOf(0, 'input', answer, j);
