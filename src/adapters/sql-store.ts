@@ -429,10 +429,7 @@ export function createSqlStore(db: SqlDb): LogStore {
     listViolations: (query) => page('violations', query, violationSelect, toViolationRow),
 
     async getRequest(id) {
-      const [row] = await db.all<Row>(
-        `SELECT ${requestColumns}, draft, final, detail FROM requests WHERE id = ?`,
-        [id],
-      );
+      const [row] = await db.all<Row>(`SELECT ${requestInsertColumns} FROM requests WHERE id = ?`, [id]);
       if (!row) return undefined;
       const violations = await db.all<Row>(
         `${violationSelect} WHERE t.request_id = ? ORDER BY t.choice, t.round, t.id`,
@@ -609,7 +606,7 @@ export function createSqlStore(db: SqlDb): LogStore {
       let after: [number, string] = [-1, ''];
       for (;;) {
         const rows = await db.all<Row>(
-          `SELECT t.id, t.time, t.prompt, t.draft, t.final, t.detail FROM requests t WHERE ${w.sql} AND (t.time > ? OR (t.time = ? AND t.id > ?)) ORDER BY t.time, t.id LIMIT 500`,
+          `SELECT ${requestInsertColumns.replace(/(^|, )/g, '$1t.')} FROM requests t WHERE ${w.sql} AND (t.time > ? OR (t.time = ? AND t.id > ?)) ORDER BY t.time, t.id LIMIT 500`,
           [...w.params, after[0], after[0], after[1]],
         );
         for (const r of rows) yield recordOf(r);

@@ -13,7 +13,7 @@ const file = join(mkdtempSync(join(tmpdir(), 'tenet-store-')), 'log.db');
 storeSuite('SQLite', async () => createSqliteStore(file));
 
 describe('SQLite log store: texts kept once', () => {
-  it("stores a record's prompt, draft and final in their columns only, and reads rows of the older format alike", async () => {
+  it("stores a record's texts and columned fields in their columns only, and reads rows of the older format alike", async () => {
     const file = join(mkdtempSync(join(tmpdir(), 'tenet-texts-')), 'log.db');
     const store = createSqliteStore(file);
     const records = sampleRecords('texts');
@@ -27,9 +27,20 @@ describe('SQLite log store: texts kept once', () => {
     expect(rows).toHaveLength(records.length);
     for (const row of rows) {
       const detail = JSON.parse(row['detail'] ?? '') as Record<string, unknown>;
-      expect(detail).not.toHaveProperty('prompt');
-      expect(detail).not.toHaveProperty('draft');
-      expect(detail).not.toHaveProperty('final');
+      // Nor what every record has a column for: those are read back from the columns.
+      for (const field of [
+        'prompt',
+        'draft',
+        'final',
+        'id',
+        'time',
+        'verdict',
+        'reason',
+        'model',
+        'latencyMs',
+      ])
+        expect(detail).not.toHaveProperty(field);
+      expect(detail).toHaveProperty('stages');
     }
     // A row as Tenet wrote it before: the whole record in detail, texts included (here, texts unlike the columns':
     // detail's own win, as they did then).
@@ -43,6 +54,18 @@ describe('SQLite log store: texts kept once', () => {
     expect((await reopened.getRequest(older.id))?.record).toEqual(older);
     expect((await reopened.getRequest(records[2]!.id))?.record).toEqual(records[2]);
     await reopened.close();
+  });
+});
+
+describe('SQLite log store, fields read back from columns', () => {
+  it('gives back a latency that is not whole milliseconds as it was, though its column rounds it', async () => {
+    const store = createSqliteStore(join(mkdtempSync(join(tmpdir(), 'tenet-latency-')), 'log.db'));
+    const record = { ...sampleRecords('latency')[0]!, latencyMs: 12.5 };
+    await store.write([record]);
+    const read = await store.getRequest(record.id);
+    expect(read?.record).toEqual(record);
+    expect(read?.row.latencyMs).toBe(13);
+    await store.close();
   });
 });
 
