@@ -102,7 +102,10 @@ export class EventShape {
    * shape is learnt; gone with the shape when another is learnt.
    */
   lane: { key: string; add(text: string): void } | undefined;
-  /** The last event parsed whole around one text (only read): the next like it is worth learning from. */
+  /**
+   * The event just learnt from: when the next event is parsed whole too (it did not keep the shape), the two are
+   * compared for the other strings that vary. Forgotten once an event keeps the shape.
+   */
   #candidate: { name: string | undefined; json: unknown } | undefined;
 
   /** Whether the learnt shape's events differ in their text alone (no other string varies). */
@@ -120,21 +123,22 @@ export class EventShape {
 
   /**
    * Learns the shape of an event just parsed whole around its one text delta (`slot`, the codec's). Compared with
-   * the event before it (same name, same shape), the strings that differ between the two vary (the text, and what
+   * the event learnt from just before it (same name, same shape), the strings that differ between the two vary (the text, and what
    * an upstream adds per event); with no such event before it, the text alone does, learnt from the event itself
    * unless its text is empty (a stream's opening event most often: a role, a block's start, of a shape that does
-   * not repeat). A shape that the next event then does not keep is learnt again from the two of them. Kept only
-   * when the event's bytes are exactly its JSON around the varying strings.
+   * not repeat). A shape that the next event then does not keep is learnt again from the two of them (only then
+   * are two events compared). Kept only when the event's bytes are exactly its JSON around the varying strings.
    */
   learn(data: string, name: string | undefined, json: Container, slot: Pick<TextSlot, 'text' | 'set'>): void {
     const previous = this.#candidate;
-    this.#candidate = { name, json };
+    this.#candidate = undefined;
     if (this.#learns >= maxLearns) return;
     // (Compared as the previous event is now: a scrub may have changed its text, which is a varying string
     // anyway, and the shape is checked against this event's own bytes below.)
     const varying =
       previous && previous.name === name ? differingStrings(previous.json, json, [], []) : undefined;
     if (!varying && slot.text === '') return;
+    this.#candidate = { name, json };
     const holes = varying ?? [];
     this.#learns++;
     this.#root = undefined;
@@ -223,7 +227,9 @@ export class EventShape {
     const last = this.#segments[1] as string;
     const tail = data.length - last.length;
     if (tail < 0 || data.slice(tail) !== last) return undefined;
-    return this.#onlyString(data, tail);
+    const text = this.#onlyString(data, tail);
+    if (text !== undefined) this.#candidate = undefined;
+    return text;
   }
 
   /** The data of the learnt one-text event with `text` in it: what JSON.stringify of that event would give. */
