@@ -1,5 +1,6 @@
 // A log record as the SQL rows it is stored in (requests, violations, shadow_diffs): one mapping for every backend.
 import type { RequestRecord } from '../core/log-record.ts';
+import type { RequestRow } from '../core/log-store.ts';
 import type { SqlValue } from './sql-store.ts';
 
 /** The requests columns a listing reads (the texts and the whole record are read only where needed). */
@@ -49,25 +50,53 @@ const count = (v: unknown) => Number(v ?? 0);
  * The record a requests row stores, from its columns (requestInsertColumns) and its `detail` (rows written before fields
  * left `detail` still carry them there: the same values).
  */
-export function recordOf(row: Record<string, unknown>): RequestRecord {
+/** A requests row (requestColumns) as the log's listings give it. */
+export function toRequestRow(r: Record<string, unknown>): RequestRow {
   return {
-    id: String(row['id']),
-    time: count(row['time']),
-    keyId: String(row['key_id']),
-    constitution: String(row['constitution']),
-    constitutionHash: String(row['constitution_hash']),
-    model: String(row['model']),
-    criticModel: text(row['critic_model']),
-    verdict: String(row['verdict']) as RequestRecord['verdict'],
-    stream: count(row['stream']) === 1,
-    rounds: count(row['rounds']),
-    revisions: count(row['revisions']),
-    latencyMs: count(row['latency_ms']),
-    modelTokens: count(row['model_tokens']),
-    criticTokens: count(row['critic_tokens']),
-    criticError: text(row['critic_error']),
-    reason: String(row['reason']),
-    prompt: text(row['prompt']),
+    id: String(r['id']),
+    time: count(r['time']),
+    keyId: String(r['key_id']),
+    constitution: String(r['constitution']),
+    constitutionHash: String(r['constitution_hash']),
+    model: String(r['model']),
+    criticModel: text(r['critic_model']),
+    verdict: String(r['verdict']) as RequestRow['verdict'],
+    stream: count(r['stream']) === 1,
+    rounds: count(r['rounds']),
+    revisions: count(r['revisions']),
+    violationCount: count(r['violation_count']),
+    latencyMs: count(r['latency_ms']),
+    modelTokens: count(r['model_tokens']),
+    criticTokens: count(r['critic_tokens']),
+    criticError: text(r['critic_error']),
+    reason: String(r['reason']),
+    prompt: text(r['prompt']),
+    errorCode: text(r['error_code']),
+    shadow: text(r['shadow']),
+    shadowVerdict: text(r['shadow_verdict']),
+    shadowDisagrees:
+      r['shadow_disagrees'] === null || r['shadow_disagrees'] === undefined
+        ? null
+        : count(r['shadow_disagrees']) === 1,
+    protocol: (text(r['protocol']) ?? 'chat') as RequestRow['protocol'],
+    clientRequestId: text(r['client_request_id']),
+  };
+}
+
+export function recordOf(row: Record<string, unknown>): RequestRecord {
+  // The listing's fields a record has too; the others are the listing's own, or (protocol, the client's id) detail's.
+  const {
+    violationCount: _count,
+    errorCode: _code,
+    shadow: _shadow,
+    shadowVerdict: _shadowVerdict,
+    shadowDisagrees: _disagrees,
+    protocol: _protocol,
+    clientRequestId: _clientId,
+    ...columns
+  } = toRequestRow(row);
+  return {
+    ...columns,
     draft: text(row['draft']),
     final: text(row['final']),
     ...(JSON.parse(String(row['detail'])) as Partial<RequestRecord>),

@@ -5,7 +5,6 @@ import type {
   LogStore,
   Page,
   PageQuery,
-  RequestRow,
   Stats,
   StatsQuery,
   ViolationRow,
@@ -19,6 +18,7 @@ import {
   shadowDiffColumns,
   shadowDiffValues,
   statementChunks,
+  toRequestRow,
   valuesOf,
   violationColumns,
   violationValues,
@@ -50,38 +50,6 @@ export interface SqlDb {
 type Row = Record<string, SqlValue>;
 const str = (v: SqlValue | undefined) => (v === null || v === undefined ? null : String(v));
 const num = (v: SqlValue | undefined) => Number(v ?? 0);
-
-function toRequestRow(r: Row): RequestRow {
-  return {
-    id: String(r['id']),
-    time: num(r['time']),
-    keyId: String(r['key_id']),
-    constitution: String(r['constitution']),
-    constitutionHash: String(r['constitution_hash']),
-    model: String(r['model']),
-    criticModel: str(r['critic_model']),
-    verdict: String(r['verdict']) as RequestRow['verdict'],
-    stream: num(r['stream']) === 1,
-    rounds: num(r['rounds']),
-    revisions: num(r['revisions']),
-    violationCount: num(r['violation_count']),
-    latencyMs: num(r['latency_ms']),
-    modelTokens: num(r['model_tokens']),
-    criticTokens: num(r['critic_tokens']),
-    criticError: str(r['critic_error']),
-    reason: String(r['reason']),
-    prompt: str(r['prompt']),
-    errorCode: str(r['error_code']),
-    shadow: str(r['shadow']),
-    shadowVerdict: str(r['shadow_verdict']),
-    shadowDisagrees:
-      r['shadow_disagrees'] === null || r['shadow_disagrees'] === undefined
-        ? null
-        : num(r['shadow_disagrees']) === 1,
-    protocol: (str(r['protocol']) ?? 'chat') as RequestRow['protocol'],
-    clientRequestId: str(r['client_request_id']),
-  };
-}
 
 function toViolationRow(r: Row): ViolationRow {
   return {

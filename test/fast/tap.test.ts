@@ -49,6 +49,16 @@ function tapped(chunks: string[]) {
   return { sent, answer: inner.result(), whole };
 }
 
+/** The tap sends and assembles what the plain scrub does for these chunks, and no secret goes out. */
+function expectPlain(chunks: string[]) {
+  const want = plain(chunks);
+  const got = tapped(chunks);
+  expect(got.sent).toBe(want.sent);
+  expect(got.answer).toEqual(want.answer);
+  expect(got.sent).not.toContain(secret);
+  return got;
+}
+
 /** `text` cut at the ends of events: one chunk, one chunk per event, and pairs. */
 function cuts(text: string): string[][] {
   const events = text.split(/(?<=\n\n)/);
@@ -73,11 +83,7 @@ describe('eventTap', () => {
       '-ish.',
     ]);
     for (const chunks of cuts(stream)) {
-      const want = plain(chunks);
-      const got = tapped(chunks);
-      expect(got.sent).toBe(want.sent);
-      expect(got.answer).toEqual(want.answer);
-      expect(got.sent).not.toContain(secret);
+      const got = expectPlain(chunks);
       // The role chunk, the first text (the shape is learnt from it) and the finish are given whole; the rest
       // take the lane.
       expect(got.whole).toBe(3);
@@ -107,13 +113,7 @@ describe('eventTap', () => {
     const once = start + args.map((a) => call(a)).join('') + end;
     const repeated = start + args.map((a) => call(a, 'lookup')).join('') + end;
     for (const stream of [once, repeated]) {
-      for (const chunks of cuts(stream)) {
-        const want = plain(chunks);
-        const got = tapped(chunks);
-        expect(got.sent).toBe(want.sent);
-        expect(got.answer).toEqual(want.answer);
-        expect(got.sent).not.toContain(secret);
-      }
+      for (const chunks of cuts(stream)) expectPlain(chunks);
     }
     // The start, the first argument chunk (the shape is learnt from it) and the finish; the others take the lane.
     expect(tapped([once]).whole).toBe(3);
@@ -147,11 +147,7 @@ describe('eventTap', () => {
           if (p > from) chunks.push(events.slice(from, p).join(''));
           from = Math.max(from, p);
         }
-        const want = plain(chunks);
-        const got = tapped(chunks);
-        expect(got.sent).toBe(want.sent);
-        expect(got.answer).toEqual(want.answer);
-        expect(got.sent).not.toContain(secret);
+        expectPlain(chunks);
       }),
       { numRuns: 300 },
     );
