@@ -2,10 +2,17 @@
 // is read whole or taken through its shape's lane (its text alone added to the copy, scrubbed, written back).
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import type { SseEvent, StreamAssembler } from '../../src/core/exchange/protocol.ts';
+import type { DeltaCodec, SseEvent, StreamAssembler } from '../../src/core/exchange/protocol.ts';
 import { assemble, eventTap } from '../../src/core/exchange/tap.ts';
 import { StreamScrubber, scrubbable, scrubSseEvents, secretMask } from '../../src/core/secret-scrub.ts';
 import { chatProtocol } from '../../src/protocols/chat-completions/index.ts';
+import { completionsProtocol } from '../../src/protocols/completions/index.ts';
+
+/** A protocol's stream parts the tap uses. */
+interface Tapped<A> {
+  assembler(): StreamAssembler<A>;
+  deltaCodec(): DeltaCodec;
+}
 
 const secret = 'sk-upstream-secret-0123456789';
 const secrets = scrubbable([secret]);
@@ -24,19 +31,19 @@ const textStream = (pieces: string[]) =>
   ].join('');
 
 /** The plain scrub: every event parsed and added whole, no shape. */
-function plain(chunks: string[]) {
-  const assembler = chatProtocol.assembler();
+function plain<A>(chunks: string[], protocol: Tapped<A>) {
+  const assembler = protocol.assembler();
   const scrubber = new StreamScrubber(secrets);
-  const codec = chatProtocol.deltaCodec();
+  const codec = protocol.deltaCodec();
   const sent = chunks.map((c) => scrubSseEvents(c, scrubber, codec, (e) => assemble(assembler, e))).join('');
   return { sent, answer: assembler.result() };
 }
 
 /** The relay's tap, with an assembler that counts the events it was given whole. */
-function tapped(chunks: string[]) {
-  const inner = chatProtocol.assembler();
+function tapped<A>(chunks: string[], protocol: Tapped<A>) {
+  const inner = protocol.assembler();
   let whole = 0;
-  const counted: StreamAssembler<unknown> = {
+  const counted: StreamAssembler<A> = {
     add(event: SseEvent) {
       whole++;
       inner.add(event);
@@ -44,15 +51,15 @@ function tapped(chunks: string[]) {
     appender: (event, key) => inner.appender?.(event, key),
     result: () => inner.result(),
   };
-  const tap = eventTap(counted, { scrubber: new StreamScrubber(secrets), codec: chatProtocol.deltaCodec() });
+  const tap = eventTap(counted, { scrubber: new StreamScrubber(secrets), codec: protocol.deltaCodec() });
   const sent = chunks.map((c) => decoder.decode(tap(encoder.encode(c)))).join('');
   return { sent, answer: inner.result(), whole };
 }
 
 /** The tap sends and assembles what the plain scrub does for these chunks, and no secret goes out. */
-function expectPlain(chunks: string[]) {
-  const want = plain(chunks);
-  const got = tapped(chunks);
+function expectPlain<A>(chunks: string[], protocol: Tapped<A>) {
+  const want = plain(chunks, protocol);
+  const got = tapped(chunks, protocol);
   expect(got.sent).toBe(want.sent);
   expect(got.answer).toEqual(want.answer);
   expect(got.sent).not.toContain(secret);
@@ -83,14 +90,14 @@ describe('eventTap', () => {
       '-ish.',
     ]);
     for (const chunks of cuts(stream)) {
-      const got = expectPlain(chunks);
+      const got = expectPlain(chunks, chatProtocol);
       // The role chunk, the first text (the shape is learnt from it) and the finish are given whole; the rest
       // take the lane.
       expect(got.whole).toBe(3);
     }
     // What the client reads: the secret masked where it was spelt out, and the held-back starts sent on.
     const received = chatProtocol.assembler();
-    for (const event of tapped([stream]).sent.split('\n\n').filter(Boolean))
+    for (const event of tapped([stream], chatProtocol).sent.split('\n\n').filter(Boolean))
       received.add({ data: event.slice(6) });
     expect(received.result().choices[0]?.message.content).toBe(
       `The answers is ${secretMask} and more words sk-ish.`,
@@ -113,14 +120,30 @@ describe('eventTap', () => {
     const once = start + args.map((a) => call(a)).join('') + end;
     const repeated = start + args.map((a) => call(a, 'lookup')).join('') + end;
     for (const stream of [once, repeated]) {
-      for (const chunks of cuts(stream)) expectPlain(chunks);
+      for (const chunks of cuts(stream)) expectPlain(chunks, chatProtocol);
     }
     // The start, the first argument chunk (the shape is learnt from it) and the finish; the others take the lane.
-    expect(tapped([once]).whole).toBe(3);
-    expect(tapped([repeated]).whole).toBe(args.length + 2);
-    expect(plain([repeated]).answer.choices[0]?.message.tool_calls?.[0]?.function.name).toBe(
+    expect(tapped([once], chatProtocol).whole).toBe(3);
+    expect(tapped([repeated], chatProtocol).whole).toBe(args.length + 2);
+    expect(plain([repeated], chatProtocol).answer.choices[0]?.message.tool_calls?.[0]?.function.name).toBe(
       'lookup'.repeat(args.length + 1),
     );
+  });
+
+  it('takes the lane for legacy completions too, except for chunks with log probabilities', () => {
+    const chunk = (text: string, extra: Record<string, unknown> = {}) =>
+      `data: ${JSON.stringify({ id: 'cmpl-1', object: 'text_completion', created: 1, model: 'm', choices: [{ text, index: 0, logprobs: null, finish_reason: null, ...extra }] })}\n\n`;
+    const pieces = ['The ', 'key is', ' sk-ups', 'tream-secret-0123456789', ' here', '.'];
+    const end = `${chunk('', { finish_reason: 'stop' })}data: [DONE]\n\n`;
+    const lane = pieces.map((p) => chunk(p)).join('') + end;
+    const logprobs =
+      pieces.map((p) => chunk(p, { logprobs: { tokens: ['x'], token_logprobs: [-0.1] } })).join('') + end;
+    for (const stream of [lane, logprobs])
+      for (const chunks of cuts(stream)) expectPlain(chunks, completionsProtocol);
+    // The first text (learnt from) and the finish, then the rest by their text alone; with log probabilities
+    // (which add() merges, here the same in every chunk: only the text varies) every chunk goes whole.
+    expect(tapped([lane], completionsProtocol).whole).toBe(2);
+    expect(tapped([logprobs], completionsProtocol).whole).toBe(pieces.length + 1);
   });
 
   it('matches the plain scrub on any deltas, cut anywhere between events (fast-check)', () => {
@@ -147,7 +170,7 @@ describe('eventTap', () => {
           if (p > from) chunks.push(events.slice(from, p).join(''));
           from = Math.max(from, p);
         }
-        expectPlain(chunks);
+        expectPlain(chunks, chatProtocol);
       }),
       { numRuns: 300 },
     );

@@ -94,6 +94,26 @@ export class TextCompletionAssembler implements StreamAssembler<TextCompletion> 
     }
   }
 
+  /**
+   * After add(event): how to add a chunk identical to it but for the text of choice `key`, when adding one would
+   * only append that text: one choice, finishing nothing, with no log probabilities (add() merges those). See
+   * StreamAssembler.appender.
+   */
+  appender(event: SseEvent, key: string): ((text: string) => void) | undefined {
+    const chunk = event.json;
+    if (!isObject(chunk) || !Array.isArray(chunk['choices']) || chunk['choices'].length !== 1)
+      return undefined;
+    const c: unknown = chunk['choices'][0];
+    if (!isObject(c) || typeof c['index'] !== 'number' || key !== `${c['index']}`) return undefined;
+    if (typeof c['text'] !== 'string' || c['finish_reason'] != null || c['logprobs'] != null)
+      return undefined;
+    const choice = this.#choices.get(c['index']);
+    if (!choice) return undefined;
+    return (text) => {
+      choice.text += text;
+    };
+  }
+
   result(): TextCompletion {
     return {
       id: this.#id,
