@@ -29,6 +29,13 @@ describe('detectors', () => {
     expect(maskDetected(plain, ['email', 'phone', 'credit_card', 'api_key'])).toBe(plain);
   });
 
+  it('masks the shortest numbers its patterns accept: the digit count checked first is not above them', () => {
+    // 9 digits: the fewest a phone number has; 13: the fewest a card number has (a Luhn-valid test Visa).
+    expect(maskDetected('call 912 345 678 now', ['phone'])).toBe('call [phone] now');
+    expect(maskDetected('card 4222222222222 ok', ['credit_card'])).toBe('card [credit_card] ok');
+    expect(maskDetected('call 912 345 67 now', ['phone'])).toBe('call 912 345 67 now');
+  });
+
   it('finds every detection in order of position', () => {
     const found = detect('sk-abcdefghijklmnopq then a@b.io', ['email', 'api_key']);
     expect(found.map((d) => [d.detector, d.match])).toEqual([

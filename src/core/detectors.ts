@@ -29,6 +29,16 @@ interface DetectorSpec {
 
 const keyStarts = /k-|AKIA|gh[pousr]_|xox[abprs]-|AIza|-----BEGIN /;
 
+/** Whether `text` holds at least `n` digits (a number a pattern accepts has that many). */
+function holdsDigits(text: string, n: number): boolean {
+  let count = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c >= 48 && c <= 57 && ++count >= n) return true;
+  }
+  return false;
+}
+
 const specs: Record<Detector, DetectorSpec> = {
   // Starts only where a run of local-part characters starts: tried from inside a long run without an `@`,
   // each start rescans the run, quadratic time (1 MB of text: minutes), a denial of service by any message.
@@ -43,6 +53,7 @@ const specs: Record<Detector, DetectorSpec> = {
       const n = digitCount(m);
       return n >= 9 && n <= 15 && !/^\d{4}-\d{2}-\d{2}$/.test(m);
     },
+    mayMatch: (text) => holdsDigits(text, 9),
   },
   credit_card: {
     pattern: /(?<!\d)(?:\d[ -]?){12,18}\d(?!\d)/g,
@@ -50,6 +61,7 @@ const specs: Record<Detector, DetectorSpec> = {
       const digits = m.replace(/\D/g, '');
       return digits.length >= 13 && digits.length <= 19 && luhn(digits);
     },
+    mayMatch: (text) => holdsDigits(text, 13),
   },
   api_key: {
     pattern:
