@@ -235,16 +235,15 @@ export async function judgeAnswer(
   answer: JudgedAnswer,
   deps: LoopDeps,
 ): Promise<Judgement> {
-  const none = { answersRequest: null, calls: [], unjudgedChars: 0, tokens: 0 };
-  const stagePrinciples = principlesFor(input.constitution, stage);
-  // Nothing to judge at this stage (a pass-through constitution's input): not even the answer's parts.
-  if (stagePrinciples.length === 0) return { violations: [], ...none };
   const present = partsOf(answer);
-  const principles = stagePrinciples.filter((p) => p.targets.some((t) => present.has(t)));
+  const principles = principlesFor(input.constitution, stage).filter((p) =>
+    p.targets.some((t) => present.has(t)),
+  );
   const all = segmentsOf(stage, answer);
   const rules = checkRules(principles, all);
   const decided = new Set(rules.map((v) => v.principle));
   const asked = principles.filter((p) => p.critique && !decided.has(p.id));
+  const none = { answersRequest: null, calls: [], unjudgedChars: 0, tokens: 0 };
   // A deterministic check that blocks decides the round: no critic verdict could change it.
   if (asked.length === 0 || rules.some((v) => v.action === 'block')) return { violations: rules, ...none };
 

@@ -128,7 +128,6 @@ export function unjudgedInput(text: string): StageResult {
 
 /** Judges the user's input before any model call: `block` (and `revise`, which cannot apply to input) refuse; `flag` lets it through. */
 export async function judgeInput(input: JudgeInput, deps: LoopDeps): Promise<StageResult> {
-  if (principlesFor(input.constitution, 'input').length === 0) return unjudgedInput(input.text);
   const answer = { text: input.text, toolCalls: [] };
   const j = await judgeAnswer('input', input, answer, deps);
   const round = roundOf(0, 'input', answer, j);

@@ -1,7 +1,7 @@
 // The exchange's judging, protocol-neutral: the input, then the draft of every choice, then the combined outcome.
 import type { Constitution } from '../constitution/schema.ts';
 import type { LoggedVerdict } from '../log-record.ts';
-import { judgeInput, type LoopDeps, type StageResult } from '../loop.ts';
+import { judgeInput, type LoopDeps, type StageResult, unjudgedInput } from '../loop.ts';
 import type { OutputContract } from '../output-contract.ts';
 import { principlesFor } from '../verdict.ts';
 import { type Conversation, contextOfPrompt, criticMessages, type Draft, promptOf } from './conversation.ts';
@@ -25,20 +25,20 @@ export interface ExchangeSpec {
   contract?: OutputContract | undefined;
 }
 
-/** Input principles judge the last user turn, in the context of the turns before it. */
-export function judgeInputStage(spec: ExchangeSpec, deps: LoopDeps): Promise<StageResult> {
-  let conversation: ReturnType<typeof criticMessages> | undefined;
+/**
+ * Input principles judge the last user turn, in the context of the turns before it. A constitution without any
+ * passes it unjudged (unjudgedInput), and the loop's dependencies (`deps`, built when asked for) are not built.
+ */
+export async function judgeInputStage(spec: ExchangeSpec, deps: () => LoopDeps): Promise<StageResult> {
+  const text = promptOf(spec.conversation);
+  if (principlesFor(spec.constitution, 'input').length === 0) return unjudgedInput(text);
   return judgeInput(
     {
       constitution: spec.constitution,
-      // Built when a critic is asked about the input: a constitution without model-judged input principles never is.
-      get conversation() {
-        conversation ??= criticMessages(contextOfPrompt(spec.conversation));
-        return conversation;
-      },
-      text: promptOf(spec.conversation),
+      conversation: criticMessages(contextOfPrompt(spec.conversation)),
+      text,
     },
-    deps,
+    deps(),
   );
 }
 
@@ -99,7 +99,7 @@ export async function judgeExchange(
   deps: { input: LoopDeps; output: LoopDeps },
   getDraft: () => Promise<Draft | undefined>,
 ): Promise<Judged> {
-  const input = await judgeInputStage(spec, deps.input);
+  const input = await judgeInputStage(spec, () => deps.input);
   if (input.verdict === 'blocked') return { input, outcome: inputOutcome(input) };
   const draft = await getDraft();
   const output = draft ? await judgeOutputStage(spec, draft, deps.output) : undefined;

@@ -3,12 +3,12 @@ import type { Constitution } from '../constitution/schema.ts';
 import { TenetError } from '../errors.ts';
 import type { RequestRecord } from '../log-record.ts';
 import type { Logger } from '../logger.ts';
-import { type LoopDeps, type StageResult, unjudgedInput } from '../loop.ts';
+import type { LoopDeps, StageResult } from '../loop.ts';
 import type { Redactor } from '../redact.ts';
 import { mayHoldSecret, StreamScrubber, scrubJson } from '../secret-scrub.ts';
 import { EventsDecoder, parseSse } from '../sse.ts';
 import { principlesFor } from '../verdict.ts';
-import { criticMessages, type Draft, promptOf, type Usage } from './conversation.ts';
+import { criticMessages, type Draft, type Usage } from './conversation.ts';
 import { deferredSse, type JudgedStream, type Reply, sseHeaders } from './deferred-sse.ts';
 import { type Enforcement, finalText } from './enforce.ts';
 import { combineOutcome, inputOutcome, judgeInputStage, judgeOutputStage, type Outcome } from './judge.ts';
@@ -181,11 +181,7 @@ export async function serveExchange(
   const early = draftWithInput(constitution, request) ? startDraft(ports, rawBody) : undefined;
   let input: StageResult;
   try {
-    // No input principles: passed without a look (and without the loop's dependencies).
-    input =
-      principlesFor(constitution, 'input').length > 0
-        ? await judgeInputStage(spec, ports.loopDeps(constitution, signal))
-        : unjudgedInput(promptOf(request.conversation));
+    input = await judgeInputStage(spec, () => ports.loopDeps(constitution, signal));
   } catch (err) {
     early?.abort();
     throw err;

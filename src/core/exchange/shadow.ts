@@ -89,7 +89,7 @@ export async function judgeShadow(
   // The same judging as the proxy's exchange, in audit mode. Unlike a live exchange, a draft the candidate would
   // never have let the model write is still judged: the comparison is per text.
   const judgedInput =
-    principlesFor(candidate, 'input').length > 0 ? await judgeInputStage(spec, deps) : undefined;
+    principlesFor(candidate, 'input').length > 0 ? await judgeInputStage(spec, () => deps) : undefined;
   const judgedOutput = input.draft ? await judgeOutputStage(spec, input.draft, deps) : undefined;
 
   const shadow = firstFindings(judgedInput, judgedOutput);

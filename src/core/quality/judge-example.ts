@@ -86,7 +86,7 @@ export async function judgeExample(
   const conversation = { turns: [{ role: 'user' as const, text: example.user }] };
   const spec = { constitution, conversation, mode: 'audit' as const };
   let result: StageResult | undefined;
-  if (c.stage === 'input') result = await judgeInputStage(spec, deps);
+  if (c.stage === 'input') result = await judgeInputStage(spec, () => deps);
   else {
     // `audit`: judged once, never revised (how `stream: audit` judges an answer).
     const judged = await judgeOutputStage(spec, exampleDraft(example), deps);
