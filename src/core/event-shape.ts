@@ -187,15 +187,15 @@ export class EventShape {
   #match(data: string): unknown {
     const segments = this.#segments;
     const count = this.#holes.length;
+    if (count === 1) {
+      // The common shape: the text alone varies.
+      const value = this.#onlyString(data);
+      return value === undefined ? undefined : this.#withText(value);
+    }
     // The bytes after the last string first: that string then ends just before them, with no search for its end.
     const last = segments[count] as string;
     const tail = data.length - last.length;
     if (tail < 0 || data.slice(tail) !== last) return undefined;
-    if (count === 1) {
-      // The common shape: the text alone varies.
-      const value = this.#onlyString(data, tail);
-      return value === undefined ? undefined : this.#withText(value);
-    }
     const values: string[] = [];
     let at = 0;
     for (let i = 0; i < count; i++) {
@@ -211,10 +211,12 @@ export class EventShape {
     return at === tail ? this.#withValues(values) : undefined;
   }
 
-  /** A one-string shape's string in `data`, whose last segment starts at `tail` (checked), or undefined. */
-  #onlyString(data: string, tail: number): string | undefined {
-    const first = this.#segments[0] as string;
-    if (data.slice(0, first.length) !== first) return undefined;
+  /** The string of a one-string shape's event in `data`, or undefined when `data` is not such an event. */
+  #onlyString(data: string): string | undefined {
+    const [first, last] = this.#segments as [string, string];
+    // The bytes after the string first: it then ends just before them, with no search for its end.
+    const tail = data.length - last.length;
+    if (tail < 0 || data.slice(tail) !== last || data.slice(0, first.length) !== first) return undefined;
     return this.#string(data, first.length, tail - 1);
   }
 
@@ -223,11 +225,8 @@ export class EventShape {
    * event; undefined for any other event (then read it whole).
    */
   textOf(data: string, name: string | undefined): string | undefined {
-    if (!this.#root || this.#holes.length !== 1 || name !== this.#name) return undefined;
-    const last = this.#segments[1] as string;
-    const tail = data.length - last.length;
-    if (tail < 0 || data.slice(tail) !== last) return undefined;
-    const text = this.#onlyString(data, tail);
+    if (!this.textOnly || name !== this.#name) return undefined;
+    const text = this.#onlyString(data);
     if (text !== undefined) this.#candidate = undefined;
     return text;
   }

@@ -212,7 +212,7 @@ export function scrubSseEvents(
       shape.learn(data, name, event, only);
       // A shape of one text, learnt from an event that ends no text: its like may take the lane (see above),
       // where the stream's copy, if any, can take their text alone.
-      if (shape.textOnly && name === undefined && single && noneClosed(codec.closes(event, name))) {
+      if (shape.textOnly && single && noneClosed(codec.closes(event, name))) {
         const add = seen ? appender?.({ event: name, data, json: event }, only.key) : ignore;
         if (add) shape.lane = { key: only.key, add };
       }
