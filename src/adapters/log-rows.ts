@@ -11,45 +11,48 @@ export const requestColumns =
 export const requestInsertColumns = `${requestColumns}, draft, final, detail`;
 
 /**
- * The record as the `detail` column keeps it: without the fields that have a column of their own and are in every
- * record (its texts, id, verdict, counts, times, reason), which recordOf reads back from those columns. Kept once,
- * a logged answer's row is about a third smaller than with every field in `detail` as well. (Fields a record may
- * lack, such as its protocol and its client's id, stay: read back as they were. So does a latency that is not
- * whole milliseconds, which the column rounds.)
+ * The record's fields that are in every record and have a column of their own (the listing, toRequestRow, reads
+ * them all; the draft and final have columns too): `detail` leaves them out, recordOf reads them back.
+ */
+const columnedFields = [
+  'id',
+  'time',
+  'keyId',
+  'constitution',
+  'constitutionHash',
+  'model',
+  'criticModel',
+  'verdict',
+  'stream',
+  'rounds',
+  'revisions',
+  'latencyMs',
+  'modelTokens',
+  'criticTokens',
+  'criticError',
+  'reason',
+  'prompt',
+] as const satisfies readonly (keyof RequestRecord & keyof RequestRow)[];
+
+/** What `detail` leaves out, set undefined (JSON.stringify skips it). */
+const leftOut = Object.fromEntries([...columnedFields, 'draft', 'final'].map((field) => [field, undefined]));
+
+/**
+ * The record as the `detail` column keeps it: without its columned fields and texts. Kept once, a logged answer's
+ * row is about a third smaller than with every field in `detail` as well. (Fields a record may lack, such as its
+ * protocol and its client's id, stay: read back as they were. So does a latency that is not whole milliseconds,
+ * which the column rounds.)
  */
 function detailOf(rec: RequestRecord): string {
   // JSON leaves out what is undefined (a copy set so costs less than one built by leaving the fields out).
-  return JSON.stringify({
-    ...rec,
-    id: undefined,
-    time: undefined,
-    keyId: undefined,
-    constitution: undefined,
-    constitutionHash: undefined,
-    model: undefined,
-    criticModel: undefined,
-    verdict: undefined,
-    stream: undefined,
-    rounds: undefined,
-    revisions: undefined,
-    latencyMs: Number.isInteger(rec.latencyMs) ? undefined : rec.latencyMs,
-    modelTokens: undefined,
-    criticTokens: undefined,
-    criticError: undefined,
-    reason: undefined,
-    prompt: undefined,
-    draft: undefined,
-    final: undefined,
-  });
+  const detail = { ...rec, ...leftOut };
+  if (!Number.isInteger(rec.latencyMs)) detail.latencyMs = rec.latencyMs;
+  return JSON.stringify(detail);
 }
 
 const text = (v: unknown) => (v === null || v === undefined ? null : String(v));
 const count = (v: unknown) => Number(v ?? 0);
 
-/**
- * The record a requests row stores, from its columns (requestInsertColumns) and its `detail` (rows written before fields
- * left `detail` still carry them there: the same values).
- */
 /** A requests row (requestColumns) as the log's listings give it. */
 export function toRequestRow(r: Record<string, unknown>): RequestRow {
   return {
@@ -83,24 +86,17 @@ export function toRequestRow(r: Record<string, unknown>): RequestRow {
   };
 }
 
+/**
+ * The record a requests row stores, from its columns (requestInsertColumns) and its `detail` (rows written before
+ * fields left `detail` still carry them there: the same values).
+ */
 export function recordOf(row: Record<string, unknown>): RequestRecord {
-  // The listing's fields a record has too; the others are the listing's own, or (protocol, the client's id) detail's.
-  const {
-    violationCount: _count,
-    errorCode: _code,
-    shadow: _shadow,
-    shadowVerdict: _shadowVerdict,
-    shadowDisagrees: _disagrees,
-    protocol: _protocol,
-    clientRequestId: _clientId,
-    ...columns
-  } = toRequestRow(row);
-  return {
-    ...columns,
-    draft: text(row['draft']),
-    final: text(row['final']),
-    ...(JSON.parse(String(row['detail'])) as Partial<RequestRecord>),
-  } as RequestRecord;
+  const listing = toRequestRow(row);
+  const record: Record<string, unknown> = {};
+  for (const field of columnedFields) record[field] = listing[field];
+  record['draft'] = text(row['draft']);
+  record['final'] = text(row['final']);
+  return { ...record, ...(JSON.parse(String(row['detail'])) as Partial<RequestRecord>) } as RequestRecord;
 }
 
 export function requestValues(rec: RequestRecord): SqlValue[] {

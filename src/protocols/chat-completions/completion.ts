@@ -39,13 +39,13 @@ export interface Completion {
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 
-/** Folds `chat.completion.chunk` objects into the completion they spell out. */
 /** A field add() would append nothing for. */
 const noText = (v: unknown) => v === undefined || v === null || v === '';
 
 /** Fields of a chunk kept on the assembled completion as the last chunk had them. */
 const extraKeys = ['system_fingerprint', 'service_tier'] as const;
 
+/** Folds `chat.completion.chunk` objects into the completion they spell out. */
 export class ChunkAssembler {
   #id = '';
   #created = 0;
