@@ -76,8 +76,7 @@ export function containsDone(events: Uint8Array): boolean {
     const field = start - dataField.length + 1;
     const atLineStart = field === 0 || events[field - 1] === LF || events[field - 1] === CR;
     const next = events[at + done.length];
-    if (atLineStart && field >= 0 && bytesAt(events, field, dataField) && (next === LF || next === CR))
-      return true;
+    if (atLineStart && bytesAt(events, field, dataField) && (next === LF || next === CR)) return true;
   }
   return false;
 }
