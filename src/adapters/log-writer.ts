@@ -30,7 +30,10 @@ export interface LogWriterStats {
 }
 
 export interface LogWriter {
-  /** Takes a record; the promise settles (never rejects) once it is written or counted as lost. */
+  /**
+   * Takes a record; the promise settles (never rejects) once it is written or counted as lost. A function of its
+   * own (no `this`): the exchange holds it, not the writer.
+   */
   record(record: RequestRecord): Promise<void>;
   /**
    * Writes what is queued now — the shutdown drain. While the store is down it keeps trying for at most

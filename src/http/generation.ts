@@ -7,7 +7,7 @@ import type { AnyProtocol } from '../core/exchange/protocol.ts';
 import { type DraftReply, type ExchangePorts, serveExchange } from '../core/exchange/serve.ts';
 import { SseRelay } from '../core/exchange/sse-relay.ts';
 import { answerSecrets } from './answer-secrets.ts';
-import { type AppEnv, contentfulStatus } from './app-env.ts';
+import { type AppDeps, type AppEnv, contentfulStatus } from './app-env.ts';
 import { toClientHeaders, toUpstreamHeaders } from './headers.ts';
 import { loopDepsFor } from './loop-deps.ts';
 import { upstreamFailure } from './upstream-failure.ts';
@@ -63,9 +63,10 @@ export function generationRoute(protocol: AnyProtocol) {
       },
       loopDeps: (judge: Constitution, signal) => loopDepsFor(c, protocol, request, signal, judge),
       criticModel: (judge) => judge.critic.model ?? config.criticModel ?? request.model,
-      record: (record) => deps.logWriter.record(record),
-      background: (work) => waitUntil(c, work),
-      afterResponse: () => afterResponse(deps.runtime),
+      // The after-work's members are the app's, not closures of this request: see recordLater.
+      record: deps.logWriter.record,
+      background: deps.runtime === 'node' ? runsOnItsOwn : (work) => waitUntil(c, work),
+      afterResponse: afterResponse[deps.runtime],
       logger: deps.logger,
       redact: deps.redact,
       signal: c.req.raw.signal,
@@ -92,9 +93,16 @@ export function generationRoute(protocol: AnyProtocol) {
  * within a millisecond of the answer: it must not wait behind this one's record. Workers: the next turn (each
  * request has its isolate's attention, and waitUntil should end soon).
  */
-function afterResponse(runtime: 'node' | 'workers'): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, runtime === 'node' ? 25 : 0));
-}
+const afterResponse: Record<AppDeps['runtime'], () => Promise<void>> = {
+  node: () => new Promise((resolve) => setTimeout(resolve, 25)),
+  workers: () => new Promise((resolve) => setTimeout(resolve, 0)),
+};
+
+/**
+ * Node keeps nothing open for a request's after-work: the promise runs on its own. (Asking Hono for the execution
+ * context Node does not have costs a thrown Error, stack and all, per request.)
+ */
+const runsOnItsOwn = () => {};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
@@ -134,11 +142,11 @@ async function jsonBodyText(c: Context<AppEnv>): Promise<string> {
   }
 }
 
-/** Keeps work alive after the response (Workers' waitUntil; Node simply lets the promise run). */
+/** Keeps work alive after the response (Workers' waitUntil; none when a test's request has no execution context). */
 function waitUntil(c: Context<AppEnv>, work: Promise<unknown>): void {
   try {
     c.executionCtx.waitUntil(work);
   } catch {
-    // No execution context (Node): the promise runs on its own.
+    // No execution context: the promise runs on its own.
   }
 }

@@ -14,8 +14,8 @@ import { type Enforcement, finalText } from './enforce.ts';
 import { combineOutcome, inputOutcome, judgeInputStage, judgeOutputStage, type Outcome } from './judge.ts';
 import { enforcementOf, type ProgressiveResult, progressiveEvents } from './progressive.ts';
 import type { AnyProtocol, ParsedRequest, StreamAssembler } from './protocol.ts';
-import { buildRecord, type DraftCall, shadowRecordOf } from './record.ts';
-import { judgeShadow } from './shadow.ts';
+import { buildRecord, type DraftCall, type RecordInput, shadowRecordOf } from './record.ts';
+import { judgeShadow, type ShadowJudgement } from './shadow.ts';
 import { type RelayOutcome, SseRelay, type StreamSource, UpstreamEvents } from './sse-relay.ts';
 import { eventTap } from './tap.ts';
 import { verdictHeaders } from './verdict-headers.ts';
@@ -194,63 +194,53 @@ export async function serveExchange(
     // One record per request, whatever happens after (a block sent as an error is recorded before it is thrown).
     if (recorded) return;
     recorded = true;
-    const latencyMs = Date.now() - started;
-    const call = draftCall;
-    const work = ports
-      .afterResponse()
-      .then(() => {
-        logVerdict(ports, outcome, parts.reason);
-        // TENET_LOG=off: no record to build, and no shadow judgement that nobody would see.
-        if (!ports.logEnabled) return;
-        const record = buildRecord({
-          id: requestId,
-          clientRequestId: ports.clientRequestId,
-          time: started,
-          keyId: ports.keyId,
-          protocol: protocol.id,
-          constitution,
-          model: request.model,
-          criticModel: outcome.criticTokens > 0 ? ports.criticModel(constitution) : null,
-          stream: request.stream,
-          latencyMs,
-          verdict: outcome.verdict,
-          prompt: input.text,
-          input,
-          draft: parts.draft,
-          draftCall: call,
-          enforcement: parts.enforcement,
-          final: parts.final,
-          redact: ports.redact,
-          cutShort: parts.cutShort,
-          error: parts.error,
-          serverSideHistory: request.conversation.serverSideHistory,
-        });
-        const candidate = ports.shadow;
-        if (!candidate || parts.error || parts.cutShort) return ports.record(record);
-        // Shadow mode: the candidate judges the same input and draft after the response; the record waits for it.
-        return judgeShadow(
-          {
-            candidate,
-            conversation: request.conversation,
+    const candidate = ports.logEnabled && !parts.error && !parts.cutShort ? ports.shadow : undefined;
+    recordLater(ports, {
+      requestId,
+      constitution,
+      outcome,
+      reason: parts.reason,
+      // TENET_LOG=off: no record to build, and no shadow judgement that nobody would see.
+      record: ports.logEnabled
+        ? {
+            id: requestId,
+            clientRequestId: ports.clientRequestId,
+            time: started,
+            keyId: ports.keyId,
+            protocol: protocol.id,
+            constitution,
+            model: request.model,
+            criticModel: outcome.criticTokens > 0 ? ports.criticModel(constitution) : null,
+            stream: request.stream,
+            latencyMs: Date.now() - started,
+            verdict: outcome.verdict,
+            prompt: input.text,
+            input,
             draft: parts.draft,
-            primary: { input, enforcement: parts.enforcement },
-          },
-          constitution,
-          ports.loopDeps(candidate, undefined),
-        )
-          .then(
-            (j) => ({ ...record, shadow: shadowRecordOf(j, constitution.logging.content, ports.redact) }),
-            (err: unknown) => {
-              logger.error('shadow judging failed', { request_id: requestId, error: String(err) });
-              return record;
+            draftCall,
+            enforcement: parts.enforcement,
+            final: parts.final,
+            redact: ports.redact,
+            cutShort: parts.cutShort,
+            error: parts.error,
+            serverSideHistory: request.conversation.serverSideHistory,
+          }
+        : undefined,
+      // Shadow mode: the candidate judges the same input and draft after the response; the record waits for it.
+      shadow: candidate && {
+        judge: () =>
+          judgeShadow(
+            {
+              candidate,
+              conversation: request.conversation,
+              draft: parts.draft,
+              primary: { input, enforcement: parts.enforcement },
             },
-          )
-          .then((r) => ports.record(r));
-      })
-      .catch((err: unknown) => {
-        logger.error('recording the request failed', { request_id: requestId, error: String(err) });
-      });
-    ports.background(work);
+            constitution,
+            ports.loopDeps(candidate, undefined),
+          ),
+      },
+    });
   };
   /** A request that fails before its answer is recorded (verdict `error`, with what the client got), then fails. */
   const failed = (err: unknown): never => {
@@ -498,12 +488,62 @@ function draftFrom(protocol: AnyProtocol, copy: StreamAssembler<unknown>): Draft
   }
 }
 
+/** What a finished request leaves for its after-work: plain values, nothing else of the request. */
+interface AfterWork {
+  requestId: string;
+  constitution: Constitution;
+  outcome: Outcome;
+  reason: string;
+  /** The record's parts (none when TENET_LOG=off). */
+  record: RecordInput | undefined;
+  /** Shadow mode: the candidate's judgement, which the record waits for. */
+  shadow: { judge(): Promise<ShadowJudgement> } | undefined;
+}
+
+/**
+ * A request's after-work, once the answer is on its way: its verdict line, then its record queued for the log
+ * writer. Out here, not in serveExchange, and given only the record's parts: a callback made inside the exchange
+ * would keep the request's whole scope alive (its parsed body, the upstream reply, the HTTP context behind the
+ * ports) until the record is written, and under load every request then survives a young-generation collection or
+ * two (`npm run bench`: a third of the CPU that logging cost a streamed answer). `ports`' after-work members
+ * (afterResponse, background, record, logger) are the app's, not the request's.
+ */
+function recordLater(
+  ports: Pick<ExchangePorts, 'afterResponse' | 'background' | 'record' | 'logger' | 'redact'>,
+  work: AfterWork,
+): void {
+  // Read out of `ports` here: the callbacks below hold these, and not the request's ports object.
+  const { record: queue, logger, redact } = ports;
+  const { record: parts, outcome, shadow, requestId } = work;
+  const done = ports
+    .afterResponse()
+    .then(() => {
+      if (outcome.verdict !== 'pass' || outcome.criticTokens > 0) logVerdict(logger, work);
+      if (!parts) return;
+      const record = buildRecord(parts);
+      if (!shadow) return queue(record);
+      return shadow
+        .judge()
+        .then(
+          (j) => ({ ...record, shadow: shadowRecordOf(j, parts.constitution.logging.content, redact) }),
+          (err: unknown) => {
+            logger.error('shadow judging failed', { request_id: requestId, error: String(err) });
+            return record;
+          },
+        )
+        .then((r) => queue(r));
+    })
+    .catch((err: unknown) => {
+      logger.error('recording the request failed', { request_id: requestId, error: String(err) });
+    });
+  ports.background(done);
+}
+
 /** One line per judged request (the full record goes to the log store): what was decided and why. */
-function logVerdict(ports: ExchangePorts, outcome: Outcome, reason: string): void {
-  if (outcome.verdict === 'pass' && outcome.criticTokens === 0) return;
-  ports.logger.info('verdict', {
-    request_id: ports.requestId,
-    constitution: `${ports.constitution.name}@${ports.constitution.hash}`,
+function logVerdict(logger: Logger, { outcome, reason, requestId, constitution }: AfterWork): void {
+  logger.info('verdict', {
+    request_id: requestId,
+    constitution: `${constitution.name}@${constitution.hash}`,
     verdict: outcome.verdict,
     violations: [...new Set(outcome.violations.map((v) => v.principle))].join(','),
     revisions: outcome.revisions,
