@@ -63,9 +63,11 @@ export function generationRoute(protocol: AnyProtocol) {
       },
       loopDeps: (judge: Constitution, signal) => loopDepsFor(c, protocol, request, signal, judge),
       criticModel: (judge) => judge.critic.model ?? config.criticModel ?? request.model,
-      // The after-work's members are the app's, not closures of this request: see recordLater.
+      // The after-work's members are the app's, not closures of this request (see recordLater); background is
+      // called once, at once. Node's execution context keeps the work so that a stop writes the last answers'
+      // records too (entry/node.ts).
       record: deps.logWriter.record,
-      background: deps.runtime === 'node' ? runsOnItsOwn : (work) => waitUntil(c, work),
+      background: (work) => waitUntil(c, work),
       afterResponse: afterResponse[deps.runtime],
       logger: deps.logger,
       redact: deps.redact,
@@ -97,12 +99,6 @@ const afterResponse: Record<AppDeps['runtime'], () => Promise<void>> = {
   node: () => new Promise((resolve) => setTimeout(resolve, 25)),
   workers: () => new Promise((resolve) => setTimeout(resolve, 0)),
 };
-
-/**
- * Node keeps nothing open for a request's after-work: the promise runs on its own. (Asking Hono for the execution
- * context Node does not have costs a thrown Error, stack and all, per request.)
- */
-const runsOnItsOwn = () => {};
 
 const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
