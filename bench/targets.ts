@@ -56,6 +56,32 @@ export function cpuMsOf(pids: number[]): number {
   return sum;
 }
 
+/**
+ * CPU time (ms) of each thread of a process, keyed `main` for its main thread and by thread id for the others
+ * (V8's platform threads, libuv's pool, worker threads such as the SQLite log's); empty if it is gone.
+ */
+export function threadCpuMs(pid: number): Map<string, number> {
+  const out = new Map<string, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    let text: string;
+    try {
+      text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue;
+    }
+    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
+    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
+    out.set(tid === String(pid) ? 'main' : tid, ms);
+  }
+  return out;
+}
+
 /** Peak resident set size (VmHWM) of a process, in MB; NaN if it is gone. */
 export function peakRssMb(pid: number): number {
   try {
@@ -123,8 +149,12 @@ async function stopGroup(child: ChildProcess): Promise<void> {
 }
 
 /** Spawns in its own process group (so the whole tree can be stopped) and keeps the output's tail for errors. */
-function spawnGroup(args: string[], env: NodeJS.ProcessEnv): { child: ChildProcess; output: () => string } {
-  const child = spawn(process.execPath, args, { cwd: root, env, detached: true, stdio: 'pipe' });
+function spawnGroup(
+  args: string[],
+  env: NodeJS.ProcessEnv,
+  cwd = root,
+): { child: ChildProcess; output: () => string } {
+  const child = spawn(process.execPath, args, { cwd, env, detached: true, stdio: 'pipe' });
   if (child.pid === undefined) throw new Error(`could not spawn ${args.join(' ')}`);
   live.set(child.pid, []);
   let tail = '';
@@ -186,8 +216,9 @@ async function startNodeProcess(
   env: NodeJS.ProcessEnv,
   msg: string,
   cleanup?: () => void,
+  cwd?: string,
 ): Promise<ProxyTarget> {
-  const { child, output } = spawnGroup(args, env);
+  const { child, output } = spawnGroup(args, env, cwd);
   try {
     const url = await waitForListening(child, msg, output);
     const pid = child.pid!;
@@ -258,11 +289,15 @@ function tenetEnv(s: TenetSettings): Record<string, string> {
   };
 }
 
-/** `extraEnv` overrides the defaults, e.g. a judged constitution for the loop section. */
+/**
+ * `extraEnv` overrides the defaults, e.g. a judged constitution for the loop section. `checkout`: another copy of
+ * the project to run instead of this one (bench/ab.ts compares commits, each in a git worktree).
+ */
 export function startTenetNode(
   s: TenetSettings,
   extraEnv: Record<string, string> = {},
   name = 'tenet-node',
+  checkout = root,
 ): Promise<ProxyTarget> {
   const dir = mkdtempSync(join(tmpdir(), 'tenet-bench-'));
   const env = envWith({
@@ -272,8 +307,13 @@ export function startTenetNode(
     TENET_DB: join(dir, 'tenet.db'),
     ...extraEnv,
   });
-  return startNodeProcess(name, [...nodeFlags, 'bin/tenet.mjs', 'serve'], env, 'tenet listening', () =>
-    rmSync(dir, { recursive: true, force: true }),
+  return startNodeProcess(
+    name,
+    [...nodeFlags, 'bin/tenet.mjs', 'serve'],
+    env,
+    'tenet listening',
+    () => rmSync(dir, { recursive: true, force: true }),
+    checkout,
   );
 }
 
