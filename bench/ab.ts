@@ -9,8 +9,15 @@
 // passthrough constitution, as `npm run bench` does.
 import { parseArgs } from 'node:util';
 import { startUpstream } from '../test/upstream/server.ts';
-import { LoadClient, type Mode } from './load.ts';
-import { type ProxyTarget, startFloor, startTenetNode, threadCpuMs } from './targets.ts';
+import { LoadClient, type Mode, percentile } from './load.ts';
+import {
+  benchClientKey,
+  benchUpstreamKey,
+  type ProxyTarget,
+  startFloor,
+  startTenetNode,
+  threadCpuMs,
+} from './targets.ts';
 
 interface Variant {
   name: string;
@@ -46,11 +53,6 @@ function cpuByThread(target: ProxyTarget): { main: number; others: number } {
   return { main, others };
 }
 
-const median = (values: number[]) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)] ?? Number.NaN;
-};
-
 async function main(): Promise<number> {
   const { values: flags, positionals } = parseArgs({
     allowPositionals: true,
@@ -70,52 +72,61 @@ async function main(): Promise<number> {
     throw new Error('name at least one variant, e.g. `shipped nolog,TENET_LOG=off`');
   const variants = positionals.map(parseVariant);
 
-  const clientKey = 'sk-tenet-bench-client-0123456789';
   const upstream = await startUpstream();
   const targets: ProxyTarget[] = [];
   try {
-    const settings = { upstreamUrl: `${upstream.url}/v1`, upstreamKey: 'sk-bench-upstream-key', clientKey };
+    const settings = {
+      upstreamUrl: `${upstream.url}/v1`,
+      upstreamKey: benchUpstreamKey,
+      clientKey: benchClientKey,
+    };
     targets.push(await startFloor(upstream.url));
     for (const v of variants) targets.push(await startTenetNode(settings, v.env, v.name, v.checkout));
-    const clients = targets.map((t) => new LoadClient(t.name, t.url, clientKey));
-    for (const c of clients) {
-      await c.prime(mode, connections);
-      await c.window(mode, connections, windowMs);
+    // Per target: its client, each round's rate, and the CPU of its measured windows.
+    const runs = targets.map((target) => ({
+      target,
+      client: new LoadClient(target.name, target.url, benchClientKey),
+      rates: [] as number[],
+      requests: 0,
+      main: 0,
+      others: 0,
+    }));
+    for (const { client } of runs) {
+      await client.prime(mode, connections);
+      await client.window(mode, connections, windowMs);
     }
-    const rates = targets.map(() => [] as number[]);
-    const cpu = targets.map(() => ({ requests: 0, main: 0, others: 0 }));
     for (let round = 0; round < rounds; round++) {
-      for (const [i, target] of targets.entries()) {
-        const before = cpuByThread(target);
-        const w = await (clients[i] as LoadClient).window(mode, connections, windowMs);
-        const after = cpuByThread(target);
-        rates[i]?.push((w.requests / w.elapsedMs) * 1000);
-        const sum = cpu[i] as (typeof cpu)[number];
-        sum.requests += w.requests;
-        sum.main += after.main - before.main;
-        sum.others += after.others - before.others;
+      for (const run of runs) {
+        const before = cpuByThread(run.target);
+        const w = await run.client.window(mode, connections, windowMs);
+        const after = cpuByThread(run.target);
+        run.rates.push((w.requests / w.elapsedMs) * 1000);
+        run.requests += w.requests;
+        run.main += after.main - before.main;
+        run.others += after.others - before.others;
       }
     }
-    const floorRates = rates[0] as number[];
+    const floorRates = runs[0]?.rates ?? [];
     console.log(
       `${mode}, ${connections} connections, ${rounds} rounds of ${windowMs} ms; ` +
         'throughput as % of the floor in the same round; CPU in µs per request',
     );
     console.log('target          req/s  vs floor  per round                  cpu   main  others');
-    for (const [i, target] of targets.entries()) {
-      const own = rates[i] as number[];
-      const ratios = own.map((r, k) => (100 * r) / (floorRates[k] as number));
-      const c = cpu[i] as (typeof cpu)[number];
-      const us = (ms: number) => ((ms * 1000) / c.requests).toFixed(0).padStart(5);
+    for (const run of runs) {
+      const ratios = run.rates.map((r, k) => (100 * r) / (floorRates[k] as number));
+      const us = (ms: number) => ((ms * 1000) / run.requests).toFixed(0).padStart(5);
+      const perRound = ratios.map((r) => r.toFixed(0)).join(' ');
       console.log(
-        `${target.name.padEnd(14)} ${median(own).toFixed(0).padStart(6)}  ${median(ratios).toFixed(0).padStart(6)} %  ` +
-          `${ratios
-            .map((r) => r.toFixed(0))
-            .join(' ')
-            .padEnd(25)} ${us(c.main + c.others)}  ${us(c.main)}  ${us(c.others)}`,
+        `${run.target.name.padEnd(14)} ${percentile([...run.rates], 50)
+          .toFixed(0)
+          .padStart(6)}  ` +
+          `${percentile([...ratios], 50)
+            .toFixed(0)
+            .padStart(6)} %  ${perRound.padEnd(25)} ` +
+          `${us(run.main + run.others)}  ${us(run.main)}  ${us(run.others)}`,
       );
     }
-    for (const c of clients) await c.close();
+    for (const { client } of runs) await client.close();
     return 0;
   } finally {
     await Promise.all(targets.map((t) => t.stop()));

@@ -14,13 +14,18 @@ import {
 import { completion } from '../test/upstream/script.ts';
 import { percentile } from './load.ts';
 import type { LoopFigures, LoopReport } from './loop-report.ts';
-import { cpuMsOf, type ProxyTarget, startLoopFloor, startTenetNode } from './targets.ts';
+import {
+  benchClientKey as clientKey,
+  cpuMsOf,
+  type ProxyTarget,
+  startLoopFloor,
+  startTenetNode,
+  benchUpstreamKey as upstreamKey,
+} from './targets.ts';
 
 /** The scripted model's latency per call, in ms (a small fast model; a real one is slower, not faster). */
 const delaysMs = { draft: 40, critic: 25, revision: 40 };
 
-const clientKey = 'sk-tenet-bench-client-0123456789';
-const upstreamKey = 'sk-bench-upstream-key';
 const claim = 'The Great Wall is visible from the Moon, right?';
 const sycophantic = 'Yes, it is clearly visible from the Moon!';
 const corrected = 'No: that is a myth; the Wall is far too narrow to see from the Moon.';

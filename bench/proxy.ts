@@ -14,6 +14,7 @@ import { buildReport, type Cell, formatReport, type Report } from './report.ts';
 import { formatStoreReport, runStoreBench, type StoreReport } from './store.ts';
 import { formatStreamingReport, runStreamingBench, type StreamingReport } from './streaming.ts';
 import {
+  benchClientKey as clientKey,
   cpuMsOf,
   killAllSync,
   type ProxyTarget,
@@ -21,6 +22,7 @@ import {
   startFloor,
   startTenetNode,
   startTenetWorkerd,
+  benchUpstreamKey as upstreamKey,
 } from './targets.ts';
 
 const { values: flags } = parseArgs({
@@ -48,8 +50,6 @@ if (flags.rounds !== undefined) {
   plan.rounds = rounds;
 }
 
-const clientKey = 'sk-tenet-bench-client-0123456789';
-const upstreamKey = 'sk-bench-upstream-key';
 const shapes: { mode: Mode; connections: number }[] = [
   { mode: 'json', connections: 1 },
   { mode: 'json', connections: 10 },

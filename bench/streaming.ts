@@ -10,10 +10,7 @@ import { allClean, criticSays, violating } from '../test/fixtures/critic.ts';
 import { createScenario, type ReplySpec, type Scenario } from '../test/upstream/client.ts';
 import { chunks, completion } from '../test/upstream/script.ts';
 import { num, table } from './report.ts';
-import { startTenetNode } from './targets.ts';
-
-const clientKey = 'sk-tenet-bench-client-0123456789';
-const upstreamKey = 'sk-bench-upstream-key';
+import { benchClientKey as clientKey, startTenetNode, benchUpstreamKey as upstreamKey } from './targets.ts';
 
 /** A model streaming 50 tokens a second, a critic answering in 300 ms (a small hosted model's typical pace). */
 const tokenMs = 20;

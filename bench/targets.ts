@@ -34,10 +34,11 @@ interface ProcStat {
   cpuMs: number;
 }
 
-function readStat(pid: number): ProcStat | undefined {
+/** A process's stat, or a thread's (`file`: `/proc/PID/task/TID/stat`, the same format); undefined if it is gone. */
+function readStat(pid: number, file = `/proc/${pid}/stat`): ProcStat | undefined {
   let text: string;
   try {
-    text = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    text = readFileSync(file, 'utf8');
   } catch {
     return undefined;
   }
@@ -69,15 +70,8 @@ export function threadCpuMs(pid: number): Map<string, number> {
     return out;
   }
   for (const tid of tids) {
-    let text: string;
-    try {
-      text = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
-    } catch {
-      continue;
-    }
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    const ms = ((Number(fields[11]) + Number(fields[12])) * 1000) / clockTicks;
-    out.set(tid === String(pid) ? 'main' : tid, ms);
+    const stat = readStat(Number(tid), `/proc/${pid}/task/${tid}/stat`);
+    if (stat) out.set(tid === String(pid) ? 'main' : tid, stat.cpuMs);
   }
   return out;
 }
@@ -272,6 +266,10 @@ export function startLoopFloor(
     'loop floor listening',
   );
 }
+
+/** The keys every bench section uses: the clients' key for Tenet, and the one Tenet sends the scripted upstream. */
+export const benchClientKey = 'sk-tenet-bench-client-0123456789';
+export const benchUpstreamKey = 'sk-bench-upstream-key';
 
 export interface TenetSettings {
   upstreamUrl: string;
