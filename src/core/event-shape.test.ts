@@ -51,6 +51,16 @@ describe('EventShape', () => {
     expect(read.map((r) => r.matched)).toEqual(texts.map((_, i) => i > 0));
   });
 
+  it('learns from a text that is also another string of its event (the model name, a key) where the text is', () => {
+    // "m" is the model too, "index" a key: the text's place is found all the same, and the events read right.
+    for (const first of ['m', 'index', 'chat.completion.chunk']) {
+      const datas = [first, ' next', 'm', ' "index"'].map((t) => chunk(t));
+      const read = readAll(datas, chatProtocol.deltaCodec());
+      expect(read.map((r) => r.json)).toEqual(datas.map((d) => JSON.parse(d)));
+      expect(read.at(-1)?.matched).toBe(true);
+    }
+  });
+
   it('parses whatever does not keep the shape: another field, another event, a string that is not one string', () => {
     const codec = chatProtocol.deltaCodec();
     const shape = new EventShape();

@@ -77,6 +77,16 @@ function stringEnd(data: string, open: number): number {
   return -1;
 }
 
+/** A JSON string's body as written (between its quotes) read as the string, or undefined when it is not one. */
+function jsonString(body: string): string | undefined {
+  if (!notPlain.test(body)) return body;
+  try {
+    return JSON.parse(`"${body}"`) as string;
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * An upstream streams most of an answer as events alike but for their text delta (and, for some, a string of
  * their own each: OpenAI's `obfuscation`):
@@ -151,6 +161,7 @@ export class EventShape {
     if (!holes.some((h) => h.length === textPath.length && h.every((k, i) => k === textPath[i])))
       holes.push(textPath);
     if (holes.length > maxHoles) return;
+    if (holes.length === 1 && this.#learnText(data, name, json, slot.text, textPath)) return;
     const values = holes.map((h) => valueAt(json, h));
     if (values.some((v) => typeof v !== 'string')) return;
     let written: string;
@@ -182,6 +193,24 @@ export class EventShape {
     this.#holes = found.map((f) => f.path);
     this.#name = name;
     this.#root = json;
+  }
+
+  /**
+   * The shape of an event whose text alone varies, learnt without markers: when its bytes are its compact JSON,
+   * its text is written there as JSON.stringify writes it, and if those bytes occur there once, they are the
+   * text's. False when they occur more than once (a text like another string of the event: learnt with markers).
+   */
+  #learnText(data: string, name: string | undefined, json: Container, text: string, path: Path): boolean {
+    const literal = JSON.stringify(text);
+    const at = data.indexOf(literal);
+    if (at === -1 || data.indexOf(literal, at + 1) !== -1) return false;
+    if (JSON.stringify(json) === data) {
+      this.#segments = [data.slice(0, at), data.slice(at + literal.length)];
+      this.#holes = [path];
+      this.#name = name;
+      this.#root = json;
+    }
+    return true;
   }
 
   #match(data: string): unknown {
@@ -231,6 +260,43 @@ export class EventShape {
     return text;
   }
 
+  /**
+   * The events of the learnt one-text shape in a row from `start` in `text` (each `data: ` and the learnt bytes
+   * around its text, then a blank line: what textOf would read one by one), with their texts; undefined when the
+   * event at `start` is not one. `end` is where the events after them begin. Each text ends at its first
+   * unescaped quote, which must be followed by the learnt end and a blank line; the bytes between two such events'
+   * texts (that end, the blank line, the next one's start) are compared in one go.
+   */
+  run(text: string, start: number): { end: number; texts: string[] } | undefined {
+    if (!this.textOnly || this.#name !== undefined) return undefined;
+    const [first, last] = this.#segments as [string, string];
+    const open = `data: ${first}"`;
+    if (text.slice(start, start + open.length) !== open) return undefined;
+    const close = `"${last}\n\n`;
+    const between = close + open;
+    const texts: string[] = [];
+    let end = start;
+    for (let at = start + open.length; ; ) {
+      const quote = stringEnd(text, at - 1);
+      const value = quote === -1 ? undefined : jsonString(text.slice(at, quote));
+      if (value === undefined) break;
+      if (text.slice(quote, quote + between.length) === between) {
+        texts.push(value);
+        end = quote + close.length;
+        at = end + open.length;
+        continue;
+      }
+      if (text.slice(quote, quote + close.length) === close) {
+        texts.push(value);
+        end = quote + close.length;
+      }
+      break;
+    }
+    if (texts.length === 0) return undefined;
+    this.#candidate = undefined;
+    return { end, texts };
+  }
+
   /** The data of the learnt one-text event with `text` in it: what JSON.stringify of that event would give. */
   dataWith(text: string): string {
     return `${this.#segments[0]}${JSON.stringify(text)}${this.#segments[1]}`;
@@ -239,14 +305,8 @@ export class EventShape {
   /** The JSON string from the quote at `open` to the one at `close`, or undefined when that is not one string. */
   #string(data: string, open: number, close: number): string | undefined {
     if (close <= open || data.charCodeAt(open) !== 34 || data.charCodeAt(close) !== 34) return undefined;
-    const body = data.slice(open + 1, close);
-    if (!notPlain.test(body)) return body;
-    // Escapes (a newline, a quote): read as JSON; a body that is not one string is not this shape.
-    try {
-      return JSON.parse(`"${body}"`) as string;
-    } catch {
-      return undefined;
-    }
+    // Escapes (a newline, a quote) are read as JSON; a body that is not one string is not this shape.
+    return jsonString(data.slice(open + 1, close));
   }
 
   /** The learnt event with `value` at its one hole: the objects on the way to it copied, the rest shared. */

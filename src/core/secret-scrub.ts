@@ -62,6 +62,17 @@ export class StreamScrubber {
     return text.slice(0, text.length - keep);
   }
 
+  /**
+   * Whether `text`, as the next deltas of stream `key` together, goes out as it is: nothing of the stream held
+   * back, no secret in it, and its end no beginning of one. Then each of those deltas goes out unchanged, whatever
+   * push() would have held back between them (it would only have sent the same text later), and nothing is held.
+   */
+  passes(key: string, text: string): boolean {
+    if (this.held.size > 0 && this.held.has(key)) return false;
+    for (const secret of this.secrets) if (text.includes(secret)) return false;
+    return this.partialSuffix(text) === 0;
+  }
+
   /** What is still held back for stream `key` at its end (the start of a secret that never came). */
   flush(key: string): string {
     const rest = this.held.get(key) ?? '';
@@ -138,14 +149,51 @@ export function scrubSseEvents(
   shape?: EventShape,
   appender?: (event: SseEvent, key: string) => ((text: string) => void) | undefined,
 ): string {
-  let changed = false;
-  const blocks = splitEvents(text);
-  for (let i = 0; i < blocks.length; i += 2) {
-    const block = blocks[i] ?? '';
+  // What goes out: the input's bytes up to `copied`, then `pieces`; built only once an event changes.
+  const pieces: string[] = [];
+  let copied = 0;
+  const replace = (start: number, end: number, block: string) => {
+    pieces.push(text.slice(copied, start), block);
+    copied = end;
+  };
+  // Events are cut at blank lines (`\n\n`, or with `\r`: then all at once, as the regular expression does).
+  const parts = text.includes('\r') ? splitEvents(text) : undefined;
+  let part = 0;
+  /** A run of the lane's events that needs reading event by event (a secret in it) ends here. */
+  let byEvent = 0;
+  for (let next = 0; next !== -1; ) {
+    const start = next;
+    let end: number;
+    if (parts) {
+      if (part >= parts.length) break;
+      end = start + (parts[part] as string).length;
+      const separator = parts[part + 1];
+      next = separator === undefined ? -1 : end + separator.length;
+      part += 2;
+    } else {
+      const at = text.indexOf('\n\n', start);
+      end = at === -1 ? text.length : at;
+      next = at === -1 ? -1 : at + 2;
+    }
+    const lane = shape?.lane;
+    if (lane && !parts && start >= byEvent) {
+      // The lane's events in a row, taken together: when their texts together hold no secret and end in no
+      // beginning of one, they go out as they came, and the stream's copy takes their texts at once.
+      const run = shape.run(text, start);
+      if (run) {
+        const texts = run.texts.length === 1 ? (run.texts[0] as string) : run.texts.join('');
+        if (scrubber.passes(lane.key, texts)) {
+          lane.add(texts);
+          next = run.end;
+          continue;
+        }
+        byEvent = run.end;
+      }
+    }
+    const block = text.slice(start, end);
     // An event's other fields (id:, event:, comments) stay as they are; its data lines are read as one. The common
     // event is one `data:` line alone: read without splitting it into lines.
     const single = block.startsWith('data:') && !block.includes('\n');
-    const lane = shape?.lane;
     if (lane && single) {
       // The learnt shape's lane: an event like the one it was learnt from but for its text differs from it in
       // nothing else (no secret outside the text, no text it ends), so its text is all there is to read.
@@ -155,8 +203,7 @@ export function scrubSseEvents(
         lane.add(delta);
         const out = scrubber.push(lane.key, delta);
         if (out !== delta) {
-          blocks[i] = block.slice(0, at) + shape.dataWith(out);
-          changed = true;
+          replace(start, end, block.slice(0, at) + shape.dataWith(out));
         }
         continue;
       }
@@ -168,8 +215,7 @@ export function scrubSseEvents(
       if (!mayHoldSecret(block, scrubber.secrets)) continue;
       const masked = replaceAll(block, scrubber.secrets);
       if (masked !== block) {
-        blocks[i] = masked;
-        changed = true;
+        replace(start, end, masked);
       }
       continue;
     }
@@ -190,8 +236,7 @@ export function scrubSseEvents(
         // Not JSON: the client sees it as the upstream sent it, but for the secrets.
         const masked = replaceAll(block, scrubber.secrets);
         if (masked !== block) {
-          blocks[i] = masked;
-          changed = true;
+          replace(start, end, masked);
         }
         continue;
       }
@@ -257,8 +302,9 @@ export function scrubSseEvents(
     const others = fields.length === 0 || clean ? fields : fields.map((l) => replaceAll(l, scrubber.secrets));
     const fieldsChanged = others !== fields && others.some((l, k) => l !== fields[k]);
     if (!rewritten && !carriers && !fieldsChanged) continue;
-    blocks[i] = carriers + [...others, `data: ${payload}`].join('\n');
-    changed = true;
+    replace(start, end, carriers + [...others, `data: ${payload}`].join('\n'));
   }
-  return changed ? blocks.join('') : text;
+  if (pieces.length === 0) return text;
+  pieces.push(text.slice(copied));
+  return pieces.join('');
 }
