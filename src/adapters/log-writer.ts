@@ -1,5 +1,5 @@
 // Writes log records after the response, off the request path: batched, retried through store outages, bounded in memory.
-import type { RequestRecord } from '../core/log-record.ts';
+import { builtRecord, type PendingRecord, type RequestRecord, recordWeight } from '../core/log-record.ts';
 import type { LogStore } from '../core/log-store.ts';
 import type { Logger } from '../core/logger.ts';
 
@@ -31,10 +31,10 @@ export interface LogWriterStats {
 
 export interface LogWriter {
   /**
-   * Takes a record; the promise settles (never rejects) once it is written or counted as lost. A function of its
-   * own (no `this`): the exchange holds it, not the writer.
+   * Takes a record, or one to build when it is written (PendingRecord); the promise settles (never rejects) once
+   * it is written or counted as lost. A function of its own (no `this`): the exchange holds it, not the writer.
    */
-  record(record: RequestRecord): Promise<void>;
+  record(record: RequestRecord | PendingRecord): Promise<void>;
   /**
    * Writes what is queued now — the shutdown drain. While the store is down it keeps trying for at most
    * `flushTimeoutMs`, then counts what is left as lost, with one log line.
@@ -85,7 +85,8 @@ export const requestGiveUpMs = 20_000;
 const attemptGraceMs = 5_000;
 
 interface Entry {
-  record: RequestRecord;
+  /** The record, or the one to build when its batch is written (then kept, for retries). */
+  record: RequestRecord | PendingRecord;
   bytes: number;
   /** When it was queued (ms since the epoch): the linger counts from the oldest waiting record. */
   at: number;
@@ -106,7 +107,7 @@ function approxBytes(r: RequestRecord): number {
     chars += (v.evidence?.length ?? 0) + v.critique.length;
     parts++;
   }
-  return 2 * chars + 1024 + 256 * parts;
+  return recordWeight(chars, parts);
 }
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 500);
@@ -166,6 +167,15 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     lostInOutage += count;
   };
 
+  /** A pending record whose building failed (a bug): lost, and said so. */
+  const lostUnbuilt = (record: PendingRecord, err: unknown) => {
+    lose(1);
+    logger.error('building a log record failed; record lost', {
+      request_id: record.id,
+      error: messageOf(err),
+    });
+  };
+
   const snapshot = (): LogWriterStats => ({
     enabled: true,
     status: stats.failingSince ? 'degraded' : 'ok',
@@ -215,7 +225,14 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
       }
     };
     return {
-      record(record) {
+      record(source) {
+        let record: RequestRecord;
+        try {
+          record = builtRecord(source);
+        } catch (err) {
+          lostUnbuilt(source as PendingRecord, err);
+          return Promise.resolve();
+        }
         stats.pending++;
         const work = writeOwn(record).finally(() => inFlight.delete(work));
         inFlight.add(work);
@@ -288,9 +305,10 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
         continue;
       }
       writing = queue.splice(0, batchSize);
+      const records = built(writing);
       try {
         // Idempotent (INSERT OR IGNORE by id): a retry after a write that did land writes nothing twice.
-        await store.write(writing.map((e) => e.record));
+        await store.write(records);
       } catch (err) {
         queue.unshift(...writing);
         writing = [];
@@ -332,6 +350,27 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     }
   };
 
+  /** The batch's records, pending ones built now, together; an entry whose record cannot be built is lost. */
+  const built = (entries: Entry[]): RequestRecord[] => {
+    const records: RequestRecord[] = [];
+    for (let i = 0; i < entries.length; ) {
+      const entry = entries[i] as Entry;
+      try {
+        const record = builtRecord(entry.record);
+        entry.record = record;
+        records.push(record);
+        i++;
+      } catch (err) {
+        entries.splice(i, 1);
+        queuedBytes -= entry.bytes;
+        stats.pending--;
+        entry.settle();
+        lostUnbuilt(entry.record as PendingRecord, err);
+      }
+    }
+    return records;
+  };
+
   const start = (): Promise<void> => {
     if (!running) {
       running = run().finally(() => {
@@ -346,7 +385,7 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
   return {
     record(record) {
       return new Promise<void>((settle) => {
-        const bytes = approxBytes(record);
+        const bytes = 'build' in record ? record.bytes : approxBytes(record);
         queue.push({ record, bytes, at: Date.now(), settle });
         queuedBytes += bytes;
         stats.pending++;

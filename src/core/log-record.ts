@@ -140,3 +140,22 @@ export type StageRecord = z.infer<typeof stageRecordSchema>;
 export type RequestRecord = z.infer<typeof requestRecordSchema>;
 export type LoggedVerdict = (typeof verdicts)[number];
 export type ShadowRecord = NonNullable<RequestRecord['shadow']>;
+
+/**
+ * A record its writer builds when it writes it. Node's writer builds a batch's records together, just before
+ * writing them: built one at a time, 25 ms after each answer and between other requests, a record cost several
+ * times the CPU (its code and data gone cold by then; `npm run bench`, a streamed answer). `bytes`: its estimated
+ * weight in memory (recordWeight), for the writer's bound on what it keeps while the store is down.
+ */
+export interface PendingRecord {
+  id: string;
+  bytes: number;
+  build(): RequestRecord;
+}
+
+/** A record as its writer stores it: built now if it was pending. */
+export const builtRecord = (record: RequestRecord | PendingRecord): RequestRecord =>
+  'build' in record ? record.build() : record;
+
+/** A record's estimated weight in memory: its texts (`chars`, UTF-16) plus an allowance per object (`parts`). */
+export const recordWeight = (chars: number, parts: number) => 2 * chars + 1024 + 256 * parts;

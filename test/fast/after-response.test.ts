@@ -5,6 +5,7 @@ import type { Constitution } from '../../src/core/constitution/schema.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
+import { builtRecord } from '../../src/core/log-record.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createRedactor } from '../../src/core/redact.ts';
 import { protocols } from '../../src/protocols/index.ts';
@@ -47,7 +48,7 @@ it('logs the verdict and records the request after the judged answer is returned
     }),
     logger: createLogger(createRedactor([]), { sink: (_, line) => lines.push(line) }),
     record: async (r) => {
-      records.push(r);
+      records.push(builtRecord(r));
     },
     background: (work) => background.push(work),
   });

@@ -7,7 +7,7 @@ import type { Constitution } from '../../src/core/constitution/schema.ts';
 import { buildConstitutionSet } from '../../src/core/constitution/set.ts';
 import { type DraftReply, type ExchangePorts, serveExchange } from '../../src/core/exchange/serve.ts';
 import { SseRelay } from '../../src/core/exchange/sse-relay.ts';
-import type { RequestRecord } from '../../src/core/log-record.ts';
+import { builtRecord, type PendingRecord, type RequestRecord } from '../../src/core/log-record.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createRedactor } from '../../src/core/redact.ts';
 import { protocolById } from '../../src/protocols/index.ts';
@@ -62,17 +62,17 @@ const redact = createRedactor([]);
 const logger = createLogger(redact, { sink: () => {} });
 
 /**
- * The app's side of the after-work: a log writer that takes each record and has not written it yet (it holds what
- * settles the record's promise, as the real writer's queue does).
+ * The app's side of the after-work: a log writer that takes each record (pending: built when written) and has not
+ * written it yet (it holds it, and what settles its promise, as the real writer's queue does).
  */
 function pendingWriter() {
-  const records: RequestRecord[] = [];
+  const records: (RequestRecord | PendingRecord)[] = [];
   const settles: Array<() => void> = [];
   let taken: () => void = () => {};
   const tookOne = new Promise<void>((resolve) => {
     taken = resolve;
   });
-  const record = (r: RequestRecord) => {
+  const record = (r: RequestRecord | PendingRecord) => {
     records.push(r);
     taken();
     return new Promise<void>((settle) => settles.push(settle));
@@ -138,7 +138,8 @@ describe("a request's after-work", () => {
         const served = await serveOne(constitutions.get(constitution) as Constitution, stream);
         expect(served.text).toContain('Hello');
         await served.writer.tookOne;
-        expect(served.writer.records[0]?.final).toBe('Hello there.');
+        // Built as the writer would: the writer still holds it (pending), as it does until its batch is written.
+        expect(builtRecord(served.writer.records[0] as PendingRecord).final).toBe('Hello there.');
         await collected();
         expect(served.ports.deref()).toBeUndefined();
         expect(served.reply.deref()).toBeUndefined();

@@ -13,6 +13,7 @@ import {
 } from '../../src/core/exchange/serve.ts';
 import { SseRelay } from '../../src/core/exchange/sse-relay.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
+import { builtRecord } from '../../src/core/log-record.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createRedactor } from '../../src/core/redact.ts';
 import { parseSse } from '../../src/core/sse.ts';
@@ -111,7 +112,7 @@ async function exchange(
     }),
     criticModel: () => 'critic',
     record: async (record) => {
-      records.push(record);
+      records.push(builtRecord(record));
     },
     background: (work) => background.push(work),
     logger: createLogger(createRedactor([secret]), { sink: () => {} }),

@@ -8,6 +8,7 @@ import { windowCut } from '../../src/core/exchange/progressive.ts';
 import type { AnyProtocol, ProtocolId } from '../../src/core/exchange/protocol.ts';
 import type { DraftReply } from '../../src/core/exchange/serve.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
+import { builtRecord } from '../../src/core/log-record.ts';
 import { parseSse } from '../../src/core/sse.ts';
 import { protocols } from '../../src/protocols/index.ts';
 import { schemaErrors } from '../openai-schema.ts';
@@ -118,7 +119,7 @@ async function run(r: Run) {
       streamKeepAliveMs: r.keepAliveMs ?? 5_000,
       secrets: r.secrets ?? [],
       record: async (rec) => {
-        records.push(rec);
+        records.push(builtRecord(rec));
       },
       async sendUpstream() {
         let timer: ReturnType<typeof setTimeout> | undefined;

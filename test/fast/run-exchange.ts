@@ -6,6 +6,7 @@ import type { AnyProtocol } from '../../src/core/exchange/protocol.ts';
 import { type ExchangePorts, type Reply, serveExchange } from '../../src/core/exchange/serve.ts';
 import { SseRelay } from '../../src/core/exchange/sse-relay.ts';
 import type { RequestRecord } from '../../src/core/log-record.ts';
+import { builtRecord } from '../../src/core/log-record.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { createRedactor } from '../../src/core/redact.ts';
 
@@ -26,7 +27,7 @@ export async function runExchange(
     keyId: 'app',
     criticModel: () => 'critic',
     record: async (r) => {
-      records.push(r);
+      records.push(builtRecord(r));
     },
     background: (work) => background.push(work),
     // The next turn, as on Workers: after the answer is read.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createLogWriter } from '../../src/adapters/log-writer.ts';
 import { createSqliteStore, type SqliteStore } from '../../src/adapters/sqlite-store.ts';
+import type { PendingRecord, RequestRecord } from '../../src/core/log-record.ts';
 import { createLogger } from '../../src/core/logger.ts';
 import { sampleRecords } from '../fixtures/log-records.ts';
 
@@ -39,10 +40,12 @@ function writer(lingerMs: number, batchSize: number) {
       await store.write(records);
     },
   };
-  const logger = createLogger((t) => t, { sink: () => {} });
+  const lines: string[] = [];
+  const logger = createLogger((t) => t, { sink: (_, line) => lines.push(line) });
   return {
     store,
     seen,
+    lines,
     writer: createLogWriter(watched, { logger, scope: 'process', lingerMs, batchSize }),
   };
 }
@@ -101,5 +104,32 @@ describe('the log writer on Node', () => {
     const { store, writer: w } = writer(200, 100);
     await Promise.all(records('linger', 4).map((r) => w.record(r)));
     expect(await stored(store)).toBe(4);
+  });
+
+  it('builds pending records when their batch is written, all together; one that fails to build is lost alone', async () => {
+    const { store, seen, lines, writer: w } = writer(60_000, 4);
+    const built: string[] = [];
+    const pending = (record: RequestRecord): PendingRecord => ({
+      id: record.id,
+      bytes: 2_000,
+      build: () => {
+        built.push(record.id);
+        if (record.id === 'pending-2') throw new Error('no such field');
+        return record;
+      },
+    });
+    const settled = records('pending', 3).map((r) => w.record(pending(r)));
+    // Queued, not built: the batch is not full and its linger is long.
+    await sleep(50);
+    expect(built).toEqual([]);
+    expect(w.stats()).toMatchObject({ pending: 3 });
+    // The fourth fills the batch: all four are built, one after another, just before the write.
+    settled.push(w.record(records('built', 1)[0] as RequestRecord));
+    await Promise.all(settled);
+    expect(built).toEqual(['pending-0', 'pending-1', 'pending-2']);
+    expect(seen.batches).toEqual([3]);
+    expect(await stored(store)).toBe(3);
+    expect(w.stats()).toMatchObject({ written: 3, failed: 1, pending: 0 });
+    expect(lines.join('\n')).toMatch(/building a log record failed; record lost.*pending-2.*no such field/);
   });
 });

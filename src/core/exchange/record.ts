@@ -2,13 +2,14 @@
 import type { Constitution } from '../constitution/schema.ts';
 import { detectors } from '../constitution/schema.ts';
 import { maskDetected } from '../detectors.ts';
-import type {
-  LoggedVerdict,
-  RequestRecord,
-  RoundRecord,
-  ShadowRecord,
-  StageRecord,
-  ViolationRecord,
+import {
+  type LoggedVerdict,
+  type RequestRecord,
+  type RoundRecord,
+  recordWeight,
+  type ShadowRecord,
+  type StageRecord,
+  type ViolationRecord,
 } from '../log-record.ts';
 import type { Round, StageResult } from '../loop.ts';
 import type { Redactor } from '../redact.ts';
@@ -90,6 +91,25 @@ export function shadowRecordOf(
       critique: redact(v.critique),
     })),
   };
+}
+
+/** The estimated weight of the record `r` builds, without building it (see PendingRecord). */
+export function partsWeight(r: RecordInput): number {
+  let chars = r.prompt.length + (r.final?.length ?? 0) + (r.error?.message.length ?? 0);
+  let parts = 1;
+  for (const choice of r.draft?.choices ?? []) chars += choice.text?.length ?? 0;
+  const stages = [r.input, ...(r.enforcement?.choices ?? []).map((c) => c.result)];
+  for (const stage of stages) {
+    for (const round of stage?.rounds ?? []) {
+      chars += round.text.length;
+      parts++;
+      for (const v of round.violations) {
+        chars += (v.evidence?.length ?? 0) + v.critique.length;
+        parts++;
+      }
+    }
+  }
+  return recordWeight(chars, parts);
 }
 
 export function buildRecord(r: RecordInput): RequestRecord {

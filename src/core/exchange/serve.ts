@@ -1,7 +1,7 @@
 // One exchange through the proxy, in any protocol: judge the input, get the draft, hold it to the constitution, answer.
 import type { Constitution } from '../constitution/schema.ts';
 import { TenetError } from '../errors.ts';
-import type { RequestRecord } from '../log-record.ts';
+import type { PendingRecord, RequestRecord } from '../log-record.ts';
 import type { Logger } from '../logger.ts';
 import type { LoopDeps, StageResult } from '../loop.ts';
 import type { Redactor } from '../redact.ts';
@@ -14,7 +14,7 @@ import { type Enforcement, finalText } from './enforce.ts';
 import { combineOutcome, inputOutcome, judgeInputStage, judgeOutputStage, type Outcome } from './judge.ts';
 import { enforcementOf, type ProgressiveResult, progressiveEvents } from './progressive.ts';
 import type { AnyProtocol, ParsedRequest, StreamAssembler } from './protocol.ts';
-import { buildRecord, type DraftCall, type RecordInput, shadowRecordOf } from './record.ts';
+import { buildRecord, type DraftCall, partsWeight, type RecordInput, shadowRecordOf } from './record.ts';
 import { judgeShadow, type ShadowJudgement } from './shadow.ts';
 import { type RelayOutcome, SseRelay, type StreamSource, UpstreamEvents } from './sse-relay.ts';
 import { eventTap } from './tap.ts';
@@ -46,8 +46,8 @@ export interface ExchangePorts {
   loopDeps(constitution: Constitution, signal: AbortSignal | undefined): LoopDeps;
   /** The critic model a constitution uses for this request (for the record). */
   criticModel(constitution: Constitution): string;
-  /** Writes a record after the response (the log writer). */
-  record(record: RequestRecord): Promise<void>;
+  /** Writes a record after the response (the log writer), or builds it first (a PendingRecord). */
+  record(record: RequestRecord | PendingRecord): Promise<void>;
   /** Keeps work alive after the response (Workers' waitUntil). */
   background(work: Promise<unknown>): void;
   /**
@@ -520,8 +520,9 @@ function recordLater(
     .then(() => {
       if (outcome.verdict !== 'pass' || outcome.criticTokens > 0) logVerdict(logger, work);
       if (!parts) return;
+      // Built by the writer, with the other records of its batch (see PendingRecord).
+      if (!shadow) return queue({ id: parts.id, bytes: partsWeight(parts), build: () => buildRecord(parts) });
       const record = buildRecord(parts);
-      if (!shadow) return queue(record);
       return shadow
         .judge()
         .then(
