@@ -1,13 +1,10 @@
-// The upstream model over node:http(s) with a keep-alive pool: the Node entry's Upstream (Workers use fetch).
-import {
-  Agent as HttpAgent,
-  request as httpRequest,
-  type IncomingHttpHeaders,
-  type IncomingMessage,
-} from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+// The upstream model on Node: the draft's calls over undici's dispatcher (Workers use fetch), and the node:http(s)
+// keep-alive pools and body readers the model calls use (node-fetch.ts).
+import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
+import { Agent, type Dispatcher } from 'undici';
 import { type BodyReader, readerStream } from '../core/exchange/sse-relay.ts';
 import {
   type HeaderReader,
@@ -18,7 +15,7 @@ import {
   upstreamCallFailure,
 } from './upstream.ts';
 
-/** node:http's response headers (lower-case names, one value each but set-cookie) read like fetch's Headers. */
+/** Response headers as node:http and undici give them (lower-case names, arrays for repeats) read like fetch's Headers. */
 class NodeHeaders implements HeaderReader {
   constructor(private readonly raw: IncomingHttpHeaders) {}
 
@@ -89,107 +86,145 @@ export function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
   });
 }
 
-/**
- * The body as a reader, for the relay (and, wrapped, as the web stream `stream()` hands out). node:http emits one
- * `data` per HTTP chunk, and an upstream that writes each SSE event as its own chunk sends dozens in one socket
- * read; they are joined (per read, at the end of the turn: no added wait), so the relay handles and writes one
- * chunk per read, not one per event. The socket is paused while a chunk waits unread, and resumed by the next
- * read. No web stream is built for the relay: on Node, building one costs more than relaying an answer through it.
- */
-function bodyReader(body: Readable): BodyReader {
-  let pending: Buffer[] = [];
-  let queued = false;
-  let ended = false;
-  let failure: Error | undefined;
-  let waiting:
-    | { resolve: (r: ReadableStreamReadResult<Uint8Array>) => void; reject: (e: unknown) => void }
-    | undefined;
-  const take = (): Uint8Array => {
-    const chunk = pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending);
-    pending = [];
-    return chunk;
-  };
-  const settle = () => {
-    queued = false;
-    const w = waiting;
-    if (!w) {
-      if (pending.length > 0 && !ended) body.pause();
-      return;
-    }
-    if (pending.length > 0) {
-      waiting = undefined;
-      w.resolve({ done: false, value: take() });
-    } else if (failure) {
-      waiting = undefined;
-      w.reject(failure);
-    } else if (ended) {
-      waiting = undefined;
-      w.resolve({ done: true, value: undefined });
-    }
-  };
-  const later = () => {
-    if (queued) return;
-    queued = true;
-    // A promise job, not queueMicrotask (which wraps every call in an AsyncResource).
-    void Promise.resolve().then(settle);
-  };
-  body.on('data', (chunk: Buffer) => {
-    pending.push(chunk);
-    later();
-  });
-  body.once('end', () => {
-    ended = true;
-    later();
-  });
-  body.once('error', (err) => {
-    failure ??= err;
-    later();
-  });
-  body.once('close', () => {
-    if (!ended) failure ??= new Error('the upstream answer was cut off');
-    later();
-  });
-  return {
-    read() {
-      if (pending.length > 0) return Promise.resolve({ done: false, value: take() });
-      if (failure) return Promise.reject(failure);
-      if (ended) return Promise.resolve({ done: true, value: undefined });
-      return new Promise((resolve, reject) => {
-        waiting = { resolve, reject };
-        body.resume();
-      });
-    },
-    async cancel() {
-      ended = true;
-      pending = [];
-      body.destroy();
-      const w = waiting;
-      waiting = undefined;
-      w?.resolve({ done: true, value: undefined });
-    },
-  };
+/** Where an answer's body comes from, for the queue that holds it: paused while a chunk waits unread. */
+interface BodySource {
+  pause(): void;
+  resume(): void;
+  /** Stops the call: the reader is done with it. */
+  stop(): void;
 }
 
 /**
- * The Upstream of `createUpstream` without fetch: node:http(s) on a keep-alive pool. Same contract: the
- * deadline runs until the body is read (or handed over as a stream), the client's abort stops the call.
+ * An upstream answer's body as it arrives, read by the relay (read) or whole (all). An upstream that writes each
+ * SSE event as its own HTTP chunk sends dozens in one socket read; they are joined (per read, at the end of the
+ * turn: no added wait), so the relay handles and writes one chunk per read, not one per event. The source is
+ * paused while a chunk waits unread, and resumed by the next read. Not a Readable and not a web stream: on Node
+ * either costs more, chunk by chunk, than relaying the answer through them.
+ */
+class BodyQueue implements BodyReader {
+  #pending: Uint8Array[] = [];
+  #queued = false;
+  #ended = false;
+  #failure: Error | undefined;
+  #waiting:
+    | { resolve: (r: ReadableStreamReadResult<Uint8Array>) => void; reject: (e: unknown) => void }
+    | undefined;
+
+  constructor(private readonly source: BodySource) {}
+
+  push(chunk: Uint8Array): void {
+    this.#pending.push(chunk);
+    this.#later();
+  }
+
+  end(): void {
+    this.#ended = true;
+    this.#later();
+  }
+
+  fail(err: Error): void {
+    this.#failure ??= err;
+    this.#later();
+  }
+
+  #take(): Uint8Array {
+    const pending = this.#pending;
+    this.#pending = [];
+    return pending.length === 1 ? (pending[0] as Uint8Array) : Buffer.concat(pending);
+  }
+
+  #later(): void {
+    if (this.#queued) return;
+    this.#queued = true;
+    // A promise job, not queueMicrotask (which wraps every call in an AsyncResource).
+    void Promise.resolve().then(this.#settle);
+  }
+
+  readonly #settle = () => {
+    this.#queued = false;
+    const w = this.#waiting;
+    if (!w) {
+      if (this.#pending.length > 0 && !this.#ended) this.source.pause();
+      return;
+    }
+    if (this.#pending.length > 0) {
+      this.#waiting = undefined;
+      w.resolve({ done: false, value: this.#take() });
+    } else if (this.#failure) {
+      this.#waiting = undefined;
+      w.reject(this.#failure);
+    } else if (this.#ended) {
+      this.#waiting = undefined;
+      w.resolve({ done: true, value: undefined });
+    }
+  };
+
+  read(): Promise<ReadableStreamReadResult<Uint8Array>> {
+    if (this.#pending.length > 0) return Promise.resolve({ done: false, value: this.#take() });
+    if (this.#failure) return Promise.reject(this.#failure);
+    if (this.#ended) return Promise.resolve({ done: true, value: undefined });
+    return new Promise((resolve, reject) => {
+      this.#waiting = { resolve, reject };
+      this.source.resume();
+    });
+  }
+
+  async cancel(): Promise<void> {
+    this.#ended = true;
+    this.#pending = [];
+    this.source.stop();
+    const w = this.#waiting;
+    this.#waiting = undefined;
+    w?.resolve({ done: true, value: undefined });
+  }
+
+  /** The whole body as one byte array. */
+  async all(): Promise<Uint8Array<ArrayBuffer>> {
+    const parts: Uint8Array[] = [];
+    for (let r = await this.read(); !r.done; r = await this.read()) parts.push(r.value);
+    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+    let at = 0;
+    for (const part of parts) {
+      out.set(part, at);
+      at += part.length;
+    }
+    return out;
+  }
+}
+
+/** The undici dispatch controller's part this adapter uses. */
+interface CallControl {
+  pause(): void;
+  resume(): void;
+  abort(reason: Error): void;
+}
+
+/**
+ * One pool of keep-alive connections per upstream origin (undici's Agent): idle sockets closed after 4 s, or
+ * earlier when the server's Keep-Alive says so. undici parses HTTP in JavaScript and hands each body chunk over as
+ * a view of the socket's bytes; node:http's client copies each one in C++ and pushes it through a Readable, which
+ * cost more than the rest of relaying a streamed answer whose events come as HTTP chunks of their own (`npm run
+ * bench`: about 60 µs of CPU per answer of 38 events). Its own deadlines are off: the adapter keeps its own
+ * (until the body is read or handed over), and a stream's idle time is the relay's to judge.
+ */
+function upstreamAgent(): Agent {
+  return new Agent({ keepAliveTimeout: 4_000, headersTimeout: 0, bodyTimeout: 0 });
+}
+
+/**
+ * The Upstream of `createUpstream` without fetch: undici's dispatcher on a keep-alive pool, without fetch's web
+ * Request, Response and streams. Same contract: the deadline runs until the body is read (or handed over as a
+ * stream), the client's abort stops the call, compressed answers are decoded as fetch decodes them.
  */
 export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Upstream {
   const base = new URL(options.baseUrl);
-  const secure = base.protocol === 'https:';
-  const send = secure ? httpsRequest : httpRequest;
-  const agent = keepAliveAgent(secure);
-  const prefix = base.pathname.replace(/\/+$/, '');
-  const target = {
-    protocol: base.protocol,
-    hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
-    port: base.port || (secure ? 443 : 80),
-    agent,
-  };
   // The base URL's own credentials and query would be lost on the way: refuse them at start, as fetch would.
   if (base.username || base.password || base.search) {
     throw new TypeError('The upstream URL must not contain credentials or a query string.');
   }
+  const origin = base.origin;
+  const prefix = base.pathname.replace(/\/+$/, '');
+  const agent = upstreamAgent();
 
   return {
     send(request) {
@@ -198,88 +233,140 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         setUpstreamKey(headers, request.apiKey ?? options.apiKey, options.auth);
         // fetch asks for compressed answers and decodes them; so does this adapter (the same request upstream).
         headers['accept-encoding'] = 'gzip, deflate, br';
-        const payload =
+        const body =
           request.body == null
-            ? undefined
+            ? null
             : typeof request.body === 'string'
               ? request.body
               : Buffer.from(request.body);
-        if (payload !== undefined) headers['content-length'] = String(Buffer.byteLength(payload));
 
-        let req: ReturnType<typeof send>;
-        try {
-          req = send({ ...target, method: request.method, path: prefix + request.path, headers });
-        } catch (err) {
-          reject(upstreamCallFailure(err, false, options.baseUrl));
-          return;
-        }
-        let body: Readable | undefined;
+        let control: CallControl | undefined;
         let timedOut = false;
         let settled = false;
-        // Destroyed without an error: the request reports a hang-up, the body a cut-off (see readBody).
-        const stop = () => {
-          req.destroy();
-          body?.destroy();
-        };
+        /** Set once the headers are in: the body's queue, and how its chunks reach it. */
+        let queue: BodyQueue | undefined;
+        let take: ((chunk: Buffer) => void) | undefined;
+        let finish: (() => void) | undefined;
+        let failed: ((err: Error) => void) | undefined;
+        const stop = (reason: Error) => control?.abort(reason);
         const timer = setTimeout(() => {
           timedOut = true;
-          stop();
+          stop(new Error('the upstream did not answer in time'));
         }, options.timeoutMs);
+        const onAbort = () => stop(new Error('the client went away'));
         const settle = () => {
           if (settled) return;
           settled = true;
           clearTimeout(timer);
-          request.signal?.removeEventListener('abort', stop);
+          request.signal?.removeEventListener('abort', onAbort);
         };
         if (request.signal?.aborted) {
           settle();
-          req.destroy();
           reject(upstreamCallFailure(request.signal.reason, false, options.baseUrl));
           return;
         }
-        request.signal?.addEventListener('abort', stop, { once: true });
+        request.signal?.addEventListener('abort', onAbort, { once: true });
 
-        req.on('error', (err) => {
-          if (body) return; // after the headers: the body's reader sees it
-          settle();
-          reject(upstreamCallFailure(err, timedOut, options.baseUrl));
-        });
-        req.once('response', (res) => {
-          const stream = decoded(res);
-          body = stream;
-          // Errors are seen by whoever reads the body; one nobody reads must not crash the process.
-          stream.on('error', () => {});
-          const readAll = async (): Promise<Uint8Array<ArrayBuffer>> => {
-            try {
-              return await readBody(stream);
-            } catch (err) {
-              throw upstreamCallFailure(err, timedOut, options.baseUrl);
-            } finally {
-              settle();
+        const readAll = async (): Promise<Uint8Array<ArrayBuffer>> => {
+          try {
+            return await (queue as BodyQueue).all();
+          } catch (err) {
+            throw upstreamCallFailure(err, timedOut, options.baseUrl);
+          } finally {
+            settle();
+          }
+        };
+        const handler: Dispatcher.DispatchHandler = {
+          onRequestStart(controller) {
+            control = controller;
+            // Aborted while the call waited for a connection.
+            if (settled) controller.abort(new Error('the call was stopped'));
+          },
+          onResponseStart(controller, status, raw) {
+            if (status < 200) return; // 1xx: the answer's own head comes next
+            const source: BodySource = {
+              pause: () => controller.pause(),
+              resume: () => controller.resume(),
+              stop: () => controller.abort(new Error('the reader stopped')),
+            };
+            const coding = String(raw['content-encoding'] ?? '')
+              .trim()
+              .toLowerCase();
+            const decoder = Object.hasOwn(decoders, coding)
+              ? decoders[coding as keyof typeof decoders]()
+              : undefined;
+            if (decoder) {
+              // Compressed: the chunks go through the decoder, whose output the queue holds (and pauses).
+              const q = new BodyQueue({
+                pause: () => decoder.pause(),
+                resume: () => decoder.resume(),
+                stop: source.stop,
+              });
+              decoder.on('data', (chunk: Buffer) => q.push(chunk));
+              decoder.once('end', () => q.end());
+              decoder.once('error', (err) => {
+                q.fail(err);
+                controller.abort(err);
+              });
+              decoder.on('drain', () => controller.resume());
+              take = (chunk) => {
+                if (!decoder.write(chunk)) controller.pause();
+              };
+              finish = () => decoder.end();
+              failed = (err) => {
+                decoder.destroy();
+                q.fail(err);
+              };
+              queue = q;
+            } else {
+              const q = new BodyQueue(source);
+              take = (chunk) => q.push(chunk);
+              finish = () => q.end();
+              failed = (err) => q.fail(err);
+              queue = q;
             }
-          };
-          const status = res.statusCode ?? 502;
-          resolve({
-            response: { status, ok: status >= 200 && status < 300, headers: new NodeHeaders(res.headers) },
-            async text() {
-              return Buffer.from((await readAll()).buffer).toString('utf8');
-            },
-            bytes: () => readAll(),
-            stream() {
-              settle();
-              return readerStream(bodyReader(stream));
-            },
-            reader() {
-              settle();
-              return bodyReader(stream);
-            },
-            abort() {
-              settle();
-              stop();
-            },
-          });
-        });
-        req.end(payload);
+            const reader = queue;
+            resolve({
+              response: { status, ok: status >= 200 && status < 300, headers: new NodeHeaders(raw) },
+              async text() {
+                return Buffer.from((await readAll()).buffer).toString('utf8');
+              },
+              bytes: () => readAll(),
+              stream() {
+                settle();
+                return readerStream(reader);
+              },
+              reader() {
+                settle();
+                return reader;
+              },
+              abort() {
+                settle();
+                stop(new Error('the call was stopped'));
+              },
+            });
+          },
+          onResponseData(_controller, chunk) {
+            take?.(chunk);
+          },
+          onResponseEnd() {
+            finish?.();
+          },
+          onResponseError(_controller, err) {
+            if (failed) return failed(err);
+            settle();
+            reject(upstreamCallFailure(err, timedOut, options.baseUrl));
+          },
+        };
+        try {
+          agent.dispatch(
+            { origin, path: prefix + request.path, method: request.method, headers, body },
+            handler,
+          );
+        } catch (err) {
+          settle();
+          reject(upstreamCallFailure(err, false, options.baseUrl));
+        }
       });
     },
   };

@@ -48,6 +48,8 @@ export function toUpstreamHeaders(incoming: HeaderReader): Record<string, string
       listed.has(name) ||
       name === 'host' ||
       name === 'content-length' ||
+      // Between the client and Tenet, which reads the whole body before it calls the upstream.
+      name === 'expect' ||
       name === 'accept-encoding' ||
       name === 'authorization' ||
       name === 'cookie' ||

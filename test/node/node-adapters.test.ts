@@ -1,4 +1,4 @@
-// The Node-only adapters of the pass-through path: the node:http upstream client and the request body read off
+// The Node-only adapters of the pass-through path: the upstream client (undici) and the request body read off
 // the socket, through a real `tenet serve` and a hand-written upstream over real HTTP.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { type AddressInfo, connect } from 'node:net';
@@ -85,6 +85,41 @@ describe('createNodeUpstream', () => {
     expect(text.match(/data: /g)).toHaveLength(21);
     expect(text.endsWith('data: [DONE]\n\n')).toBe(true);
     expect(chunks).toBeLessThan(21);
+  });
+
+  it('decodes a gzip stream as it comes, and hands a slow reader every byte of a long one', async () => {
+    const events = Array.from({ length: 400 }, (_, i) => sse(`w${i} ${'x'.repeat(200)}`)).join('');
+    for (const zipped of [true, false]) {
+      answer = (_, res) => {
+        res.writeHead(200, {
+          'content-type': 'text/event-stream',
+          ...(zipped ? { 'content-encoding': 'gzip' } : {}),
+        });
+        const bytes = zipped ? gzipSync(events) : Buffer.from(events);
+        // Written in pieces over several turns; the reader below takes its time with each read.
+        let at = 0;
+        const next = () => {
+          if (at >= bytes.length) return void res.end();
+          res.write(bytes.subarray(at, at + 4096));
+          at += 4096;
+          setImmediate(next);
+        };
+        next();
+      };
+      const reply = await client().send({
+        method: 'POST',
+        path: '/chat/completions',
+        headers: {},
+        body: '{}',
+      });
+      const reader = reply.reader?.() as NonNullable<ReturnType<NonNullable<typeof reply.reader>>>;
+      let text = '';
+      for (let r = await reader.read(); !r.done; r = await reader.read()) {
+        text += Buffer.from(r.value).toString();
+        await new Promise((resolve) => setTimeout(resolve, 2));
+      }
+      expect(text).toBe(events);
+    }
   });
 
   it('turns an upstream that never answers into upstream_timeout, and a dead one into upstream_unreachable', async () => {
@@ -223,6 +258,30 @@ describe('tenet serve: request bodies read off the socket', () => {
     const streamed = await post('', chunked(ask('chunked')));
     expect(streamed.status).toBe(200);
     expect(seen.body).toBe(ask('chunked'));
+  });
+
+  it('answers a client that sends Expect: 100-continue, and keeps the expectation between it and Tenet', async () => {
+    answer = (_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(completion('ok'));
+    const { port } = new URL(tenet.url);
+    const body = ask('continue');
+    const socket = connect(Number(port), '127.0.0.1');
+    let raw = '';
+    socket.on('data', (d: Buffer) => {
+      raw += d.toString('latin1');
+      // The body goes once Tenet says to continue, as curl sends a large one.
+      if (raw.startsWith('HTTP/1.1 100')) {
+        raw = '';
+        socket.write(body);
+      }
+    });
+    socket.write(
+      `POST /v1/chat/completions HTTP/1.1\r\nhost: x\r\nauthorization: Bearer ${key}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nexpect: 100-continue\r\nconnection: close\r\n\r\n`,
+    );
+    await new Promise((resolve) => socket.on('close', resolve));
+    expect(raw).toMatch(/^HTTP\/1\.1 200/);
+    expect(raw).toContain('"ok"');
+    expect(seen.body).toBe(body);
+    expect(seen.headers.expect).toBeUndefined();
   });
 
   it('refuses a body over TENET_MAX_BODY_BYTES with 413, declared or chunked', async () => {
