@@ -1,7 +1,7 @@
 // Model calls to OpenAI-compatible servers: the critic (structured output) and revisions (the client's model).
 //
-// One POST /chat/completions per call over the runtime's upstream transport (node:http on Node, fetch on
-// Workers), written by hand rather than through the openai SDK: it is one request, and the SDK's per-call work
+// One POST /chat/completions per call over the runtime's upstream transport (undici's dispatcher on Node, fetch
+// on Workers), written by hand rather than through the openai SDK: it is one request, and the SDK's per-call work
 // (its headers, options and promise layers, a web Response decoded per answer) cost more CPU than the rest of
 // a judged answer's handling (`npm run bench -- --loop-only`). Only the SDK's types are used.
 import type {
@@ -28,7 +28,7 @@ export interface ModelClientOptions {
   timeoutMs: number;
   /** The test seam: the calls go through this fetch. */
   fetch?: typeof fetch;
-  /** The runtime's transport (Node: node:http); fetch's by default, and whenever `fetch` is given. */
+  /** The runtime's transport (Node: undici's dispatcher); fetch's by default, and whenever `fetch` is given. */
   upstream?: (options: UpstreamOptions) => Upstream;
 }
 

@@ -5,6 +5,7 @@ import { Agent as HttpsAgent } from 'node:https';
 import { pipeline, type Readable } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
+import { joinBytes } from '../core/byte-scrub.ts';
 import { type BodyReader, readerStream } from '../core/exchange/sse-relay.ts';
 import {
   type HeaderReader,
@@ -61,21 +62,13 @@ export function decoded(res: IncomingMessage): Readable {
 export function readBody(body: Readable): Promise<Uint8Array<ArrayBuffer>> {
   return new Promise((resolve, reject) => {
     const parts: Buffer[] = [];
-    let size = 0;
     let ended = false;
     body.on('data', (part: Buffer) => {
       parts.push(part);
-      size += part.length;
     });
     body.once('end', () => {
       ended = true;
-      const out = new Uint8Array(size);
-      let at = 0;
-      for (const part of parts) {
-        out.set(part, at);
-        at += part.length;
-      }
-      resolve(out);
+      resolve(joinBytes(parts));
     });
     body.once('error', reject);
     // Destroyed without an error (our own abort): never a silent short body. (Every body closes; only one closed
@@ -182,13 +175,7 @@ class BodyQueue implements BodyReader {
   async all(): Promise<Uint8Array<ArrayBuffer>> {
     const parts: Uint8Array[] = [];
     for (let r = await this.read(); !r.done; r = await this.read()) parts.push(r.value);
-    const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
-    let at = 0;
-    for (const part of parts) {
-      out.set(part, at);
-      at += part.length;
-    }
-    return out;
+    return joinBytes(parts);
   }
 }
 

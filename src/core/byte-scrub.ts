@@ -65,7 +65,7 @@ export class ByteScrubber {
       i += 1;
     }
     if (sentTo < data.length) parts.push(data.subarray(sentTo));
-    return concat(parts);
+    return parts.length === 1 && parts[0] ? parts[0] : joinBytes(parts);
   }
 
   /** What is still held at the end of the stream (the start of a secret that never came). */
@@ -86,8 +86,8 @@ export class ByteScrubber {
   }
 }
 
-function concat(parts: Uint8Array[]): Uint8Array {
-  if (parts.length === 1 && parts[0]) return parts[0];
+/** The parts as one new byte array (a copy: its buffer is its own). */
+export function joinBytes(parts: readonly Uint8Array[]): Uint8Array<ArrayBuffer> {
   const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
   for (const p of parts) {

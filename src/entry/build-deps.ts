@@ -26,7 +26,7 @@ export interface BuildOptions {
   /** The runtime's verdict cache (undefined: none, or TENET_VERDICT_CACHE_TTL_S=0). */
   verdictCache?: VerdictCache | undefined;
   fetch?: typeof fetch;
-  /** The runtime's upstream client (Node: node:http); fetch's by default, and whenever `fetch` is given. */
+  /** The runtime's upstream client (Node: undici's dispatcher); fetch's by default, and whenever `fetch` is given. */
   upstream?: (options: UpstreamOptions) => Upstream;
   /** The fetch the Anthropic revisions use (Node: node:http); the global fetch by default. */
   modelFetch?: typeof fetch;
@@ -54,7 +54,7 @@ export function buildDeps(config: Config, options: BuildOptions): AppDeps {
   });
   const modelFetch = options.fetch ?? options.modelFetch;
   const fetchOption = modelFetch ? { fetch: modelFetch } : {};
-  // The OpenAI-compatible model calls go over the draft's transport (node:http on Node, fetch on Workers).
+  // The OpenAI-compatible model calls go over the draft's transport (undici's dispatcher on Node, fetch on Workers).
   const transport = { upstream: makeUpstream };
   return {
     config,
