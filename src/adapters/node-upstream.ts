@@ -115,7 +115,9 @@ class BodyQueue implements BodyReader {
     this.#later();
   }
 
+  /** The body broke off (a failure after its end, or after the reader cancelled, changes nothing). */
   fail(err: Error): void {
+    if (this.#ended) return;
     this.#failure ??= err;
     this.#later();
   }
@@ -235,7 +237,15 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         let take: ((chunk: Buffer) => void) | undefined;
         let finish: (() => void) | undefined;
         let failed: ((err: Error) => void) | undefined;
-        const stop = (reason: Error) => control?.abort(reason);
+        /** Why the call was stopped (its deadline, the client gone, abort()), once it was. */
+        let stopped: Error | undefined;
+        const stop = (reason: Error) => {
+          stopped ??= reason;
+          if (control) return control.abort(reason);
+          // Still waiting for a connection: fails now, and the call is stopped as soon as it gets one.
+          settle();
+          reject(upstreamCallFailure(reason, timedOut, options.baseUrl));
+        };
         const timer = setTimeout(() => {
           timedOut = true;
           stop(new Error('the upstream did not answer in time'));
@@ -266,8 +276,7 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         const handler: Dispatcher.DispatchHandler = {
           onRequestStart(controller) {
             control = controller;
-            // Aborted while the call waited for a connection.
-            if (settled) controller.abort(new Error('the call was stopped'));
+            if (stopped) controller.abort(stopped);
           },
           onResponseStart(controller, status, raw) {
             if (status < 200) return; // 1xx: the answer's own head comes next

@@ -134,6 +134,26 @@ describe('createNodeUpstream', () => {
     expect(err).toMatchObject({ code: 'upstream_unreachable' });
   });
 
+  it('fails at once when the client goes away while the call waits for its connection, and never sends it', async () => {
+    seen.body = '';
+    answer = (_, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(completion('late'));
+    const gone = new AbortController();
+    // A fresh pool: the call has to connect first, and the client leaves before it has.
+    const pending = client()
+      .send({
+        method: 'POST',
+        path: '/chat/completions',
+        headers: {},
+        body: '{"sent":1}',
+        signal: gone.signal,
+      })
+      .catch((e: unknown) => e);
+    gone.abort();
+    expect(await pending).toMatchObject({ code: 'upstream_unreachable' });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(seen.body).toBe('');
+  });
+
   it('stops the call when the client goes away before the answer, and on abort() mid-stream', async () => {
     let closed = 0;
     const closes = () => {
