@@ -2,7 +2,7 @@
 // keep-alive pools and body readers the model calls use (node-fetch.ts).
 import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
-import { pipeline, type Readable } from 'node:stream';
+import { pipeline, type Readable, type Transform } from 'node:stream';
 import { createBrotliDecompress, createGunzip, createInflate } from 'node:zlib';
 import { Agent, type Dispatcher } from 'undici';
 import { joinBytes } from '../core/byte-scrub.ts';
@@ -50,12 +50,19 @@ export function keepAliveAgent(secure: boolean): HttpAgent | HttpsAgent {
   return secure ? new HttpsAgent(options) : new HttpAgent(options);
 }
 
+/** A decoder for the body a Content-Encoding names, as fetch decodes it; undefined for an identity body. */
+function decoderFor(coding: string | string[] | undefined): Transform | undefined {
+  const name = String(coding ?? '')
+    .trim()
+    .toLowerCase();
+  return Object.hasOwn(decoders, name) ? decoders[name as keyof typeof decoders]() : undefined;
+}
+
 /** fetch decodes compressed answers itself; so does this adapter, so callers see the same bytes either way. */
 export function decoded(res: IncomingMessage): Readable {
-  const coding = (res.headers['content-encoding'] ?? '').trim().toLowerCase();
-  const decoder = Object.hasOwn(decoders, coding) ? decoders[coding as keyof typeof decoders] : undefined;
+  const decoder = decoderFor(res.headers['content-encoding']);
   // pipeline: a connection that breaks mid-body errors the decoder too (never a body that just stops).
-  return decoder ? pipeline(res, decoder(), () => {}) : res;
+  return decoder ? pipeline(res, decoder, () => {}) : res;
 }
 
 /** The body as one byte array (one copy), read straight off the socket. */
@@ -188,6 +195,48 @@ interface CallControl {
   abort(reason: Error): void;
 }
 
+/** Where an answer's chunks go as they arrive: to its queue, through a decoder when its body is compressed. */
+interface Intake {
+  queue: BodyQueue;
+  take(chunk: Uint8Array): void;
+  finish(): void;
+  fail(err: Error): void;
+}
+
+function intakeOf(control: CallControl, coding: string | string[] | undefined): Intake {
+  const stop = () => control.abort(new Error('the reader stopped'));
+  const decoder = decoderFor(coding);
+  if (!decoder) {
+    const queue = new BodyQueue({ pause: () => control.pause(), resume: () => control.resume(), stop });
+    return {
+      queue,
+      take: (chunk) => queue.push(chunk),
+      finish: () => queue.end(),
+      fail: (err) => queue.fail(err),
+    };
+  }
+  // The queue holds (and pauses) the decoder's output; the decoder's own backpressure pauses the call.
+  const queue = new BodyQueue({ pause: () => decoder.pause(), resume: () => decoder.resume(), stop });
+  decoder.on('data', (chunk: Buffer) => queue.push(chunk));
+  decoder.once('end', () => queue.end());
+  decoder.once('error', (err) => {
+    queue.fail(err);
+    control.abort(err);
+  });
+  decoder.on('drain', () => control.resume());
+  return {
+    queue,
+    take: (chunk) => {
+      if (!decoder.write(chunk)) control.pause();
+    },
+    finish: () => decoder.end(),
+    fail: (err) => {
+      decoder.destroy();
+      queue.fail(err);
+    },
+  };
+}
+
 /**
  * One pool of keep-alive connections per upstream origin (undici's Agent): idle sockets closed after 4 s, or
  * earlier when the server's Keep-Alive says so. undici parses HTTP in JavaScript and hands each body chunk over as
@@ -232,11 +281,8 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         let control: CallControl | undefined;
         let timedOut = false;
         let settled = false;
-        /** Set once the headers are in: the body's queue, and how its chunks reach it. */
-        let queue: BodyQueue | undefined;
-        let take: ((chunk: Buffer) => void) | undefined;
-        let finish: (() => void) | undefined;
-        let failed: ((err: Error) => void) | undefined;
+        /** Set once the headers are in: how the body's chunks reach its queue. */
+        let intake: Intake | undefined;
         /** Why the call was stopped (its deadline, the client gone, abort()), once it was. */
         let stopped: Error | undefined;
         const stop = (reason: Error) => {
@@ -264,15 +310,6 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
         }
         request.signal?.addEventListener('abort', onAbort, { once: true });
 
-        const readAll = async (): Promise<Uint8Array<ArrayBuffer>> => {
-          try {
-            return await (queue as BodyQueue).all();
-          } catch (err) {
-            throw upstreamCallFailure(err, timedOut, options.baseUrl);
-          } finally {
-            settle();
-          }
-        };
         const handler: Dispatcher.DispatchHandler = {
           onRequestStart(controller) {
             control = controller;
@@ -280,48 +317,17 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
           },
           onResponseStart(controller, status, raw) {
             if (status < 200) return; // 1xx: the answer's own head comes next
-            const source: BodySource = {
-              pause: () => controller.pause(),
-              resume: () => controller.resume(),
-              stop: () => controller.abort(new Error('the reader stopped')),
+            intake = intakeOf(controller, raw['content-encoding']);
+            const reader = intake.queue;
+            const readAll = async (): Promise<Uint8Array<ArrayBuffer>> => {
+              try {
+                return await reader.all();
+              } catch (err) {
+                throw upstreamCallFailure(err, timedOut, options.baseUrl);
+              } finally {
+                settle();
+              }
             };
-            const coding = String(raw['content-encoding'] ?? '')
-              .trim()
-              .toLowerCase();
-            const decoder = Object.hasOwn(decoders, coding)
-              ? decoders[coding as keyof typeof decoders]()
-              : undefined;
-            if (decoder) {
-              // Compressed: the chunks go through the decoder, whose output the queue holds (and pauses).
-              const q = new BodyQueue({
-                pause: () => decoder.pause(),
-                resume: () => decoder.resume(),
-                stop: source.stop,
-              });
-              decoder.on('data', (chunk: Buffer) => q.push(chunk));
-              decoder.once('end', () => q.end());
-              decoder.once('error', (err) => {
-                q.fail(err);
-                controller.abort(err);
-              });
-              decoder.on('drain', () => controller.resume());
-              take = (chunk) => {
-                if (!decoder.write(chunk)) controller.pause();
-              };
-              finish = () => decoder.end();
-              failed = (err) => {
-                decoder.destroy();
-                q.fail(err);
-              };
-              queue = q;
-            } else {
-              const q = new BodyQueue(source);
-              take = (chunk) => q.push(chunk);
-              finish = () => q.end();
-              failed = (err) => q.fail(err);
-              queue = q;
-            }
-            const reader = queue;
             resolve({
               response: { status, ok: status >= 200 && status < 300, headers: new NodeHeaders(raw) },
               async text() {
@@ -343,13 +349,13 @@ export function createNodeUpstream(options: Omit<UpstreamOptions, 'fetch'>): Ups
             });
           },
           onResponseData(_controller, chunk) {
-            take?.(chunk);
+            intake?.take(chunk);
           },
           onResponseEnd() {
-            finish?.();
+            intake?.finish();
           },
           onResponseError(_controller, err) {
-            if (failed) return failed(err);
+            if (intake) return intake.fail(err);
             settle();
             reject(upstreamCallFailure(err, timedOut, options.baseUrl));
           },
