@@ -1,10 +1,10 @@
 // Workers with a Cloudflare Queue: records are sent to the queue after the response, and the queue's consumer writes
 // them to D1 in batches, retried with backoff and then dead-lettered, so a D1 outage longer than a request's
 // waitUntil (about 20 s of retries) loses nothing.
-import { builtRecord, type RequestRecord, requestRecordSchema } from '../core/log-record.ts';
+import { requestRecordSchema } from '../core/log-record.ts';
 import type { LogStore } from '../core/log-store.ts';
 import type { Logger } from '../core/logger.ts';
-import type { LogWriter, LogWriterStats } from './log-writer.ts';
+import { type LogWriter, type LogWriterStats, recordToStore } from './log-writer.ts';
 
 /** The producer's side of the queue (a `Queue` binding; structurally, so tests and other runtimes can give one). */
 export interface LogQueue {
@@ -20,16 +20,8 @@ export function createQueueLogWriter(queue: LogQueue, direct: LogWriter, logger:
   let sendFailures = 0;
   return {
     async record(source) {
-      let record: RequestRecord;
-      try {
-        record = builtRecord(source);
-      } catch (err) {
-        logger.error('building a log record failed; record lost', {
-          request_id: source.id,
-          error: err instanceof Error ? err.message : String(err),
-        });
-        return;
-      }
+      const record = recordToStore(source, logger);
+      if (!record) return;
       try {
         await queue.send(record, { contentType: 'json' });
         queued++;

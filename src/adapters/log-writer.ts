@@ -112,6 +112,25 @@ function approxBytes(r: RequestRecord): number {
 
 const messageOf = (err: unknown) => (err instanceof Error ? err.message : String(err)).slice(0, 500);
 
+/**
+ * The record to store: `record` itself, or a pending one built now. Undefined when building it failed (a bug):
+ * then it is lost, and logged here; the caller counts it.
+ */
+export function recordToStore(
+  record: RequestRecord | PendingRecord,
+  logger: Logger,
+): RequestRecord | undefined {
+  try {
+    return builtRecord(record);
+  } catch (err) {
+    logger.error('building a log record failed; record lost', {
+      request_id: record.id,
+      error: messageOf(err),
+    });
+    return undefined;
+  }
+}
+
 export function createLogWriter(store: LogStore, options: LogWriterOptions): LogWriter {
   const { logger } = options;
   const batchSize = options.batchSize ?? 50;
@@ -167,15 +186,6 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     lostInOutage += count;
   };
 
-  /** A pending record whose building failed (a bug): lost, and said so. */
-  const lostUnbuilt = (record: PendingRecord, err: unknown) => {
-    lose(1);
-    logger.error('building a log record failed; record lost', {
-      request_id: record.id,
-      error: messageOf(err),
-    });
-  };
-
   const snapshot = (): LogWriterStats => ({
     enabled: true,
     status: stats.failingSince ? 'degraded' : 'ok',
@@ -226,11 +236,9 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     };
     return {
       record(source) {
-        let record: RequestRecord;
-        try {
-          record = builtRecord(source);
-        } catch (err) {
-          lostUnbuilt(source as PendingRecord, err);
+        const record = recordToStore(source, logger);
+        if (!record) {
+          lose(1);
           return Promise.resolve();
         }
         stats.pending++;
@@ -355,17 +363,14 @@ export function createLogWriter(store: LogStore, options: LogWriterOptions): Log
     const records: RequestRecord[] = [];
     for (let i = 0; i < entries.length; ) {
       const entry = entries[i] as Entry;
-      try {
-        const record = builtRecord(entry.record);
+      const record = recordToStore(entry.record, logger);
+      if (record) {
         entry.record = record;
         records.push(record);
         i++;
-      } catch (err) {
+      } else {
         entries.splice(i, 1);
-        queuedBytes -= entry.bytes;
-        stats.pending--;
-        entry.settle();
-        lostUnbuilt(entry.record as PendingRecord, err);
+        drop([entry]);
       }
     }
     return records;
