@@ -106,6 +106,8 @@ export class EventShape {
   #name: string | undefined;
   #root: Container | undefined;
   #learns = 0;
+  /** The learnt one-text shape's bytes around a text as run() compares them, made once per shape. */
+  #runBytes: { open: string; close: string; between: string } | undefined;
   /**
    * What the one reading the events (scrubSseEvents) does with an event of a learnt one-text shape instead of
    * reading it whole: its text key, and how the stream's copy takes the text alone. Set by that reader once a
@@ -189,10 +191,12 @@ export class EventShape {
     const rebuilt =
       found.map((f, i) => `${segments[i]}${JSON.stringify(f.value)}`).join('') + segments.at(-1);
     if (rebuilt !== data) return;
-    this.#segments = segments;
-    this.#holes = found.map((f) => f.path);
-    this.#name = name;
-    this.#root = json;
+    this.#keep(
+      segments,
+      found.map((f) => f.path),
+      name,
+      json,
+    );
   }
 
   /**
@@ -205,12 +209,22 @@ export class EventShape {
     const at = data.indexOf(literal);
     if (at === -1 || data.indexOf(literal, at + 1) !== -1) return false;
     if (JSON.stringify(json) === data) {
-      this.#segments = [data.slice(0, at), data.slice(at + literal.length)];
-      this.#holes = [path];
-      this.#name = name;
-      this.#root = json;
+      this.#keep([data.slice(0, at), data.slice(at + literal.length)], [path], name, json);
     }
     return true;
+  }
+
+  /** Keeps a learnt shape: the bytes between its varying strings, their paths, its event name, its tree. */
+  #keep(segments: string[], holes: Path[], name: string | undefined, root: Container): void {
+    this.#segments = segments;
+    this.#holes = holes;
+    this.#name = name;
+    this.#root = root;
+    // A one-text shape's event as a run reads it (see run): its start up to the text, its end after it.
+    const [first, last] = segments;
+    const open = `data: ${first}"`;
+    const close = `"${last}\n\n`;
+    this.#runBytes = holes.length === 1 ? { open, close, between: close + open } : undefined;
   }
 
   #match(data: string): unknown {
@@ -262,18 +276,16 @@ export class EventShape {
 
   /**
    * The events of the learnt one-text shape in a row from `start` in `text` (each `data: ` and the learnt bytes
-   * around its text, then a blank line: what textOf would read one by one), with their texts; undefined when the
+   * around its text, then a blank line: what textOf would read one by one), with their texts joined; undefined when the
    * event at `start` is not one. `end` is where the events after them begin. Each text ends at its first
    * unescaped quote, which must be followed by the learnt end and a blank line; the bytes between two such events'
    * texts (that end, the blank line, the next one's start) are compared in one go.
    */
-  run(text: string, start: number): { end: number; texts: string[] } | undefined {
-    if (!this.textOnly || this.#name !== undefined) return undefined;
-    const [first, last] = this.#segments as [string, string];
-    const open = `data: ${first}"`;
+  run(text: string, start: number): { end: number; text: string } | undefined {
+    const bytes = this.#runBytes;
+    if (!bytes || !this.textOnly || this.#name !== undefined) return undefined;
+    const { open, close, between } = bytes;
     if (text.slice(start, start + open.length) !== open) return undefined;
-    const close = `"${last}\n\n`;
-    const between = close + open;
     const texts: string[] = [];
     let end = start;
     for (let at = start + open.length; ; ) {
@@ -294,7 +306,7 @@ export class EventShape {
     }
     if (texts.length === 0) return undefined;
     this.#candidate = undefined;
-    return { end, texts };
+    return { end, text: texts.length === 1 ? (texts[0] as string) : texts.join('') };
   }
 
   /** The data of the learnt one-text event with `text` in it: what JSON.stringify of that event would give. */

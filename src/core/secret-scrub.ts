@@ -181,9 +181,8 @@ export function scrubSseEvents(
       // beginning of one, they go out as they came, and the stream's copy takes their texts at once.
       const run = shape.run(text, start);
       if (run) {
-        const texts = run.texts.length === 1 ? (run.texts[0] as string) : run.texts.join('');
-        if (scrubber.passes(lane.key, texts)) {
-          lane.add(texts);
+        if (scrubber.passes(lane.key, run.text)) {
+          lane.add(run.text);
           next = run.end;
           continue;
         }
