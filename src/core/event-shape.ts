@@ -276,10 +276,10 @@ export class EventShape {
 
   /**
    * The events of the learnt one-text shape in a row from `start` in `text` (each `data: ` and the learnt bytes
-   * around its text, then a blank line: what textOf would read one by one), with their texts joined; undefined when the
-   * event at `start` is not one. `end` is where the events after them begin. Each text ends at its first
-   * unescaped quote, which must be followed by the learnt end and a blank line; the bytes between two such events'
-   * texts (that end, the blank line, the next one's start) are compared in one go.
+   * around its text, then a blank line: what textOf would read one by one), with their texts joined; undefined
+   * when the event at `start` is not one. `end` is where the events after them begin. Each text ends at its
+   * first unescaped quote, which must be followed by the learnt end and a blank line; the bytes between two such
+   * events' texts (that end, the blank line, the next one's start) are compared in one go.
    */
   run(text: string, start: number): { end: number; text: string } | undefined {
     const bytes = this.#runBytes;
